@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs the pinned tools the tests need (opa, DynamoDB Local, moto server, cfn-lint) into a
+# cache outside the clone, keyed by version, and links them into .tools/. Safe to run repeatedly
+# and concurrently; a warm cache makes it a no-op.
+set -euo pipefail
+
+OPA_VERSION=v1.22.2
+DDB_LOCAL_VERSION=3.1.0
+MOTO_VERSION=5.2.5
+CFN_LINT_VERSION=1.58.0
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${ALA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ala-gateway}
+tools="$root/.tools"
+mkdir -p "$cache" "$tools/bin"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is required to $2; install $3 and retry." >&2; exit 1; }
+}
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+# One installer per tool at a time: parallel test runs and other clones share the cache.
+lock() {
+  mkdir -p "$cache/locks"
+  exec 9>"$cache/locks/$1"
+  if command -v flock >/dev/null 2>&1; then flock 9; fi
+}
+
+install_opa() {
+  lock opa
+  local dir="$cache/opa/$OPA_VERSION"
+  if [ ! -x "$dir/opa" ]; then
+    need go "build the opa CLI" "Go >= 1.22 (https://go.dev/dl/)"
+    log "building opa $OPA_VERSION with go install (first run only, a few minutes)"
+    mkdir -p "$dir.tmp"
+    GOBIN="$dir.tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  ln -sfn "$dir/opa" "$tools/bin/opa"
+}
+
+install_ddb_local() {
+  lock ddb
+  local dir="$cache/dynamodb-local/$DDB_LOCAL_VERSION"
+  if [ ! -f "$dir/.complete" ]; then
+    need java "run DynamoDB Local" "a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)"
+    need mvn "fetch DynamoDB Local from Maven Central" "Apache Maven (e.g. apt-get install maven)"
+    log "fetching DynamoDB Local $DDB_LOCAL_VERSION from Maven Central (first run only)"
+    rm -rf "$dir" && mkdir -p "$dir/lib"
+    mvn -q -B -f "$root/scripts/tools/ddb-local-pom.xml" -Dddb.version="$DDB_LOCAL_VERSION" \
+      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$dir/lib"
+    ls "$dir/lib" | grep -q 'libsqlite4java-linux-amd64' || { echo "error: sqlite4java natives missing in $dir/lib" >&2; exit 1; }
+    # ServerRunner loads the native library under its short name.
+    for so in "$dir"/lib/libsqlite4java-linux-amd64*.so; do ln -sfn "$(basename "$so")" "$dir/lib/libsqlite4java-linux-amd64.so"; break; done
+    touch "$dir/.complete"
+  fi
+  ln -sfn "$dir/lib" "$tools/dynamodb-local"
+}
+
+install_python_tools() {
+  lock python
+  local dir="$cache/pytools/moto-$MOTO_VERSION-cfnlint-$CFN_LINT_VERSION"
+  if [ ! -f "$dir/.complete" ]; then
+    need python3 "run moto server and cfn-lint" "Python 3.9+ with venv (e.g. apt-get install python3-venv)"
+    log "installing moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION into a venv (first run only)"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+    touch "$dir/.complete"
+  fi
+  ln -sfn "$dir/bin/moto_server" "$tools/bin/moto_server"
+  ln -sfn "$dir/bin/cfn-lint" "$tools/bin/cfn-lint"
+}
+
+# Installs run in parallel (each in its own subshell, so each holds its own lock).
+pids=()
+for t in ${*:-opa ddb python}; do
+  case "$t" in
+    opa) (install_opa) & ;;
+    ddb) (install_ddb_local) & ;;
+    python) (install_python_tools) & ;;
+    *) echo "error: unknown tool '$t' (expected: opa ddb python)" >&2; exit 2 ;;
+  esac
+  pids+=($!)
+done
+status=0
+for p in "${pids[@]}"; do wait "$p" || status=1; done
+exit $status
