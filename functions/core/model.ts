@@ -1,0 +1,193 @@
+/**
+ * Domain model of an action request. Plain data: every field survives a JSON round trip, so any
+ * store can persist it as-is.
+ */
+
+export const STATUSES = ['pending', 'approved', 'denied', 'rejected', 'expired', 'cancelled'] as const;
+export type Status = (typeof STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set(['denied', 'rejected', 'expired', 'cancelled']);
+
+/** Who is asking. Always derived from authentication, never from a request body. */
+export interface Subject {
+  /** Principal id, `<type>:<name>`, e.g. `agent:demo-exporter`, `user:bob@agency.gov`. */
+  readonly id: string;
+  /** The part of the id before the first colon: `agent`, `user`, `role`, … */
+  readonly type: string;
+}
+
+export interface Action {
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+}
+
+export interface Resource {
+  readonly type: string;
+  readonly id: string;
+  readonly properties: Record<string, unknown>;
+}
+
+export interface RequestContext {
+  readonly justification?: string;
+  readonly on_behalf_of?: string;
+  readonly agent?: Record<string, unknown>;
+  readonly callback_url?: string;
+  readonly [key: string]: unknown;
+}
+
+/** The body an agent submits (AuthZEN-shaped). */
+export interface ActionRequestInput {
+  readonly action: Action;
+  readonly resource: Resource;
+  readonly context: RequestContext;
+}
+
+/** Input document handed to the Rego entrypoint `approvals/decision`. */
+export interface PolicyInput {
+  readonly subject: Subject;
+  readonly action: Action;
+  readonly resource: Resource;
+  readonly context: RequestContext;
+  /** RFC 3339 UTC timestamp of the evaluation; policies never read a clock of their own. */
+  readonly now: string;
+}
+
+export type PolicyOutcome = 'allow' | 'deny' | 'require_approval';
+
+export interface Reason {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ApprovalSpec {
+  readonly groups: readonly string[];
+  readonly min_approvals: number;
+  readonly timeout_seconds: number;
+  readonly escalate_after_seconds?: number;
+  readonly escalation_groups?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly channels?: readonly string[];
+}
+
+export interface GrantSpec {
+  readonly type: 'none' | 'aws_sts';
+  readonly role?: string;
+  readonly actions?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly window_seconds?: number;
+}
+
+/** What the policy engine returns, after validation. Anything doubtful has already become `deny`. */
+export interface PolicyDecision {
+  readonly outcome: PolicyOutcome;
+  readonly reasons: readonly Reason[];
+  readonly approval?: ApprovalSpec;
+  readonly grant?: GrantSpec;
+  /** Break-glass style decisions: who must be told, and whether a review after the fact is owed. */
+  readonly notify?: readonly string[];
+  readonly post_review?: boolean;
+  /** `sha256:<hex>` of the wasm module and its data document. */
+  readonly policyDigest: string;
+  /** `sha256:<hex>` of the canonical JSON of the policy input. */
+  readonly inputHash: string;
+}
+
+/** Group membership and chat identity bindings, read from the policy bundle's data (DESIGN §4.2). */
+export interface Directory {
+  readonly groups: Record<string, readonly string[]>;
+  readonly identities: {
+    readonly slack?: Record<string, string>;
+    readonly teams?: Record<string, string>;
+  };
+}
+
+export type VoteDecision = 'approve' | 'reject';
+
+export interface Vote {
+  readonly approver: string;
+  readonly decision: VoteDecision;
+  readonly comment?: string;
+  readonly channel: string;
+  readonly time: string;
+}
+
+export interface ApprovalState {
+  readonly groups: readonly string[];
+  readonly minApprovals: number;
+  readonly escalationGroups: readonly string[];
+  readonly exclude: readonly string[];
+  readonly channels: readonly string[];
+  readonly timeoutSeconds: number;
+  /** When the request expires if undecided (RFC 3339). */
+  readonly expiresAt: string;
+  /** When the escalation groups are brought in, if the policy asks for escalation. */
+  readonly escalateAt?: string;
+  readonly escalated: boolean;
+  readonly votes: readonly Vote[];
+}
+
+export interface OutcomeReport {
+  readonly status: 'succeeded' | 'failed';
+  readonly detail?: string;
+  readonly time: string;
+}
+
+export interface ActionRequest {
+  readonly id: string;
+  /** Increments with every committed transition; stores use it for optimistic concurrency. */
+  readonly version: number;
+  readonly status: Status;
+  readonly subject: Subject;
+  readonly action: Action;
+  readonly resource: Resource;
+  readonly context: RequestContext;
+  readonly actionHash: string;
+  readonly decision: {
+    readonly outcome: PolicyOutcome;
+    readonly reasons: readonly Reason[];
+    readonly policyDigest: string;
+    readonly inputHash: string;
+    readonly notify?: readonly string[];
+    readonly postReview?: boolean;
+  };
+  readonly approval?: ApprovalState;
+  readonly grant?: GrantSpec;
+  readonly grantRedeemedAt?: string;
+  readonly outcome?: OutcomeReport;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Head of this request's audit chain: the last event's seq and hash. */
+  readonly auditSeq: number;
+  readonly auditHead: string;
+}
+
+export const AUDIT_EVENT_TYPES = [
+  'request.submitted',
+  'policy.evaluated',
+  'approval.requested',
+  'notification.sent',
+  'review.recorded',
+  'review.late',
+  'request.approved',
+  'request.rejected',
+  'request.denied',
+  'request.expired',
+  'request.escalated',
+  'request.cancelled',
+  'grant.redeemed',
+  'action.outcome',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** One link of a request's hash chain (DESIGN §4.4). */
+export interface AuditEvent {
+  readonly request_id: string;
+  readonly seq: number;
+  readonly type: AuditEventType;
+  readonly time: string;
+  readonly actor: string;
+  readonly data: Record<string, unknown>;
+  readonly prev_hash: string;
+  readonly hash: string;
+}
+
+export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;

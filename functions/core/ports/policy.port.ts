@@ -1,0 +1,13 @@
+import type { Directory, PolicyDecision, PolicyInput } from '../model.ts';
+
+/**
+ * Evaluates the policy bundle. Implementations never throw for a bad input or a broken policy:
+ * any doubt is returned as a `deny` decision with reason `policy_error` (fail closed).
+ */
+export interface PolicyEvaluator {
+  evaluate(input: PolicyInput): PolicyDecision;
+  /** `sha256:<hex>` of the wasm module and the data document together. */
+  readonly digest: string;
+  /** Group membership and chat identity bindings from the bundle's data. */
+  readonly directory: Directory;
+}
