@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import canonicalizeJson from 'canonicalize';
+import canonicalizeModule from 'canonicalize';
+
+// The package is CommonJS whose typings claim an ES default export; at run time (Node ESM, esbuild)
+// the default import is the function itself.
+const canonicalizeJson = canonicalizeModule as unknown as (value: unknown) => string | undefined;
 
 /**
  * RFC 8785 (JCS) canonical JSON. Throws on values JSON cannot represent (undefined at the top,
