@@ -1,0 +1,253 @@
+/**
+ * RequestStore on SQLite (better-sqlite3) for local mode. Every transition is one transaction;
+ * triggers make audit rows append-only, so not even a bug in this file can rewrite history.
+ */
+import Database from 'better-sqlite3';
+import {
+  IdempotencyKeyTakenError,
+  StaleStateError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../../core/errors.ts';
+import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
+import type { IdempotencyRecord, Page, RequestStore, Transition } from '../../core/ports/store.port.ts';
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: Record<number, string> = {
+  1: `
+    CREATE TABLE requests (
+      id TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      body TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX requests_by_status ON requests (status, created_at, id);
+    CREATE TABLE audit_events (
+      request_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      time TEXT NOT NULL,
+      hash TEXT NOT NULL,
+      body TEXT NOT NULL,
+      PRIMARY KEY (request_id, seq)
+    ) STRICT;
+    CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+      BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+    CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+      BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+    CREATE TABLE idempotency_keys (
+      requester TEXT NOT NULL,
+      key TEXT NOT NULL,
+      request_id TEXT NOT NULL,
+      body_hash TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (requester, key)
+    ) STRICT;
+  `,
+};
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:`. */
+  readonly path: string;
+  /** How long a writer waits for another process's lock before giving up (SQLITE_BUSY). @default 5000 */
+  readonly busyTimeoutMs?: number;
+}
+
+class Conflict extends Error {
+  constructor(readonly which: 'version' | 'idempotency') {
+    super(which);
+  }
+}
+
+export class SqliteRequestStore implements RequestStore {
+  readonly db: Database.Database;
+  readonly #statements;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.#migrate();
+    const db = this.db;
+    this.#statements = {
+      insertRequest: db.prepare(
+        'INSERT INTO requests (id, version, status, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      updateRequest: db.prepare(
+        'UPDATE requests SET version = ?, status = ?, body = ? WHERE id = ? AND version = ?',
+      ),
+      insertEvent: db.prepare(
+        'INSERT INTO audit_events (request_id, seq, type, time, hash, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      insertIdempotency: db.prepare(
+        'INSERT INTO idempotency_keys (requester, key, request_id, body_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      getRequest: db.prepare<[string], { body: string }>('SELECT body FROM requests WHERE id = ?'),
+      getIdempotency: db.prepare<[string, string], IdempotencyRow>(
+        'SELECT requester, key, request_id, body_hash, created_at FROM idempotency_keys WHERE requester = ? AND key = ?',
+      ),
+      listEvents: db.prepare<[string], { body: string }>(
+        'SELECT body FROM audit_events WHERE request_id = ? ORDER BY seq',
+      ),
+      listByStatus: db.prepare<
+        [string, string, string, string, number],
+        { body: string; created_at: string; id: string }
+      >(
+        `SELECT body, created_at, id FROM requests WHERE status = ? AND (created_at > ? OR (created_at = ? AND id > ?))
+         ORDER BY created_at, id LIMIT ?`,
+      ),
+    };
+  }
+
+  #migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `the SQLite store has schema version ${current}, newer than this gateway understands (${SCHEMA_VERSION}); upgrade the gateway`,
+      );
+    }
+    for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[version] ?? '');
+        this.db.pragma(`user_version = ${version}`);
+      })();
+    }
+  }
+
+  async commit(transition: Transition): Promise<void> {
+    const { request, expectedVersion, events, idempotency } = transition;
+    const s = this.#statements;
+    const write = this.db.transaction(() => {
+      const body = JSON.stringify(request);
+      if (expectedVersion === 0) {
+        if (
+          s.insertRequest.run(request.id, request.version, request.status, request.createdAt, body)
+            .changes !== 1
+        ) {
+          throw new Conflict('version');
+        }
+      } else if (
+        s.updateRequest.run(request.version, request.status, body, request.id, expectedVersion).changes !== 1
+      ) {
+        throw new Conflict('version');
+      }
+      for (const event of events) {
+        const row = [
+          event.request_id,
+          event.seq,
+          event.type,
+          event.time,
+          event.hash,
+          JSON.stringify(event),
+        ] as const;
+        if (s.insertEvent.run(...row).changes !== 1) throw new Conflict('version');
+      }
+      if (idempotency) {
+        const { requester, key, requestId, bodyHash, createdAt } = idempotency;
+        if (s.insertIdempotency.run(requester, key, requestId, bodyHash, createdAt).changes !== 1) {
+          throw new Conflict('idempotency');
+        }
+      }
+    });
+    try {
+      write.immediate();
+    } catch (error) {
+      if (error instanceof Conflict) {
+        if (error.which === 'idempotency') {
+          throw new IdempotencyKeyTakenError(`idempotency key ${idempotency?.key} is taken`);
+        }
+        throw new StaleStateError(`request ${request.id} changed since version ${expectedVersion}`);
+      }
+      throw translate(error);
+    }
+  }
+
+  async get(requestId: string): Promise<ActionRequest | undefined> {
+    const row = this.#read(() => this.#statements.getRequest.get(requestId));
+    return row ? (JSON.parse(row.body) as ActionRequest) : undefined;
+  }
+
+  async getIdempotency(requester: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const row = this.#read(() => this.#statements.getIdempotency.get(requester, key));
+    return row
+      ? {
+          requester: row.requester,
+          key: row.key,
+          requestId: row.request_id,
+          bodyHash: row.body_hash,
+          createdAt: row.created_at,
+        }
+      : undefined;
+  }
+
+  async listEvents(requestId: string): Promise<readonly AuditEvent[]> {
+    const rows = this.#read(() => this.#statements.listEvents.all(requestId));
+    return rows.map((row) => JSON.parse(row.body) as AuditEvent);
+  }
+
+  async listByStatus(
+    status: Status,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<ActionRequest>> {
+    const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
+    const [afterTime, afterId] = decodeCursor(options.cursor);
+    const rows = this.#read(() =>
+      this.#statements.listByStatus.all(status, afterTime, afterTime, afterId, limit + 1),
+    );
+    const items = rows.slice(0, limit).map((row) => JSON.parse(row.body) as ActionRequest);
+    const last = rows.length > limit ? rows[limit - 1] : undefined;
+    return last ? { items, cursor: encodeCursor(last.created_at, last.id) } : { items };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  #read<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+}
+
+interface IdempotencyRow {
+  requester: string;
+  key: string;
+  request_id: string;
+  body_hash: string;
+  created_at: string;
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(error.code)) {
+    return new StoreUnavailableError(`the local database is unavailable (${error.code}); retry shortly`, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): [string, string] {
+  if (!cursor) return ['', ''];
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
+      return [parsed[0], parsed[1]];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new ValidationError('the cursor is not one this gateway issued; start again without it', {
+    details: { field: 'cursor' },
+  });
+}

@@ -1,0 +1,157 @@
+import { canonicalize, sha256 } from './canonical.ts';
+import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, GENESIS_HASH } from './model.ts';
+
+/** An event before it is placed in a chain. */
+export interface AuditDraft {
+  readonly type: AuditEventType;
+  readonly actor: string;
+  readonly data: Record<string, unknown>;
+}
+
+/**
+ * `hash = "sha256:" + hex(sha256(prev_hash + "\n" + JCS(event without hash)))` (DESIGN §4.4), so
+ * an auditor can recompute it with any RFC 8785 implementation.
+ */
+export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
+  const { request_id, seq, type, time, actor, data, prev_hash } = event;
+  return sha256(`${prev_hash}\n${canonicalize({ request_id, seq, type, time, actor, data, prev_hash })}`);
+}
+
+/** Places drafts after the chain head `{seq, hash}`; returns the events and the new head. */
+export function appendEvents(
+  requestId: string,
+  head: { seq: number; hash: string },
+  time: string,
+  drafts: readonly AuditDraft[],
+): { events: AuditEvent[]; head: { seq: number; hash: string } } {
+  const events: AuditEvent[] = [];
+  let { seq, hash } = head;
+  for (const draft of drafts) {
+    seq += 1;
+    const unhashed = {
+      request_id: requestId,
+      seq,
+      type: draft.type,
+      time,
+      actor: draft.actor,
+      data: draft.data,
+      prev_hash: hash,
+    };
+    hash = hashEvent(unhashed);
+    events.push({ ...unhashed, hash });
+  }
+  return { events, head: { seq, hash } };
+}
+
+export interface ChainProblem {
+  readonly seq: number;
+  readonly code:
+    | 'seq_gap'
+    | 'prev_hash_mismatch'
+    | 'hash_mismatch'
+    | 'request_mismatch'
+    | 'unknown_type'
+    | 'malformed'
+    | 'head_mismatch';
+  readonly message: string;
+}
+
+export type ChainVerdict =
+  | { readonly ok: true; readonly count: number; readonly head: string }
+  | { readonly ok: false; readonly problems: readonly ChainProblem[] };
+
+const knownTypes: ReadonlySet<string> = new Set(AUDIT_EVENT_TYPES);
+
+/**
+ * Proves one request's chain complete and untampered: seq runs 1..n without gaps, each prev_hash is
+ * the hash before it, each hash recomputes. With `expectedHead` (the head the request record keeps,
+ * or the archive's last entry) it also detects events cut off the end.
+ */
+export function verifyChain(
+  events: readonly unknown[],
+  options: { requestId?: string; expectedHead?: { seq: number; hash: string } } = {},
+): ChainVerdict {
+  const problems: ChainProblem[] = [];
+  let prev = GENESIS_HASH;
+  let requestId = options.requestId;
+  events.forEach((raw, index) => {
+    const expectedSeq = index + 1;
+    if (!isEventShape(raw)) {
+      problems.push({
+        seq: expectedSeq,
+        code: 'malformed',
+        message: `event #${expectedSeq} is not an audit event`,
+      });
+      return;
+    }
+    const event = raw;
+    requestId ??= event.request_id;
+    if (event.request_id !== requestId) {
+      problems.push({
+        seq: event.seq,
+        code: 'request_mismatch',
+        message: `event ${event.seq} belongs to ${event.request_id}, not ${requestId}`,
+      });
+    }
+    if (event.seq !== expectedSeq) {
+      problems.push({
+        seq: event.seq,
+        code: 'seq_gap',
+        message: `expected seq ${expectedSeq}, found ${event.seq} (an event was removed, inserted or reordered)`,
+      });
+    }
+    if (!knownTypes.has(event.type)) {
+      problems.push({ seq: event.seq, code: 'unknown_type', message: `unknown event type ${event.type}` });
+    }
+    if (event.prev_hash !== prev) {
+      problems.push({
+        seq: event.seq,
+        code: 'prev_hash_mismatch',
+        message: `event ${event.seq} does not link to the event before it`,
+      });
+    }
+    const { hash, ...unhashed } = event;
+    let recomputed: string;
+    try {
+      recomputed = hashEvent(unhashed);
+    } catch {
+      recomputed = '';
+    }
+    if (recomputed !== hash) {
+      problems.push({
+        seq: event.seq,
+        code: 'hash_mismatch',
+        message: `event ${event.seq} was modified after it was written`,
+      });
+    }
+    prev = hash;
+  });
+  const head = options.expectedHead;
+  if (head && (head.seq !== events.length || head.hash !== prev)) {
+    problems.push({
+      seq: events.length,
+      code: 'head_mismatch',
+      message: `chain ends at seq ${events.length}, but the request's head is seq ${head.seq} (events were cut off or added)`,
+    });
+  }
+  if (events.length === 0 && !head) {
+    problems.push({ seq: 0, code: 'malformed', message: 'the chain is empty' });
+  }
+  return problems.length === 0 ? { ok: true, count: events.length, head: prev } : { ok: false, problems };
+}
+
+function isEventShape(value: unknown): value is AuditEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.request_id === 'string' &&
+    typeof v.seq === 'number' &&
+    typeof v.type === 'string' &&
+    typeof v.time === 'string' &&
+    typeof v.actor === 'string' &&
+    typeof v.data === 'object' &&
+    v.data !== null &&
+    typeof v.prev_hash === 'string' &&
+    typeof v.hash === 'string'
+  );
+}

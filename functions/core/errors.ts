@@ -1,0 +1,123 @@
+/**
+ * Errors of the core. Each carries a stable `code` (the wire error code) and a `kind` that the edge
+ * (HTTP, Slack, Teams) maps to its own answer in one place. Messages say what was wrong and how to
+ * fix it; they never contain credentials.
+ */
+
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unavailable';
+
+export abstract class GatewayError extends Error {
+  abstract readonly code: string;
+  abstract readonly kind: ErrorKind;
+  readonly details?: Record<string, unknown>;
+
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    if (options?.details) this.details = options.details;
+  }
+
+  /** Whether the caller may retry the same call unchanged. */
+  get retryable(): boolean {
+    return this.kind === 'unavailable';
+  }
+}
+
+export class ValidationError extends GatewayError {
+  readonly code = 'invalid_request';
+  readonly kind = 'invalid';
+}
+
+export class NotFoundError extends GatewayError {
+  readonly code = 'not_found';
+  readonly kind = 'not_found';
+  constructor(requestId: string) {
+    super(`action request ${requestId} does not exist, or you may not see it`);
+  }
+}
+
+export class ForbiddenError extends GatewayError {
+  readonly code = 'forbidden';
+  readonly kind = 'forbidden';
+}
+
+export class SelfApprovalError extends GatewayError {
+  readonly code = 'self_approval';
+  readonly kind = 'forbidden';
+}
+
+export class NotEligibleError extends GatewayError {
+  readonly code = 'not_eligible';
+  readonly kind = 'forbidden';
+}
+
+export class TerminalStateError extends GatewayError {
+  readonly code = 'request_not_pending';
+  readonly kind = 'conflict';
+}
+
+export class StaleActionHashError extends GatewayError {
+  readonly code = 'stale_action_hash';
+  readonly kind = 'conflict';
+}
+
+export class NotApprovedError extends GatewayError {
+  readonly code = 'not_approved';
+  readonly kind = 'conflict';
+}
+
+export class GrantAlreadyRedeemedError extends GatewayError {
+  readonly code = 'grant_already_redeemed';
+  readonly kind = 'conflict';
+}
+
+export class OutcomeAlreadyReportedError extends GatewayError {
+  readonly code = 'outcome_already_reported';
+  readonly kind = 'conflict';
+}
+
+export class IdempotencyConflictError extends GatewayError {
+  readonly code = 'idempotency_conflict';
+  readonly kind = 'conflict';
+}
+
+/** A timer fired before its deadline (clock skew or a misconfigured workflow); nothing changed. */
+export class NotDueError extends GatewayError {
+  readonly code = 'not_due';
+  readonly kind = 'conflict';
+}
+
+/** Too many writers raced on one request; nothing was written by this call. */
+export class ContentionError extends GatewayError {
+  readonly code = 'contention';
+  readonly kind = 'unavailable';
+}
+
+export class CredentialsUnavailableError extends GatewayError {
+  readonly code = 'credentials_unavailable';
+  readonly kind = 'unavailable';
+}
+
+/** Store-level: the expected version did not match (another writer won). Retried by the service. */
+export class StaleStateError extends GatewayError {
+  readonly code = 'stale_state';
+  readonly kind = 'conflict';
+}
+
+/** Store-level: the idempotency key is already taken. The service resolves it. */
+export class IdempotencyKeyTakenError extends GatewayError {
+  readonly code = 'idempotency_key_taken';
+  readonly kind = 'conflict';
+}
+
+/** A dependency (database, emulator, network) failed; nothing was written. Retry later. */
+export class StoreUnavailableError extends GatewayError {
+  readonly code = 'store_unavailable';
+  readonly kind = 'unavailable';
+}

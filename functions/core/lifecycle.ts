@@ -1,0 +1,468 @@
+/**
+ * The request lifecycle as pure functions: each takes the current request and a command, enforces
+ * the review invariants (DESIGN §4.3) and returns the next state with the audit events that record
+ * it. Nothing here reads a clock, a database or the network.
+ */
+
+import { type AuditDraft, appendEvents } from './audit.ts';
+import { hashCanonical } from './canonical.ts';
+import {
+  ForbiddenError,
+  GrantAlreadyRedeemedError,
+  NotApprovedError,
+  NotDueError,
+  NotEligibleError,
+  OutcomeAlreadyReportedError,
+  SelfApprovalError,
+  StaleActionHashError,
+  TerminalStateError,
+  ValidationError,
+} from './errors.ts';
+import {
+  type ActionRequest,
+  type ActionRequestInput,
+  type ApprovalState,
+  type Directory,
+  GENESIS_HASH,
+  type PolicyDecision,
+  type Status,
+  type Subject,
+  type Vote,
+  type VoteDecision,
+} from './model.ts';
+import type { Transition } from './ports/store.port.ts';
+
+/** Timers may fire this early (clock skew between the workflow engine and us) and still count. */
+export const TIMER_TOLERANCE_MS = 2_000;
+
+export const POLICY_ACTOR = 'policy';
+export const TIMER_ACTOR = 'system:timer';
+
+/** The action hash binds approvals and grants to exactly what was asked (DESIGN §4.3). */
+export function actionHash(subject: Subject, input: Pick<ActionRequestInput, 'action' | 'resource'>): string {
+  return hashCanonical({ subject, action: input.action, resource: input.resource });
+}
+
+export function subjectOf(principalId: string): Subject {
+  const colon = principalId.indexOf(':');
+  return { id: principalId, type: colon > 0 ? principalId.slice(0, colon) : 'unknown' };
+}
+
+function transition(
+  before: ActionRequest,
+  now: Date,
+  changes: Partial<Omit<ActionRequest, 'id' | 'version' | 'auditSeq' | 'auditHead'>>,
+  drafts: readonly AuditDraft[],
+): Transition {
+  const time = now.toISOString();
+  const { events, head } = appendEvents(
+    before.id,
+    { seq: before.auditSeq, hash: before.auditHead },
+    time,
+    drafts,
+  );
+  return {
+    expectedVersion: before.version,
+    events,
+    request: {
+      ...before,
+      ...changes,
+      version: before.version + 1,
+      updatedAt: time,
+      auditSeq: head.seq,
+      auditHead: head.hash,
+    },
+  };
+}
+
+export interface SubmitCommand {
+  readonly id: string;
+  readonly subject: Subject;
+  readonly input: ActionRequestInput;
+  readonly decision: PolicyDecision;
+  readonly now: Date;
+}
+
+/** A new request: records the submission and the policy's verdict, and opens the approval if one is owed. */
+export function submit({ id, subject, input, decision, now }: SubmitCommand): Transition {
+  const time = now.toISOString();
+  const hash = actionHash(subject, input);
+  let outcome = decision.outcome;
+  let reasons = decision.reasons;
+  // Defence in depth: the evaluator already validates, but an approval without its terms is a deny.
+  if (outcome === 'require_approval' && !decision.approval) {
+    outcome = 'deny';
+    reasons = [{ code: 'policy_error', message: 'policy required approval but gave no approval terms' }];
+  }
+
+  const drafts: AuditDraft[] = [
+    {
+      type: 'request.submitted',
+      actor: subject.id,
+      data: { action: input.action, resource: input.resource, context: input.context, action_hash: hash },
+    },
+    {
+      type: 'policy.evaluated',
+      actor: POLICY_ACTOR,
+      data: {
+        outcome,
+        reasons,
+        policy_digest: decision.policyDigest,
+        input_hash: decision.inputHash,
+        ...(decision.notify ? { notify: decision.notify } : {}),
+        ...(decision.post_review ? { post_review: true } : {}),
+      },
+    },
+  ];
+
+  let approval: ApprovalState | undefined;
+  let status: ActionRequest['status'];
+  if (outcome === 'allow') {
+    status = 'approved';
+    drafts.push({ type: 'request.approved', actor: POLICY_ACTOR, data: { by: 'policy' } });
+  } else if (outcome === 'deny') {
+    status = 'denied';
+    drafts.push({ type: 'request.denied', actor: POLICY_ACTOR, data: { reasons } });
+  } else {
+    status = 'pending';
+    approval = openApproval(subject, input, decision, now);
+    drafts.push({
+      type: 'approval.requested',
+      actor: POLICY_ACTOR,
+      data: {
+        groups: approval.groups,
+        min_approvals: approval.minApprovals,
+        escalation_groups: approval.escalationGroups,
+        exclude: approval.exclude,
+        channels: approval.channels,
+        expires_at: approval.expiresAt,
+        ...(approval.escalateAt ? { escalate_at: approval.escalateAt } : {}),
+      },
+    });
+  }
+
+  const { events, head } = appendEvents(id, { seq: 0, hash: GENESIS_HASH }, time, drafts);
+  const request: ActionRequest = {
+    id,
+    version: 1,
+    status,
+    subject,
+    action: input.action,
+    resource: input.resource,
+    context: input.context,
+    actionHash: hash,
+    decision: {
+      outcome,
+      reasons,
+      policyDigest: decision.policyDigest,
+      inputHash: decision.inputHash,
+      ...(decision.notify ? { notify: decision.notify } : {}),
+      ...(decision.post_review ? { postReview: true } : {}),
+    },
+    ...(approval ? { approval } : {}),
+    ...(outcome !== 'deny' && decision.grant ? { grant: decision.grant } : {}),
+    createdAt: time,
+    updatedAt: time,
+    auditSeq: head.seq,
+    auditHead: head.hash,
+  };
+  return { expectedVersion: 0, request, events };
+}
+
+function openApproval(
+  subject: Subject,
+  input: ActionRequestInput,
+  decision: PolicyDecision,
+  now: Date,
+): ApprovalState {
+  const spec = decision.approval;
+  if (!spec) throw new Error('unreachable: approval terms checked by submit');
+  // The requester and the human it acts for can never approve, whatever the policy says.
+  const exclude = new Set(spec.exclude ?? []);
+  exclude.add(subject.id);
+  if (typeof input.context.on_behalf_of === 'string') exclude.add(input.context.on_behalf_of);
+  const escalationGroups = spec.escalation_groups ?? [];
+  const expiresAt = new Date(now.getTime() + spec.timeout_seconds * 1000);
+  const escalateAfter = spec.escalate_after_seconds;
+  const escalates =
+    escalationGroups.length > 0 && escalateAfter !== undefined && escalateAfter < spec.timeout_seconds;
+  return {
+    groups: [...spec.groups],
+    minApprovals: spec.min_approvals,
+    escalationGroups: [...escalationGroups],
+    exclude: [...exclude].sort(),
+    channels: [...(spec.channels ?? [])],
+    timeoutSeconds: spec.timeout_seconds,
+    expiresAt: expiresAt.toISOString(),
+    ...(escalates ? { escalateAt: new Date(now.getTime() + escalateAfter * 1000).toISOString() } : {}),
+    escalated: false,
+    votes: [],
+  };
+}
+
+export interface ReviewCommand {
+  readonly approver: string;
+  readonly decision: VoteDecision;
+  readonly comment?: string;
+  /** The action hash the approver was shown; must match the request's. */
+  readonly actionHash: string;
+  /** Where the vote came from: `api`, `slack`, `teams`, `cli`. */
+  readonly channel: string;
+  readonly now: Date;
+}
+
+export type ReviewResult =
+  /** The vote counted; commit the transition. */
+  | { readonly kind: 'recorded'; readonly transition: Transition }
+  /** The approver had voted already; nothing changes. */
+  | { readonly kind: 'duplicate'; readonly request: ActionRequest }
+  /** The request is no longer pending: commit the `review.late` record, then refuse with `error`. */
+  | { readonly kind: 'late'; readonly transition: Transition; readonly error: TerminalStateError };
+
+/** Groups whose members may vote now: the policy's groups, plus the escalation groups once escalated. */
+export function activeGroups(approval: ApprovalState): readonly string[] {
+  return approval.escalated ? [...approval.groups, ...approval.escalationGroups] : approval.groups;
+}
+
+/** Why `principal` may not vote on `request`, or undefined if it may. Used for listings too. */
+export function ineligibility(
+  request: ActionRequest,
+  principal: string,
+  directory: Directory,
+): SelfApprovalError | NotEligibleError | undefined {
+  if (principal === request.subject.id) {
+    return new SelfApprovalError('the requester cannot approve its own request');
+  }
+  if (principal === request.context.on_behalf_of) {
+    return new SelfApprovalError(`${principal} is the person this request acts for and cannot approve it`);
+  }
+  const approval = request.approval;
+  if (!approval) return new NotEligibleError('this request needs no human approval');
+  if (approval.exclude.includes(principal)) {
+    return new NotEligibleError(`${principal} is excluded from approving this request by policy`);
+  }
+  const groups = activeGroups(approval);
+  const member = groups.some((group) => directory.groups[group]?.includes(principal) ?? false);
+  if (!member) {
+    return new NotEligibleError(`${principal} is not a member of any approving group (${groups.join(', ')})`);
+  }
+  return undefined;
+}
+
+export function review(request: ActionRequest, command: ReviewCommand, directory: Directory): ReviewResult {
+  const { approver, now } = command;
+  const approval = request.approval;
+  const late = (extra: Partial<ActionRequest>, more: AuditDraft[], status: string): ReviewResult => ({
+    kind: 'late',
+    transition: transition(request, now, extra, [
+      ...more,
+      {
+        type: 'review.late',
+        actor: approver,
+        data: { decision: command.decision, channel: command.channel, status },
+      },
+    ]),
+    error: new TerminalStateError(`request ${request.id} is ${status}; votes are no longer accepted`, {
+      details: { status },
+    }),
+  });
+
+  if (request.status !== 'pending' || !approval) return late({}, [], request.status);
+  if (now.getTime() >= Date.parse(approval.expiresAt)) {
+    // The deadline passed and the timer has not fired yet: the deadline wins, the vote is late.
+    return late(
+      { status: 'expired' },
+      [expiredDraft(approval, 'deadline passed before the vote')],
+      'expired',
+    );
+  }
+  if (command.actionHash !== request.actionHash) {
+    throw new StaleActionHashError(
+      'the action hash you approved does not match this request; reload the request and review what it asks now',
+      { details: { expected: request.actionHash, got: command.actionHash } },
+    );
+  }
+  const refusal = ineligibility(request, approver, directory);
+  if (refusal) throw refusal;
+  if (approval.votes.some((vote) => vote.approver === approver)) return { kind: 'duplicate', request };
+  const comment = command.comment?.trim();
+  if (command.decision === 'reject' && !comment) {
+    throw new ValidationError('a rejection needs a comment that tells the requester why', {
+      details: { field: 'comment' },
+    });
+  }
+
+  const vote: Vote = {
+    approver,
+    decision: command.decision,
+    ...(comment ? { comment } : {}),
+    channel: command.channel,
+    time: now.toISOString(),
+  };
+  const votes = [...approval.votes, vote];
+  const drafts: AuditDraft[] = [
+    {
+      type: 'review.recorded',
+      actor: approver,
+      data: {
+        decision: vote.decision,
+        channel: vote.channel,
+        action_hash: command.actionHash,
+        ...(comment ? { comment } : {}),
+      },
+    },
+  ];
+  let status: Status = request.status;
+  if (vote.decision === 'reject') {
+    status = 'rejected';
+    drafts.push({ type: 'request.rejected', actor: approver, data: { comment } });
+  } else {
+    const approvers = votes.filter((v) => v.decision === 'approve').map((v) => v.approver);
+    if (approvers.length >= approval.minApprovals) {
+      status = 'approved';
+      drafts.push({ type: 'request.approved', actor: approver, data: { by: 'review', approvers } });
+    }
+  }
+  return {
+    kind: 'recorded',
+    transition: transition(request, now, { status, approval: { ...approval, votes } }, drafts),
+  };
+}
+
+function expiredDraft(approval: ApprovalState, why: string): AuditDraft {
+  const approvals = approval.votes.filter((v) => v.decision === 'approve').length;
+  return {
+    type: 'request.expired',
+    actor: TIMER_ACTOR,
+    data: { expires_at: approval.expiresAt, approvals, min_approvals: approval.minApprovals, why },
+  };
+}
+
+/** Brings in the escalation groups. Undefined when there is nothing to do (decided, or done already). */
+export function escalate(request: ActionRequest, now: Date): Transition | undefined {
+  const approval = request.approval;
+  if (request.status !== 'pending' || !approval || approval.escalated || !approval.escalateAt)
+    return undefined;
+  if (now.getTime() + TIMER_TOLERANCE_MS < Date.parse(approval.escalateAt)) {
+    throw new NotDueError(`request ${request.id} escalates at ${approval.escalateAt}, not before`);
+  }
+  return transition(request, now, { approval: { ...approval, escalated: true } }, [
+    {
+      type: 'request.escalated',
+      actor: TIMER_ACTOR,
+      data: { escalation_groups: approval.escalationGroups, expires_at: approval.expiresAt },
+    },
+  ]);
+}
+
+/** Ends an undecided request at its deadline. Undefined when it is decided already (the vote won). */
+export function expire(request: ActionRequest, now: Date): Transition | undefined {
+  const approval = request.approval;
+  if (request.status !== 'pending' || !approval) return undefined;
+  if (now.getTime() + TIMER_TOLERANCE_MS < Date.parse(approval.expiresAt)) {
+    throw new NotDueError(`request ${request.id} expires at ${approval.expiresAt}, not before`);
+  }
+  return transition(request, now, { status: 'expired' }, [
+    expiredDraft(approval, 'no decision before the deadline'),
+  ]);
+}
+
+function requireRequester(request: ActionRequest, actor: string, what: string): void {
+  if (actor !== request.subject.id) {
+    throw new ForbiddenError(`only the requester (${request.subject.id}) may ${what}`);
+  }
+}
+
+export function cancel(request: ActionRequest, actor: string, now: Date, reason?: string): Transition {
+  requireRequester(request, actor, 'cancel this request');
+  if (request.status !== 'pending') {
+    throw new TerminalStateError(
+      `request ${request.id} is ${request.status}; only a pending request can be cancelled`,
+      {
+        details: { status: request.status },
+      },
+    );
+  }
+  return transition(request, now, { status: 'cancelled' }, [
+    { type: 'request.cancelled', actor, data: reason ? { reason } : {} },
+  ]);
+}
+
+/** One-shot redemption of the grant, by the requester, of an approved request. */
+export function redeem(request: ActionRequest, actor: string, now: Date): Transition {
+  requireRequester(request, actor, 'redeem this grant');
+  if (request.status !== 'approved') {
+    throw new NotApprovedError(
+      `request ${request.id} is ${request.status}; only an approved request has a grant`,
+      {
+        details: { status: request.status },
+      },
+    );
+  }
+  if (request.grantRedeemedAt) {
+    throw new GrantAlreadyRedeemedError(
+      `the grant of request ${request.id} was redeemed at ${request.grantRedeemedAt}; grants are delivered once`,
+    );
+  }
+  const grant = request.grant ?? { type: 'none' as const };
+  return transition(request, now, { grantRedeemedAt: now.toISOString() }, [
+    {
+      type: 'grant.redeemed',
+      actor,
+      data: {
+        grant_type: grant.type,
+        action_hash: request.actionHash,
+        ...(grant.role ? { role: grant.role } : {}),
+        ...(grant.window_seconds ? { window_seconds: grant.window_seconds } : {}),
+      },
+    },
+  ]);
+}
+
+export function reportOutcome(
+  request: ActionRequest,
+  actor: string,
+  outcome: { status: 'succeeded' | 'failed'; detail?: string },
+  now: Date,
+): Transition {
+  requireRequester(request, actor, 'report the outcome');
+  if (request.status !== 'approved') {
+    throw new NotApprovedError(
+      `request ${request.id} is ${request.status}; only an approved action has an outcome`,
+      {
+        details: { status: request.status },
+      },
+    );
+  }
+  if (request.outcome) {
+    throw new OutcomeAlreadyReportedError(`the outcome of request ${request.id} was reported already`);
+  }
+  const time = now.toISOString();
+  return transition(request, now, { outcome: { ...outcome, time } }, [
+    {
+      type: 'action.outcome',
+      actor,
+      data: { status: outcome.status, ...(outcome.detail ? { detail: outcome.detail } : {}) },
+    },
+  ]);
+}
+
+/** Records that approvers were told, on which channel; no state change but the chain. */
+export function recordNotification(
+  request: ActionRequest,
+  notification: { channel: string; recipients: readonly string[]; reference?: string; escalation?: boolean },
+  now: Date,
+): Transition {
+  return transition(request, now, {}, [
+    {
+      type: 'notification.sent',
+      actor: 'system:notifier',
+      data: {
+        channel: notification.channel,
+        recipients: notification.recipients,
+        ...(notification.reference ? { reference: notification.reference } : {}),
+        ...(notification.escalation ? { escalation: true } : {}),
+      },
+    },
+  ]);
+}

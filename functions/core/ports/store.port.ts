@@ -1,0 +1,45 @@
+import type { ActionRequest, AuditEvent, Status } from '../model.ts';
+
+/** A state change and the audit events that record it, committed atomically or not at all. */
+export interface Transition {
+  /** The request as it must be stored after the change (its `version` is `expectedVersion + 1`). */
+  readonly request: ActionRequest;
+  /** The version the stored request must have now; 0 means "must not exist yet". */
+  readonly expectedVersion: number;
+  /** Appended to the request's chain; each (request_id, seq) must not exist yet. */
+  readonly events: readonly AuditEvent[];
+  /** Written with the creation of a request; the key must not be taken yet. */
+  readonly idempotency?: IdempotencyRecord;
+}
+
+export interface IdempotencyRecord {
+  readonly requester: string;
+  readonly key: string;
+  readonly requestId: string;
+  /** `sha256:<hex>` of the canonical submitted body, to tell a retry from a different request. */
+  readonly bodyHash: string;
+  readonly createdAt: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  readonly cursor?: string;
+}
+
+/**
+ * Persistence of requests, their audit chains and idempotency keys. Adapters must:
+ * - commit a transition atomically (all or nothing) with the version condition;
+ * - throw `StaleStateError` when the version does not match (another writer won),
+ *   `IdempotencyKeyTakenError` when the key exists, `StoreUnavailableError` when the backend fails;
+ * - never update or delete an audit event.
+ */
+export interface RequestStore {
+  commit(transition: Transition): Promise<void>;
+  get(requestId: string): Promise<ActionRequest | undefined>;
+  getIdempotency(requester: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** The request's audit chain, ordered by seq. */
+  listEvents(requestId: string): Promise<readonly AuditEvent[]>;
+  /** Requests in a status, oldest first. */
+  listByStatus(status: Status, options?: { limit?: number; cursor?: string }): Promise<Page<ActionRequest>>;
+}

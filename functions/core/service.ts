@@ -1,0 +1,302 @@
+/**
+ * The application service: runs the pure lifecycle against the ports. Every mutation is
+ * read → decide → conditional commit; when another writer wins (StaleStateError) it re-reads and
+ * decides again, so the store's conditional write is the single source of truth.
+ */
+import { canReadAudit, canView } from './access.ts';
+import { type ChainVerdict, verifyChain } from './audit.ts';
+import { hashCanonical } from './canonical.ts';
+import {
+  ContentionError,
+  CredentialsUnavailableError,
+  type GatewayError,
+  IdempotencyConflictError,
+  IdempotencyKeyTakenError,
+  NotFoundError,
+  StaleStateError,
+  ValidationError,
+} from './errors.ts';
+import * as lifecycle from './lifecycle.ts';
+import type { ActionRequest, ActionRequestInput, AuditEvent, Status, VoteDecision } from './model.ts';
+import type { Clock } from './ports/clock.port.ts';
+import type { CredentialBroker, IssuedCredentials } from './ports/credentials.port.ts';
+import type { IdSource } from './ports/id.port.ts';
+import type { PolicyEvaluator } from './ports/policy.port.ts';
+import type { IdempotencyRecord, RequestStore, Transition } from './ports/store.port.ts';
+
+export interface ServiceDependencies {
+  readonly store: RequestStore;
+  readonly policy: PolicyEvaluator;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly credentials?: CredentialBroker;
+  /** Told after every commit (long-poll wake-ups, workflow start, notifications). Must not throw. */
+  readonly onCommit?: (transition: Transition) => void;
+  /** How many times a mutation re-reads after losing a race before giving up (503). @default 30 */
+  readonly maxAttempts?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface VoteInput {
+  readonly decision: VoteDecision;
+  readonly comment?: string;
+  readonly actionHash: string;
+  readonly channel: string;
+}
+
+export interface Redemption {
+  readonly request: ActionRequest;
+  /** Present for `aws_sts` grants; `none` grants redeem without credentials. */
+  readonly credentials?: IssuedCredentials;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+type Step<T> =
+  | { readonly commit: Transition; readonly result: T; readonly error?: GatewayError }
+  | { readonly commit?: undefined; readonly result: T };
+
+export class ApprovalService {
+  readonly #deps: ServiceDependencies;
+  readonly #sleep: (ms: number) => Promise<void>;
+
+  constructor(deps: ServiceDependencies) {
+    this.#deps = deps;
+    this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  get directory() {
+    return this.#deps.policy.directory;
+  }
+
+  /** Evaluates and records a new request, or returns the original for a repeated idempotency key. */
+  async submit(
+    principal: string,
+    input: ActionRequestInput,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ request: ActionRequest; created: boolean }> {
+    const { store, policy, clock, ids } = this.#deps;
+    const key = options.idempotencyKey;
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+      throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters', {
+        details: { field: 'Idempotency-Key' },
+      });
+    }
+    const bodyHash = hashCanonical(input);
+    if (key !== undefined) {
+      const existing = await store.getIdempotency(principal, key);
+      if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
+    }
+    const subject = lifecycle.subjectOf(principal);
+    const now = clock.now();
+    const decision = policy.evaluate({ subject, ...input, now: now.toISOString() });
+    const id = ids.requestId();
+    const submitted = lifecycle.submit({ id, subject, input, decision, now });
+    const idempotency: IdempotencyRecord | undefined =
+      key === undefined
+        ? undefined
+        : { requester: principal, key, requestId: id, bodyHash, createdAt: now.toISOString() };
+    const transition = idempotency ? { ...submitted, idempotency } : submitted;
+    try {
+      await store.commit(transition);
+    } catch (error) {
+      if (error instanceof IdempotencyKeyTakenError && key !== undefined) {
+        const existing = await store.getIdempotency(principal, key);
+        if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
+      }
+      throw error;
+    }
+    this.#deps.onCommit?.(transition);
+    return { request: transition.request, created: true };
+  }
+
+  async #replay(record: IdempotencyRecord, bodyHash: string): Promise<ActionRequest> {
+    if (record.bodyHash !== bodyHash) {
+      throw new IdempotencyConflictError(
+        `Idempotency-Key "${record.key}" was used for a different request (${record.requestId}); use a new key for a new request`,
+        { details: { request_id: record.requestId } },
+      );
+    }
+    const request = await this.#deps.store.get(record.requestId);
+    if (!request) throw new NotFoundError(record.requestId);
+    return request;
+  }
+
+  /** A request as `principal` may see it; NotFound for anyone not entitled to know it exists. */
+  async get(requestId: string, principal: string): Promise<ActionRequest> {
+    const request = await this.#deps.store.get(requestId);
+    if (!request || !canView(request, principal, this.directory)) throw new NotFoundError(requestId);
+    return request;
+  }
+
+  /** Pending requests `principal` may vote on now. */
+  async pendingFor(principal: string, limit = 100): Promise<ActionRequest[]> {
+    const mine: ActionRequest[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#deps.store.listByStatus('pending', {
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const request of page.items) {
+        if (!lifecycle.ineligibility(request, principal, this.directory)) mine.push(request);
+        if (mine.length >= limit) return mine;
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    return mine;
+  }
+
+  async list(status: Status, principal: string, limit = 100): Promise<ActionRequest[]> {
+    if (status === 'pending') return this.pendingFor(principal, limit);
+    const page = await this.#deps.store.listByStatus(status, { limit });
+    return page.items.filter((request) => canView(request, principal, this.directory));
+  }
+
+  async review(
+    requestId: string,
+    approver: string,
+    vote: VoteInput,
+  ): Promise<{ request: ActionRequest; duplicate: boolean }> {
+    return this.#mutate<{ request: ActionRequest; duplicate: boolean }>(requestId, (request, now) => {
+      const outcome = lifecycle.review(request, { approver, ...vote, now }, this.directory);
+      switch (outcome.kind) {
+        case 'recorded':
+          return {
+            commit: outcome.transition,
+            result: { request: outcome.transition.request, duplicate: false },
+          };
+        case 'duplicate':
+          return { result: { request: outcome.request, duplicate: true } };
+        case 'late':
+          return {
+            commit: outcome.transition,
+            result: { request: outcome.transition.request, duplicate: false },
+            error: outcome.error,
+          };
+      }
+    });
+  }
+
+  async cancel(requestId: string, actor: string, reason?: string): Promise<ActionRequest> {
+    await this.get(requestId, actor);
+    return this.#mutate(requestId, (request, now) => {
+      const commit = lifecycle.cancel(request, actor, now, reason);
+      return { commit, result: commit.request };
+    });
+  }
+
+  /** Escalates when due; returns the request unchanged if it was decided or escalated already. */
+  async escalate(requestId: string): Promise<ActionRequest> {
+    return this.#mutate(requestId, (request, now) => {
+      const commit = lifecycle.escalate(request, now);
+      return commit ? { commit, result: commit.request } : { result: request };
+    });
+  }
+
+  /** Expires when due; returns the request unchanged if a decision won the race. */
+  async expire(requestId: string): Promise<ActionRequest> {
+    return this.#mutate(requestId, (request, now) => {
+      const commit = lifecycle.expire(request, now);
+      return commit ? { commit, result: commit.request } : { result: request };
+    });
+  }
+
+  async recordNotification(
+    requestId: string,
+    notification: {
+      channel: string;
+      recipients: readonly string[];
+      reference?: string;
+      escalation?: boolean;
+    },
+  ): Promise<ActionRequest> {
+    return this.#mutate(requestId, (request, now) => {
+      const commit = lifecycle.recordNotification(request, notification, now);
+      return { commit, result: commit.request };
+    });
+  }
+
+  /**
+   * One-shot redemption. Credentials are issued before the conditional commit: if two calls race,
+   * both may reach STS but only the winner's commit succeeds and only it returns what it got; the
+   * loser's credentials are dropped unseen. If STS fails, nothing is committed and the call can be retried.
+   */
+  async redeem(requestId: string, actor: string): Promise<Redemption> {
+    await this.get(requestId, actor);
+    let credentials: IssuedCredentials | undefined;
+    const request = await this.#mutate(requestId, async (current, now) => {
+      const commit = lifecycle.redeem(current, actor, now);
+      if (current.grant?.type === 'aws_sts' && !credentials) {
+        const broker = this.#deps.credentials;
+        if (!broker) {
+          throw new CredentialsUnavailableError(
+            'this gateway has no credential broker configured, so aws_sts grants cannot be issued; configure AWS credentials for the gateway',
+          );
+        }
+        credentials = await broker.issue(current, now);
+      }
+      return { commit, result: commit.request };
+    });
+    return credentials ? { request, credentials } : { request };
+  }
+
+  async reportOutcome(
+    requestId: string,
+    actor: string,
+    outcome: { status: 'succeeded' | 'failed'; detail?: string },
+  ): Promise<ActionRequest> {
+    await this.get(requestId, actor);
+    return this.#mutate(requestId, (request, now) => {
+      const commit = lifecycle.reportOutcome(request, actor, outcome, now);
+      return { commit, result: commit.request };
+    });
+  }
+
+  /** The request's audit chain and its verification, for the requester and auditors. */
+  async audit(
+    requestId: string,
+    principal: string,
+  ): Promise<{ request: ActionRequest; events: readonly AuditEvent[]; verification: ChainVerdict }> {
+    const request = await this.#deps.store.get(requestId);
+    if (!request || !canReadAudit(request, principal, this.directory)) throw new NotFoundError(requestId);
+    const events = await this.#deps.store.listEvents(requestId);
+    const verification = verifyChain(events, {
+      requestId,
+      expectedHead: { seq: request.auditSeq, hash: request.auditHead },
+    });
+    return { request, events, verification };
+  }
+
+  async #mutate<T>(
+    requestId: string,
+    decide: (request: ActionRequest, now: Date) => Step<T> | Promise<Step<T>>,
+  ): Promise<T> {
+    const { store, clock } = this.#deps;
+    const attempts = this.#deps.maxAttempts ?? 30;
+    for (let attempt = 1; ; attempt++) {
+      const request = await store.get(requestId);
+      if (!request) throw new NotFoundError(requestId);
+      const step = await decide(request, clock.now());
+      if (!step.commit) return step.result;
+      try {
+        await store.commit(step.commit);
+      } catch (error) {
+        if (error instanceof StaleStateError) {
+          if (attempt >= attempts) {
+            throw new ContentionError(`request ${requestId} is changing too fast; retry in a moment`, {
+              cause: error,
+            });
+          }
+          // Jittered backoff keeps many racing voters from colliding in lockstep.
+          await this.#sleep(Math.random() * Math.min(50, 2 * attempt));
+          continue;
+        }
+        throw error;
+      }
+      this.#deps.onCommit?.(step.commit);
+      if ('error' in step && step.error) throw step.error;
+      return step.result;
+    }
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * The one contract every RequestStore adapter passes (SQLite, DynamoDB). Store-level rules first,
+ * then the lifecycle races that the store's conditional writes must decide.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ulidIds } from '../../functions/adapters/system/system.ts';
+import { verifyChain } from '../../functions/core/audit.ts';
+import {
+  GrantAlreadyRedeemedError,
+  IdempotencyConflictError,
+  IdempotencyKeyTakenError,
+  StaleStateError,
+  TerminalStateError,
+  ValidationError,
+} from '../../functions/core/errors.ts';
+import * as lifecycle from '../../functions/core/lifecycle.ts';
+import type { ActionRequest } from '../../functions/core/model.ts';
+import type { RequestStore, Transition } from '../../functions/core/ports/store.port.ts';
+import { ApprovalService } from '../../functions/core/service.ts';
+import { decision, directory, exportInput, fixedPolicy, ManualClock, owners } from '../support/fixtures.ts';
+
+export interface StoreUnderTest {
+  readonly store: RequestStore;
+  /** Raw reads that bypass the adapter's own read path. */
+  readonly raw: {
+    eventCount(requestId: string): Promise<number>;
+    requestVersion(requestId: string): Promise<number | undefined>;
+  };
+  close(): Promise<void>;
+}
+
+const REQUESTER = 'agent:demo-exporter';
+
+export function describeRequestStoreContract(name: string, make: () => Promise<StoreUnderTest>): void {
+  describe(`RequestStore contract: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let ids: ReturnType<typeof ulidIds>;
+    beforeAll(async () => {
+      sut = await make();
+      ids = ulidIds();
+    });
+    afterAll(async () => {
+      await sut?.close();
+    });
+
+    const newRequest = (overrides: Parameters<typeof decision>[0] = {}): Transition =>
+      lifecycle.submit({
+        id: ids.requestId(),
+        subject: lifecycle.subjectOf(REQUESTER),
+        input: exportInput,
+        decision: decision(overrides),
+        now: new Date('2026-11-22T10:00:00.000Z'),
+      });
+
+    const service = (clock = new ManualClock(), policy = decision()) =>
+      new ApprovalService({
+        store: sut.store,
+        policy: fixedPolicy(policy),
+        clock,
+        ids,
+        sleep: () => new Promise((resolve) => setImmediate(resolve)),
+      });
+
+    describe('store rules', () => {
+      it('commits a new request with its events and reads both back unchanged', async () => {
+        const created = newRequest();
+        await sut.store.commit(created);
+        expect(await sut.store.get(created.request.id)).toEqual(created.request);
+        expect(await sut.store.listEvents(created.request.id)).toEqual(created.events);
+        expect(await sut.raw.eventCount(created.request.id)).toBe(created.events.length);
+      });
+
+      it('returns undefined for a request that does not exist', async () => {
+        expect(await sut.store.get(ids.requestId())).toBeUndefined();
+        expect(await sut.store.listEvents(ids.requestId())).toEqual([]);
+      });
+
+      it('refuses to create a request whose id exists, writing nothing', async () => {
+        const created = newRequest();
+        await sut.store.commit(created);
+        await expect(sut.store.commit(created)).rejects.toBeInstanceOf(StaleStateError);
+        expect(await sut.raw.eventCount(created.request.id)).toBe(created.events.length);
+      });
+
+      it('refuses a transition from a stale version, writing neither state nor events', async () => {
+        const created = newRequest();
+        await sut.store.commit(created);
+        const first = lifecycle.cancel(created.request, REQUESTER, new Date('2026-11-22T10:01:00Z'));
+        await sut.store.commit(first);
+        const stale = lifecycle.recordNotification(
+          created.request,
+          { channel: 'slack', recipients: ['data-owners'] },
+          new Date('2026-11-22T10:02:00Z'),
+        );
+        await expect(sut.store.commit(stale)).rejects.toBeInstanceOf(StaleStateError);
+        expect(await sut.raw.requestVersion(created.request.id)).toBe(2);
+        expect(await sut.raw.eventCount(created.request.id)).toBe(created.events.length + 1);
+        expect((await sut.store.get(created.request.id))?.status).toBe('cancelled');
+      });
+
+      it('rolls back the state change when an audit event would overwrite an existing one', async () => {
+        const created = newRequest();
+        await sut.store.commit(created);
+        const next = lifecycle.cancel(created.request, REQUESTER, new Date('2026-11-22T10:01:00Z'));
+        const clash = created.events[0];
+        if (!clash) throw new Error('fixture has no events');
+        const forged: Transition = { ...next, events: [...next.events, clash] };
+        await expect(sut.store.commit(forged)).rejects.toBeInstanceOf(StaleStateError);
+        expect(await sut.raw.requestVersion(created.request.id)).toBe(1);
+        expect(await sut.store.listEvents(created.request.id)).toEqual(created.events);
+      });
+
+      it('refuses a taken idempotency key and does not store the second request', async () => {
+        const first = newRequest();
+        const record = {
+          requester: REQUESTER,
+          key: `key-${first.request.id}`,
+          requestId: first.request.id,
+          bodyHash: 'sha256:1',
+          createdAt: first.request.createdAt,
+        };
+        await sut.store.commit({ ...first, idempotency: record });
+        expect(await sut.store.getIdempotency(REQUESTER, record.key)).toEqual(record);
+        const second = newRequest();
+        await expect(
+          sut.store.commit({ ...second, idempotency: { ...record, requestId: second.request.id } }),
+        ).rejects.toBeInstanceOf(IdempotencyKeyTakenError);
+        expect(await sut.store.get(second.request.id)).toBeUndefined();
+        expect(await sut.raw.eventCount(second.request.id)).toBe(0);
+        expect(await sut.store.getIdempotency('agent:someone-else', record.key)).toBeUndefined();
+      });
+
+      it('lists requests by status, oldest first, one page at a time', async () => {
+        const status = 'expired';
+        const made: ActionRequest[] = [];
+        for (let i = 0; i < 5; i++) {
+          const created = newRequest();
+          await sut.store.commit(created);
+          const expired = lifecycle.expire(created.request, new Date('2026-11-22T12:00:00Z'));
+          if (!expired) throw new Error('fixture did not expire');
+          await sut.store.commit(expired);
+          made.push(expired.request);
+        }
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await sut.store.listByStatus(status, { limit: 2, ...(cursor ? { cursor } : {}) });
+          expect(page.items.length).toBeLessThanOrEqual(2);
+          seen.push(...page.items.map((r) => r.id));
+          cursor = page.cursor;
+        } while (cursor);
+        const mine = seen.filter((id) => made.some((r) => r.id === id));
+        expect(mine).toEqual(made.map((r) => r.id));
+        expect(new Set(seen).size).toBe(seen.length);
+      });
+
+      it('refuses a cursor it did not issue', async () => {
+        await expect(sut.store.listByStatus('pending', { cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(
+          ValidationError,
+        );
+      });
+    });
+
+    describe('lifecycle races decided by the store', () => {
+      it('counts exactly two of twenty concurrent approvals on a 2-of-N request', async () => {
+        const svc = service();
+        const { request } = await svc.submit(REQUESTER, exportInput);
+        const voters = owners.slice(0, 20);
+        const results = await Promise.allSettled(
+          voters.map((approver) =>
+            svc.review(request.id, approver, {
+              decision: 'approve',
+              actionHash: request.actionHash,
+              channel: 'api',
+            }),
+          ),
+        );
+        const counted = results.filter((r) => r.status === 'fulfilled');
+        const refused = results.filter((r) => r.status === 'rejected');
+        expect(counted).toHaveLength(2);
+        expect(refused).toHaveLength(18);
+        for (const r of refused)
+          expect((r as PromiseRejectedResult).reason).toBeInstanceOf(TerminalStateError);
+
+        const { events, verification, request: final } = await svc.audit(request.id, REQUESTER);
+        expect(verification.ok).toBe(true);
+        expect(final.status).toBe('approved');
+        expect(final.approval?.votes).toHaveLength(2);
+        expect(events.filter((e) => e.type === 'request.approved')).toHaveLength(1);
+        expect(events.filter((e) => e.type === 'review.recorded')).toHaveLength(2);
+        expect(events.filter((e) => e.type === 'review.late')).toHaveLength(18);
+      });
+
+      it('ends in exactly one terminal state when the expiry timer races the deciding vote', async () => {
+        for (let round = 0; round < 5; round++) {
+          const clock = new ManualClock();
+          const svc = service(clock);
+          const { request } = await svc.submit(REQUESTER, exportInput);
+          await svc.review(request.id, owners[0] ?? '', {
+            decision: 'approve',
+            actionHash: request.actionHash,
+            channel: 'api',
+          });
+          clock.advance(3600 - 1); // within the timer's tolerance, before the vote deadline
+          const [vote, expiry] = await Promise.allSettled([
+            svc.review(request.id, owners[1] ?? '', {
+              decision: 'approve',
+              actionHash: request.actionHash,
+              channel: 'api',
+            }),
+            svc.expire(request.id),
+          ]);
+          const { events, verification, request: final } = await svc.audit(request.id, REQUESTER);
+          expect(verification.ok).toBe(true);
+          const terminal = events.filter(
+            (e) => e.type === 'request.approved' || e.type === 'request.expired',
+          );
+          expect(terminal).toHaveLength(1);
+          expect(expiry.status).toBe('fulfilled');
+          if (final.status === 'approved') {
+            expect(vote.status).toBe('fulfilled');
+          } else {
+            expect(final.status).toBe('expired');
+            expect(vote.status).toBe('rejected');
+            expect(events.at(-1)?.type).toBe('review.late');
+          }
+        }
+      });
+
+      it('redeems a grant exactly once under twenty concurrent redemptions', async () => {
+        const svc = service(new ManualClock(), decision({ outcome: 'allow', approval: undefined }));
+        const { request } = await svc.submit(REQUESTER, exportInput);
+        expect(request.status).toBe('approved');
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => svc.redeem(request.id, REQUESTER)),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results.filter((x) => x.status === 'rejected')) {
+          expect((r as PromiseRejectedResult).reason).toBeInstanceOf(GrantAlreadyRedeemedError);
+        }
+        const { events, verification } = await svc.audit(request.id, REQUESTER);
+        expect(verification.ok).toBe(true);
+        expect(events.filter((e) => e.type === 'grant.redeemed')).toHaveLength(1);
+      });
+
+      it('returns the original request for concurrent submissions with one idempotency key', async () => {
+        const svc = service();
+        const key = `idem-${ids.requestId()}`;
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => svc.submit(REQUESTER, exportInput, { idempotencyKey: key })),
+        );
+        const distinct = new Set(results.map((r) => r.request.id));
+        expect(distinct.size).toBe(1);
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        const changed = {
+          ...exportInput,
+          context: { ...exportInput.context, justification: 'something else' },
+        };
+        await expect(svc.submit(REQUESTER, changed, { idempotencyKey: key })).rejects.toBeInstanceOf(
+          IdempotencyConflictError,
+        );
+      });
+
+      it('keeps every chain verifiable through a full lifecycle', async () => {
+        const clock = new ManualClock();
+        const svc = service(clock);
+        const { request } = await svc.submit(REQUESTER, exportInput);
+        await svc.recordNotification(request.id, { channel: 'slack', recipients: ['data-owners'] });
+        clock.advance(1200);
+        await svc.escalate(request.id);
+        const hash = request.actionHash;
+        await svc.review(request.id, 'user:lead@example.gov', {
+          decision: 'approve',
+          actionHash: hash,
+          channel: 'api',
+        });
+        await svc.review(request.id, owners[0] ?? '', {
+          decision: 'approve',
+          actionHash: hash,
+          channel: 'slack',
+        });
+        await svc.redeem(request.id, REQUESTER);
+        await svc.reportOutcome(request.id, REQUESTER, { status: 'succeeded' });
+        const { events, verification } = await svc.audit(request.id, 'user:audrey@example.gov');
+        expect(verification).toMatchObject({ ok: true, count: events.length });
+        expect(events.map((e) => e.type)).toEqual([
+          'request.submitted',
+          'policy.evaluated',
+          'approval.requested',
+          'notification.sent',
+          'request.escalated',
+          'review.recorded',
+          'review.recorded',
+          'request.approved',
+          'grant.redeemed',
+          'action.outcome',
+        ]);
+        expect(verifyChain(events.slice(1)).ok).toBe(false);
+        expect(directory.groups.auditors).toContain(events.length > 0 ? 'user:audrey@example.gov' : '');
+      });
+    });
+  });
+}

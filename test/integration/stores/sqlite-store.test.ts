@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteRequestStore } from '../../../functions/adapters/sqlite/sqlite-store.ts';
+import { StoreUnavailableError } from '../../../functions/core/errors.ts';
+import * as lifecycle from '../../../functions/core/lifecycle.ts';
+import { describeRequestStoreContract, type StoreUnderTest } from '../../contract/request-store.contract.ts';
+import { decision, exportInput } from '../../support/fixtures.ts';
+
+function sqliteUnderTest(path: string): StoreUnderTest {
+  const store = new SqliteRequestStore({ path });
+  const countEvents = store.db.prepare<[string], { n: number }>(
+    'SELECT count(*) AS n FROM audit_events WHERE request_id = ?',
+  );
+  const version = store.db.prepare<[string], { version: number }>(
+    'SELECT version FROM requests WHERE id = ?',
+  );
+  return {
+    store,
+    raw: {
+      eventCount: async (id) => countEvents.get(id)?.n ?? 0,
+      requestVersion: async (id) => version.get(id)?.version,
+    },
+    close: async () => store.close(),
+  };
+}
+
+describeRequestStoreContract('SQLite (file, WAL)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ala-sqlite-'));
+  const sut = sqliteUnderTest(join(dir, 'gateway.db'));
+  return {
+    ...sut,
+    close: async () => {
+      await sut.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeRequestStoreContract('SQLite (:memory:)', async () => sqliteUnderTest(':memory:'));
+
+describe('Class: SqliteRequestStore', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const fresh = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ala-sqlite-'));
+    dirs.push(dir);
+    return join(dir, 'gateway.db');
+  };
+  const submitted = () =>
+    lifecycle.submit({
+      id: `ar_${Date.now()}${Math.random().toString(36).slice(2)}`,
+      subject: lifecycle.subjectOf('agent:demo'),
+      input: exportInput,
+      decision: decision(),
+      now: new Date(),
+    });
+
+  it('refuses UPDATE and DELETE of audit rows at the database level', async () => {
+    const path = fresh();
+    const store = new SqliteRequestStore({ path });
+    const t = submitted();
+    await store.commit(t);
+    const raw = new Database(path);
+    expect(() =>
+      raw.prepare("UPDATE audit_events SET body = '{}' WHERE request_id = ?").run(t.request.id),
+    ).toThrow(/append-only/);
+    expect(() => raw.prepare('DELETE FROM audit_events WHERE request_id = ?').run(t.request.id)).toThrow(
+      /append-only/,
+    );
+    raw.close();
+    expect(await store.listEvents(t.request.id)).toEqual(t.events);
+    store.close();
+  });
+
+  it('answers a retryable error and writes nothing while another process holds the write lock', async () => {
+    const path = fresh();
+    const store = new SqliteRequestStore({ path, busyTimeoutMs: 50 });
+    const blocker = new Database(path);
+    blocker.prepare('BEGIN IMMEDIATE').run();
+    const t = submitted();
+    const error = await store.commit(t).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).retryable).toBe(true);
+    blocker.prepare('ROLLBACK').run();
+    blocker.close();
+    expect(await store.get(t.request.id)).toBeUndefined();
+    expect(await store.listEvents(t.request.id)).toEqual([]);
+    await store.commit(t);
+    expect(await store.get(t.request.id)).toEqual(t.request);
+    store.close();
+  });
+
+  it('keeps requests and chains across a reopen of the same file', async () => {
+    const path = fresh();
+    const first = new SqliteRequestStore({ path });
+    const t = submitted();
+    await first.commit(t);
+    first.close();
+    const second = new SqliteRequestStore({ path });
+    expect(await second.get(t.request.id)).toEqual(t.request);
+    expect(await second.listEvents(t.request.id)).toEqual(t.events);
+    second.close();
+  });
+
+  it('refuses to open a database written by a newer schema', () => {
+    const path = fresh();
+    const raw = new Database(path);
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => new SqliteRequestStore({ path })).toThrow(/schema version 99.*upgrade the gateway/);
+  });
+});
