@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the pinned tools the tests need (opa, DynamoDB Local, moto server, cfn-lint) into a
+# Installs the pinned tools the tests need (opa, DynamoDB Local, moto server, cfn-lint, schemathesis) into a
 # cache outside the clone, keyed by version, and links them into .tools/. Safe to run repeatedly
 # and concurrently; a warm cache makes it a no-op.
 set -euo pipefail
@@ -8,6 +8,7 @@ OPA_VERSION=v1.22.2
 DDB_LOCAL_VERSION=3.1.0
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
+SCHEMATHESIS_VERSION=4.32.5
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ALA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ala-gateway}
@@ -61,17 +62,19 @@ install_ddb_local() {
 
 install_python_tools() {
   lock python
-  local dir="$cache/pytools/moto-$MOTO_VERSION-cfnlint-$CFN_LINT_VERSION"
+  local dir="$cache/pytools/moto-$MOTO_VERSION-cfnlint-$CFN_LINT_VERSION-st-$SCHEMATHESIS_VERSION"
   if [ ! -f "$dir/.complete" ]; then
     need python3 "run moto server and cfn-lint" "Python 3.9+ with venv (e.g. apt-get install python3-venv)"
-    log "installing moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION into a venv (first run only)"
+    log "installing moto[server]==$MOTO_VERSION, cfn-lint==$CFN_LINT_VERSION, schemathesis==$SCHEMATHESIS_VERSION into a venv (first run only)"
     rm -rf "$dir"
     python3 -m venv "$dir"
-    "$dir/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+    "$dir/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
     touch "$dir/.complete"
   fi
   ln -sfn "$dir/bin/moto_server" "$tools/bin/moto_server"
   ln -sfn "$dir/bin/cfn-lint" "$tools/bin/cfn-lint"
+  ln -sfn "$dir/bin/st" "$tools/bin/st"
+  ln -sfn "$dir/bin/schemathesis" "$tools/bin/schemathesis"
 }
 
 # Installs run in parallel (each in its own subshell, so each holds its own lock).

@@ -1,0 +1,273 @@
+/**
+ * RequestStore on DynamoDB. Every transition is one TransactWriteItems: the request is put on the
+ * condition that its version is the one we read, each audit event is put on the condition that its
+ * (request_id, seq) does not exist, and an idempotency key likewise. Audit items are only ever put;
+ * the functions' IAM roles hold no UpdateItem/DeleteItem on the audit table.
+ */
+import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  IdempotencyKeyTakenError,
+  StaleStateError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../../core/errors.ts';
+import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
+import type { IdempotencyRecord, Page, RequestStore, Transition } from '../../core/ports/store.port.ts';
+import { STATUS_INDEX, type TableNames } from './tables.ts';
+
+type Item = Record<string, unknown>;
+
+export class DynamoDbRequestStore implements RequestStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #tables: TableNames;
+
+  constructor(client: DynamoDBClient, tables: TableNames) {
+    this.#doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    });
+    this.#tables = tables;
+  }
+
+  // No ClientRequestToken: two racing writers can build byte-identical transitions (same clock
+  // reading), and a shared token would let DynamoDB report success to both. A resend after a timeout
+  // may instead see its own write as a stale version; the service then re-reads and decides again.
+  async commit(transition: Transition): Promise<void> {
+    const { request, expectedVersion, events, idempotency } = transition;
+    const requestPut = {
+      Put: {
+        TableName: this.#tables.requests,
+        Item: requestItem(request),
+        ...(expectedVersion === 0
+          ? { ConditionExpression: 'attribute_not_exists(id)' }
+          : {
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeValues: { ':expected': expectedVersion },
+            }),
+      },
+    };
+    const eventPuts = events.map((event) => ({
+      Put: {
+        TableName: this.#tables.audit,
+        Item: { ...event },
+        ConditionExpression: 'attribute_not_exists(request_id)',
+      },
+    }));
+    const idempotencyIndex = 1 + eventPuts.length;
+    const all: unknown[] = [requestPut, ...eventPuts];
+    if (idempotency) {
+      all.push({
+        Put: {
+          TableName: this.#tables.requests,
+          Item: idempotencyItem(idempotency),
+          ConditionExpression: 'attribute_not_exists(id)',
+        },
+      });
+    }
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: all as NonNullable<
+            ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+          >,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const reasons = error.CancellationReasons ?? [];
+        if (idempotency && reasons[idempotencyIndex]?.Code === 'ConditionalCheckFailed') {
+          throw new IdempotencyKeyTakenError(`idempotency key ${idempotency.key} is taken`, { cause: error });
+        }
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
+          throw new StaleStateError(`request ${request.id} changed since version ${expectedVersion}`, {
+            cause: error,
+          });
+        }
+      }
+      throw translate(error);
+    }
+  }
+
+  async get(requestId: string): Promise<ActionRequest | undefined> {
+    const out = await this.#call(() =>
+      this.#doc.send(
+        new GetCommand({ TableName: this.#tables.requests, Key: { id: requestId }, ConsistentRead: true }),
+      ),
+    );
+    const item = out.Item;
+    return item && typeof item.request === 'object' ? (item.request as ActionRequest) : undefined;
+  }
+
+  async getIdempotency(requester: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const out = await this.#call(() =>
+      this.#doc.send(
+        new GetCommand({
+          TableName: this.#tables.requests,
+          Key: { id: idempotencyId(requester, key) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const item = out.Item;
+    if (!item) return undefined;
+    return {
+      requester: String(item.requester),
+      key: String(item.key),
+      requestId: String(item.requestId),
+      bodyHash: String(item.bodyHash),
+      createdAt: String(item.createdAt),
+    };
+  }
+
+  async listEvents(requestId: string): Promise<readonly AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.#call(() =>
+        this.#doc.send(
+          new QueryCommand({
+            TableName: this.#tables.audit,
+            KeyConditionExpression: 'request_id = :id',
+            ExpressionAttributeValues: { ':id': requestId },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      for (const item of out.Items ?? []) events.push(toEvent(item));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+
+  async listByStatus(
+    status: Status,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<ActionRequest>> {
+    const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
+    const start = options.cursor ? decodeCursor(options.cursor) : undefined;
+    const out = await this.#call(() =>
+      this.#doc.send(
+        new QueryCommand({
+          TableName: this.#tables.requests,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: '#status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status },
+          Limit: limit,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      ),
+    );
+    const items = (out.Items ?? []).map((item) => item.request as ActionRequest);
+    return out.LastEvaluatedKey ? { items, cursor: encodeCursor(out.LastEvaluatedKey) } : { items };
+  }
+
+  async #call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+}
+
+function requestItem(request: ActionRequest): Item {
+  return {
+    id: request.id,
+    version: request.version,
+    status: request.status,
+    statusSort: `${request.createdAt}#${request.id}`,
+    request,
+  };
+}
+
+function idempotencyId(requester: string, key: string): string {
+  return `idem#${requester}#${key}`;
+}
+
+function idempotencyItem(record: IdempotencyRecord): Item {
+  return { id: idempotencyId(record.requester, record.key), ...record };
+}
+
+function toEvent(item: Item): AuditEvent {
+  const { request_id, seq, type, time, actor, data, prev_hash, hash } = item;
+  return { request_id, seq, type, time, actor, data, prev_hash, hash } as AuditEvent;
+}
+
+const UNAVAILABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TransactionInProgressException',
+  'TimeoutError',
+]);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Outages become a retryable StoreUnavailableError; anything else (a bug, a misconfiguration) is rethrown. */
+function translate(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (
+    UNAVAILABLE.has(error.name) ||
+    (typeof code === 'string' && NETWORK.has(code)) ||
+    isNetworkCause(error)
+  ) {
+    return new StoreUnavailableError(
+      `DynamoDB is unavailable (${error.name}: ${error.message}); retry shortly`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
+}
+
+function isNetworkCause(error: Error): boolean {
+  if (error.name === 'AggregateError' && Array.isArray((error as AggregateError).errors)) {
+    return (error as AggregateError).errors.some((e: unknown) => e instanceof Error && isNetworkCause(e));
+  }
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK.has(code)) return true;
+  return error.cause instanceof Error ? isNetworkCause(error.cause) : false;
+}
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Item {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      Object.values(parsed).every((v) => typeof v === 'string') &&
+      'id' in parsed &&
+      'status' in parsed &&
+      'statusSort' in parsed
+    ) {
+      return parsed as Item;
+    }
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('the cursor is not one this gateway issued; start again without it', {
+    details: { field: 'cursor' },
+  });
+}
