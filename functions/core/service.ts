@@ -17,7 +17,15 @@ import {
   ValidationError,
 } from './errors.ts';
 import * as lifecycle from './lifecycle.ts';
-import type { ActionRequest, ActionRequestInput, AuditEvent, Status, VoteDecision } from './model.ts';
+import type {
+  ActionRequest,
+  ActionRequestInput,
+  AuditEvent,
+  PolicyDecision,
+  PolicyInput,
+  Status,
+  VoteDecision,
+} from './model.ts';
 import type { Clock } from './ports/clock.port.ts';
 import type { CredentialBroker, IssuedCredentials } from './ports/credentials.port.ts';
 import type { IdSource } from './ports/id.port.ts';
@@ -120,6 +128,11 @@ export class ApprovalService {
     const request = await this.#deps.store.get(record.requestId);
     if (!request) throw new NotFoundError(record.requestId);
     return request;
+  }
+
+  /** Dry run of the policy: nothing is recorded. */
+  evaluate(input: PolicyInput): PolicyDecision {
+    return this.#deps.policy.evaluate(input);
   }
 
   /** A request as `principal` may see it; NotFound for anyone not entitled to know it exists. */

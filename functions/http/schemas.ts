@@ -1,0 +1,279 @@
+/**
+ * Request and response schemas of the HTTP API. The OpenAPI document is generated from these, so
+ * validation, types and documentation cannot drift.
+ */
+import { z } from '@hono/zod-openapi';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_JSON_DEPTH = 32;
+export const MAX_WAIT_SECONDS = 25;
+
+export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[^\s\p{Cc}]{1,256}$/u;
+
+function depth(value: unknown, limit: number): boolean {
+  if (limit < 0) return false;
+  if (Array.isArray(value)) return value.every((v) => depth(v, limit - 1));
+  if (typeof value === 'object' && value !== null)
+    return Object.values(value).every((v) => depth(v, limit - 1));
+  return true;
+}
+
+/** Free-form JSON object with bounded nesting (canonical hashing and policies recurse over it). */
+const JsonObject = z
+  .record(z.string().max(256), z.unknown())
+  .refine((value) => depth(value, MAX_JSON_DEPTH), {
+    message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure`,
+  })
+  .openapi({ type: 'object', additionalProperties: true });
+
+const Principal = z
+  .string()
+  .regex(PRINCIPAL, 'must be a principal id like "user:alice@agency.gov" (type, colon, name; no spaces)');
+
+export const RequestIdParam = z.object({
+  id: z
+    .string()
+    .regex(/^ar_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an action request id like ar_01JD3…')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R' }),
+});
+
+export const ActionRequestBody = z
+  .strictObject({
+    action: z.strictObject({
+      name: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only, e.g. "data.export"'),
+      args: JsonObject.default({}),
+    }),
+    resource: z.strictObject({
+      type: z.string().min(1).max(256),
+      id: z.string().min(1).max(2048),
+      properties: JsonObject.default({}),
+    }),
+    context: z
+      .strictObject({
+        justification: z.string().max(2000).optional(),
+        on_behalf_of: Principal.optional(),
+        agent: z
+          .strictObject({
+            name: z.string().max(256).optional(),
+            model: z.string().max(256).optional(),
+            session_id: z.string().max(256).optional(),
+            tool_call_id: z.string().max(256).optional(),
+          })
+          .optional(),
+        ticket: z.string().max(256).optional(),
+        break_glass: z.boolean().optional(),
+        callback_url: z
+          .url({ protocol: /^https$/ })
+          .max(2048)
+          .optional(),
+        attributes: JsonObject.optional(),
+      })
+      .default({}),
+  })
+  .openapi('ActionRequestInput', {
+    example: {
+      action: {
+        name: 'data.export',
+        args: { dataset: 'ledger_2026q2', destination: 's3://agency-drop/fin/' },
+      },
+      resource: {
+        type: 'aws:s3:bucket',
+        id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
+        properties: { environment: 'prod', data_classification: 'CUI' },
+      },
+      context: { justification: 'Quarterly reconciliation, CHG-4821', on_behalf_of: 'user:alice@agency.gov' },
+    },
+  });
+export type ActionRequestBody = z.infer<typeof ActionRequestBody>;
+
+export const DecisionBody = z
+  .strictObject({
+    decision: z.enum(['approve', 'reject']),
+    comment: z.string().max(2000).optional(),
+    action_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be the action_hash shown with the request'),
+  })
+  .openapi('DecisionInput');
+
+export const CancelBody = z.strictObject({ reason: z.string().max(2000).optional() }).openapi('CancelInput');
+
+export const OutcomeBody = z
+  .strictObject({ status: z.enum(['succeeded', 'failed']), detail: z.string().max(2000).optional() })
+  .openapi('OutcomeInput');
+
+const Reason = z.object({ code: z.string(), message: z.string() });
+const Status = z.enum(['pending', 'approved', 'denied', 'rejected', 'expired', 'cancelled']);
+
+export const ActionRequestView = z
+  .object({
+    id: z.string(),
+    status: Status,
+    requester: z.string(),
+    action: z.object({ name: z.string(), args: z.record(z.string(), z.unknown()) }),
+    resource: z.object({ type: z.string(), id: z.string(), properties: z.record(z.string(), z.unknown()) }),
+    context: z.record(z.string(), z.unknown()),
+    action_hash: z.string(),
+    decision: z.object({
+      outcome: z.enum(['allow', 'deny', 'require_approval']),
+      reasons: z.array(Reason),
+      policy_digest: z.string(),
+      input_hash: z.string(),
+      notify: z.array(z.string()).optional(),
+      post_review: z.boolean().optional(),
+    }),
+    approval: z
+      .object({
+        required: z.number().int(),
+        received: z.number().int(),
+        groups: z.array(z.string()),
+        escalation_groups: z.array(z.string()),
+        escalated: z.boolean(),
+        expires_at: z.string(),
+        escalate_at: z.string().optional(),
+        votes: z.array(
+          z.object({
+            approver: z.string(),
+            decision: z.enum(['approve', 'reject']),
+            comment: z.string().optional(),
+            channel: z.string(),
+            time: z.string(),
+          }),
+        ),
+      })
+      .optional(),
+    grant: z
+      .object({
+        type: z.enum(['none', 'aws_sts']),
+        role: z.string().optional(),
+        actions: z.array(z.string()).optional(),
+        resources: z.array(z.string()).optional(),
+        window_seconds: z.number().optional(),
+        redeemed_at: z.string().optional(),
+      })
+      .optional(),
+    outcome: z
+      .object({ status: z.enum(['succeeded', 'failed']), detail: z.string().optional(), time: z.string() })
+      .optional(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    agent_message: z.string(),
+    links: z.record(z.string(), z.string()),
+  })
+  .openapi('ActionRequest');
+export type ActionRequestView = z.infer<typeof ActionRequestView>;
+
+export const ActionRequestList = z
+  .object({ items: z.array(ActionRequestView), count: z.number().int() })
+  .openapi('ActionRequestList');
+
+export const ListQuery = z.object({
+  status: Status.default('pending').openapi({ param: { name: 'status', in: 'query' } }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(100)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
+});
+
+export const WaitQuery = z.object({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .openapi({
+      param: { name: 'wait', in: 'query' },
+      description: 'Long-poll up to N seconds for a change.',
+    }),
+});
+
+export const AuditEventView = z
+  .object({
+    request_id: z.string(),
+    seq: z.number().int(),
+    type: z.string(),
+    time: z.string(),
+    actor: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    prev_hash: z.string(),
+    hash: z.string(),
+  })
+  .openapi('AuditEvent');
+
+export const AuditView = z
+  .object({
+    request_id: z.string(),
+    events: z.array(AuditEventView),
+    verification: z.object({
+      ok: z.boolean(),
+      count: z.number().int().optional(),
+      head: z.string().optional(),
+      problems: z
+        .array(z.object({ seq: z.number().int(), code: z.string(), message: z.string() }))
+        .optional(),
+    }),
+  })
+  .openapi('AuditTrail');
+
+export const GrantView = z
+  .object({
+    request_id: z.string(),
+    action_hash: z.string(),
+    grant: z.object({ type: z.enum(['none', 'aws_sts']), role: z.string().optional() }),
+    credentials: z
+      .object({
+        access_key_id: z.string(),
+        secret_access_key: z.string(),
+        session_token: z.string(),
+        expiration: z.string(),
+        usable_until: z.string(),
+        region: z.string().optional(),
+      })
+      .optional(),
+    agent_message: z.string(),
+  })
+  .openapi('Grant');
+
+export const EvaluationView = z
+  .object({
+    outcome: z.enum(['allow', 'deny', 'require_approval']),
+    reasons: z.array(Reason),
+    approval: z
+      .object({
+        groups: z.array(z.string()),
+        min_approvals: z.number().int(),
+        timeout_seconds: z.number(),
+        escalate_after_seconds: z.number().optional(),
+        escalation_groups: z.array(z.string()).optional(),
+        exclude: z.array(z.string()).optional(),
+        channels: z.array(z.string()).optional(),
+      })
+      .optional(),
+    grant: z
+      .object({
+        type: z.enum(['none', 'aws_sts']),
+        role: z.string().optional(),
+        actions: z.array(z.string()).optional(),
+        resources: z.array(z.string()).optional(),
+        window_seconds: z.number().optional(),
+      })
+      .optional(),
+    policy_digest: z.string(),
+    input_hash: z.string(),
+    action_hash: z.string(),
+  })
+  .openapi('Evaluation');
+
+export const ErrorView = z
+  .object({
+    error: z.string().openapi({ example: 'invalid_request' }),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi('Error');

@@ -1,0 +1,124 @@
+/** What the API shows of a request, and the message written for the agent (an LLM) that asked. */
+import type { ActionRequest } from '../core/model.ts';
+import type { ActionRequestView } from './schemas.ts';
+
+export function requestPath(id: string): string {
+  return `/v1/action-requests/${id}`;
+}
+
+export function toView(request: ActionRequest): ActionRequestView {
+  const path = requestPath(request.id);
+  const approval = request.approval;
+  const links: Record<string, string> = { self: path, audit: `${path}/audit` };
+  if (request.status === 'pending') {
+    links.wait = `${path}?wait=25`;
+    links.decisions = `${path}/decisions`;
+    links.cancel = `${path}/cancel`;
+  }
+  if (request.status === 'approved') {
+    if (!request.grantRedeemedAt) links.grant = `${path}/grant`;
+    if (!request.outcome) links.outcome = `${path}/outcome`;
+  }
+  return {
+    id: request.id,
+    status: request.status,
+    requester: request.subject.id,
+    action: request.action,
+    resource: request.resource,
+    context: request.context,
+    action_hash: request.actionHash,
+    decision: {
+      outcome: request.decision.outcome,
+      reasons: [...request.decision.reasons],
+      policy_digest: request.decision.policyDigest,
+      input_hash: request.decision.inputHash,
+      ...(request.decision.notify ? { notify: [...request.decision.notify] } : {}),
+      ...(request.decision.postReview ? { post_review: true } : {}),
+    },
+    ...(approval
+      ? {
+          approval: {
+            required: approval.minApprovals,
+            received: approval.votes.filter((v) => v.decision === 'approve').length,
+            groups: [...approval.groups],
+            escalation_groups: [...approval.escalationGroups],
+            escalated: approval.escalated,
+            expires_at: approval.expiresAt,
+            ...(approval.escalateAt ? { escalate_at: approval.escalateAt } : {}),
+            votes: approval.votes.map((v) => ({ ...v })),
+          },
+        }
+      : {}),
+    ...(request.grant
+      ? {
+          grant: {
+            type: request.grant.type,
+            ...(request.grant.role ? { role: request.grant.role } : {}),
+            ...(request.grant.actions ? { actions: [...request.grant.actions] } : {}),
+            ...(request.grant.resources ? { resources: [...request.grant.resources] } : {}),
+            ...(request.grant.window_seconds ? { window_seconds: request.grant.window_seconds } : {}),
+            ...(request.grantRedeemedAt ? { redeemed_at: request.grantRedeemedAt } : {}),
+          },
+        }
+      : {}),
+    ...(request.outcome ? { outcome: { ...request.outcome } } : {}),
+    created_at: request.createdAt,
+    updated_at: request.updatedAt,
+    agent_message: agentMessage(request),
+    links,
+  };
+}
+
+const NOT_EXECUTED = 'Nothing has been executed.';
+const NO_WORKAROUND =
+  'Do not retry this action through another tool, with different parameters or by splitting it up to avoid review; tell the user what happened instead.';
+
+function describe(request: ActionRequest): string {
+  return `${request.action.name} on ${request.resource.type} ${request.resource.id}`;
+}
+
+/**
+ * Plain sentences for an LLM agent: what happened, that nothing ran unless approved, what to do
+ * next, and never to route around the decision.
+ */
+export function agentMessage(request: ActionRequest): string {
+  const what = describe(request);
+  const reasons = request.decision.reasons.map((r) => r.message).join(' ');
+  switch (request.status) {
+    case 'pending': {
+      const a = request.approval;
+      const received = a ? a.votes.filter((v) => v.decision === 'approve').length : 0;
+      const groups = a ? [...a.groups, ...(a.escalated ? a.escalationGroups : [])].join(', ') : '';
+      return [
+        `Your request to perform ${what} is waiting for human approval (${received} of ${a?.minApprovals ?? '?'} approvals from ${groups}; it expires at ${a?.expiresAt}).`,
+        reasons,
+        `${NOT_EXECUTED} Wait for the decision (GET ${requestPath(request.id)}?wait=25) before acting. ${NO_WORKAROUND}`,
+      ]
+        .filter(Boolean)
+        .join(' ');
+    }
+    case 'approved': {
+      const by =
+        request.decision.outcome === 'allow'
+          ? 'by policy'
+          : `by ${(request.approval?.votes ?? []).map((v) => v.approver).join(' and ')}`;
+      const grant =
+        request.grant?.type === 'aws_sts'
+          ? request.grantRedeemedAt
+            ? 'Its credentials were already redeemed; they are delivered once.'
+            : `Redeem the scoped credentials once (POST ${requestPath(request.id)}/grant), perform exactly this action, then report the outcome.`
+          : `Perform exactly this action, then report the outcome (POST ${requestPath(request.id)}/outcome).`;
+      return `Approved ${by}: you may perform ${what}, exactly as submitted (action hash ${request.actionHash}). ${grant} Any other action needs its own request.`;
+    }
+    case 'denied':
+      return `Denied by policy: ${reasons || 'no rule allows this action.'} ${NOT_EXECUTED} ${NO_WORKAROUND}`;
+    case 'rejected': {
+      const veto = request.approval?.votes.find((v) => v.decision === 'reject');
+      return `Rejected by ${veto?.approver ?? 'a reviewer'}: "${veto?.comment ?? ''}". ${NOT_EXECUTED} ${NO_WORKAROUND}`;
+    }
+    case 'expired':
+      return `No approver decided before the deadline, so the request to perform ${what} expired. ${NOT_EXECUTED} Submit a new request only if the user still wants this done. ${NO_WORKAROUND}`;
+    case 'cancelled':
+      return `The request to perform ${what} was cancelled by its requester. ${NOT_EXECUTED}`;
+  }
+}

@@ -1,0 +1,118 @@
+/** Local gateway configuration: one JSON file (DESIGN §5), validated once, failing loudly. */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { PRINCIPAL } from '../http/schemas.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const Principal = z.strictObject({
+  token: z
+    .string()
+    .min(16, 'tokens must be at least 16 characters')
+    .max(512)
+    .regex(/^[\x21-\x7e]+$/),
+  id: z.string().regex(PRINCIPAL, 'must look like "agent:name" or "user:alice@agency.gov"'),
+});
+
+export const LocalConfigSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(8787),
+  host: z.string().default('127.0.0.1'),
+  dataDir: z.string().default('.ala'),
+  policy: z
+    .strictObject({ wasm: z.string(), data: z.string() })
+    .default({ wasm: 'policies/build/policy.wasm', data: 'policies/build/data.json' }),
+  principals: z.array(Principal).max(10_000).optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  slack: z
+    .strictObject({
+      signingSecret: z.string().min(1),
+      botToken: z.string().min(1),
+      appToken: z.string().optional(),
+      apiUrl: z.url().default('https://slack.com/api/'),
+      channel: z.string().min(1),
+    })
+    .optional(),
+});
+export type LocalConfig = z.infer<typeof LocalConfigSchema> & { readonly principals: readonly Principal[] };
+type Principal = z.infer<typeof Principal>;
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the config file; relative paths are resolved against the file's folder. */
+export function loadConfig(
+  path: string | undefined,
+  cwd = process.cwd(),
+): { config: LocalConfig; demo: boolean } {
+  let raw: unknown = {};
+  let base = cwd;
+  if (path) {
+    const file = resolve(cwd, path);
+    if (!existsSync(file))
+      throw new ConfigError(`config file ${file} does not exist; check --config or ALA_CONFIG`);
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+    }
+    base = dirname(file);
+  }
+  const parsed = LocalConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration${path ? ` in ${path}` : ''}:\n${lines.join('\n')}`);
+  }
+  const value = parsed.data;
+  const at = (p: string, root: string) => (isAbsolute(p) ? p : resolve(root, p));
+  // The default policy bundle ships with the gateway; other paths are the config file's.
+  const policyRoot = path && (raw as { policy?: unknown }).policy ? base : REPO_ROOT;
+  const dataDir = at(value.dataDir, base);
+  const config = {
+    ...value,
+    dataDir,
+    policy: { wasm: at(value.policy.wasm, policyRoot), data: at(value.policy.data, policyRoot) },
+    principals: value.principals ?? [],
+  };
+  const ids = new Set<string>();
+  const tokens = new Set<string>();
+  for (const p of config.principals) {
+    if (tokens.has(p.token))
+      throw new ConfigError(`two principals share one token (${p.id}); tokens must be unique`);
+    tokens.add(p.token);
+    ids.add(p.id);
+  }
+  return { config, demo: value.principals === undefined };
+}
+
+/**
+ * Dev default: one token per demo principal, made at first start and kept in the data folder so
+ * they stay valid across restarts. Never use these outside a laptop.
+ */
+export function demoPrincipals(dataDir: string, ids: readonly string[]): Principal[] {
+  const file = join(dataDir, 'demo-tokens.json');
+  let saved: Record<string, string> = {};
+  if (existsSync(file)) {
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    } catch {
+      saved = {};
+    }
+  }
+  let changed = false;
+  const principals = ids.map((id) => {
+    let token = saved[id];
+    if (!token) {
+      token = `ala_demo_${randomBytes(18).toString('base64url')}`;
+      saved[id] = token;
+      changed = true;
+    }
+    return { id, token };
+  });
+  if (changed) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  }
+  return principals;
+}

@@ -1,0 +1,69 @@
+/**
+ * The local gateway: the same HTTP application as on AWS, over an embedded SQLite store, served by
+ * Node on one port. Everything it needs is in the repository; no cloud account.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
+import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
+import { ApprovalService } from '../core/service.ts';
+import { createApp } from '../http/app.ts';
+import { bearerTokenAuthenticator } from '../http/auth.ts';
+import { ChangeHub } from '../http/waiter.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { LocalConfig } from './config.ts';
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly service: ApprovalService;
+  close(): Promise<void>;
+}
+
+export async function startGateway(
+  config: LocalConfig,
+  policy: PolicyEvaluator,
+  logger: Logger,
+): Promise<RunningGateway> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
+  const hub = new ChangeHub();
+  const service = new ApprovalService({
+    store,
+    policy,
+    clock: systemClock,
+    ids: ulidIds(),
+    onCommit: hub.publish,
+  });
+  const app = createApp({
+    service,
+    authenticate: bearerTokenAuthenticator(config.principals),
+    logger,
+    hub,
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Long-polls hold sockets for up to 25 s; keep-alive must outlive them.
+  if ('keepAliveTimeout' in server) server.keepAliveTimeout = 30_000;
+  const port = (server.address() as AddressInfo).port;
+  let closed = false;
+  return {
+    url: `http://${config.host}:${port}`,
+    port,
+    service,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/** An HTTP application over a real SQLite store (in memory) and a policy double, for in-process tests. */
+import { SqliteRequestStore } from '../../functions/adapters/sqlite/sqlite-store.ts';
+import { ulidIds } from '../../functions/adapters/system/system.ts';
+import type { PolicyDecision, PolicyInput } from '../../functions/core/model.ts';
+import { ApprovalService } from '../../functions/core/service.ts';
+import { createApp } from '../../functions/http/app.ts';
+import { bearerTokenAuthenticator } from '../../functions/http/auth.ts';
+import { ChangeHub } from '../../functions/http/waiter.ts';
+import { silentLogger } from '../../functions/observability/logger.ts';
+import { decision, fixedPolicy, ManualClock } from './fixtures.ts';
+
+export const TOKENS = {
+  agent: 'agent-token-0123456789abcdef',
+  bob: 'bob-token-0123456789abcdef',
+  carol: 'carol-token-0123456789abcdef',
+  audrey: 'audrey-token-0123456789abcdef',
+  mallory: 'mallory-token-0123456789abcdef',
+} as const;
+
+export function testApp(answer: PolicyDecision | ((input: PolicyInput) => PolicyDecision) = decision()) {
+  const store = new SqliteRequestStore({ path: ':memory:' });
+  const hub = new ChangeHub();
+  const clock = new ManualClock(Date.now());
+  const service = new ApprovalService({
+    store,
+    policy: fixedPolicy(answer),
+    clock,
+    ids: ulidIds(),
+    onCommit: hub.publish,
+  });
+  const app = createApp({
+    service,
+    logger: silentLogger,
+    hub,
+    authenticate: bearerTokenAuthenticator([
+      { token: TOKENS.agent, id: 'agent:demo-exporter' },
+      { token: TOKENS.bob, id: 'user:bob@example.gov' },
+      { token: TOKENS.carol, id: 'user:carol@example.gov' },
+      { token: TOKENS.audrey, id: 'user:audrey@example.gov' },
+      { token: TOKENS.mallory, id: 'user:mallory@example.gov' },
+    ]),
+  });
+  const call = (
+    method: string,
+    path: string,
+    options: {
+      token?: keyof typeof TOKENS | null;
+      body?: unknown;
+      raw?: string;
+      headers?: Record<string, string>;
+    } = {},
+  ) => {
+    const headers: Record<string, string> = { ...options.headers };
+    const token = options.token === undefined ? 'agent' : options.token;
+    if (token) headers.authorization = `Bearer ${TOKENS[token]}`;
+    let body: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  };
+  return { app, service, store, clock, call };
+}

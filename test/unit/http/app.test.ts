@@ -1,0 +1,280 @@
+import { describe, expect, it } from 'vitest';
+import { testApp } from '../../support/app.ts';
+import { decision, exportInput } from '../../support/fixtures.ts';
+
+async function errorOf(response: Response) {
+  const body = (await response.json()) as { error: string; message: string; details?: unknown };
+  return { status: response.status, ...body };
+}
+
+describe('HTTP application', () => {
+  describe('submission', () => {
+    it('answers 202 with the pending request, its action hash and a message for the agent', async () => {
+      const { call } = testApp();
+      const res = await call('POST', '/v1/action-requests', { body: exportInput });
+      expect(res.status).toBe(202);
+      const view = (await res.json()) as Record<string, unknown>;
+      expect(view).toMatchObject({
+        status: 'pending',
+        requester: 'agent:demo-exporter',
+        approval: { required: 2, received: 0, groups: ['data-owners'] },
+      });
+      expect(view.action_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(view.agent_message).toMatch(/Nothing has been executed/);
+      expect(view.agent_message).toMatch(/Do not retry/);
+      expect(res.headers.get('location')).toBe(`/v1/action-requests/${view.id}`);
+    });
+
+    it('answers 200 for a request the policy decides at once', async () => {
+      const { call } = testApp(decision({ outcome: 'deny', approval: undefined }));
+      const res = await call('POST', '/v1/action-requests', { body: exportInput });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'denied' });
+    });
+
+    it('never lets the body set the requester', async () => {
+      const { call } = testApp();
+      const res = await call('POST', '/v1/action-requests', {
+        body: { ...exportInput, subject: { id: 'user:bob@example.gov' } },
+      });
+      expect(await errorOf(res)).toMatchObject({ status: 400, error: 'invalid_request' });
+    });
+
+    it('returns the original request for a repeated Idempotency-Key, and 409 for a different body', async () => {
+      const { call } = testApp();
+      const headers = { 'idempotency-key': 'retry-1' };
+      const first = (await (
+        await call('POST', '/v1/action-requests', { body: exportInput, headers })
+      ).json()) as {
+        id: string;
+      };
+      const again = (await (
+        await call('POST', '/v1/action-requests', { body: exportInput, headers })
+      ).json()) as {
+        id: string;
+      };
+      expect(again.id).toBe(first.id);
+      const other = { ...exportInput, context: { justification: 'different' } };
+      const res = await call('POST', '/v1/action-requests', { body: other, headers });
+      expect(await errorOf(res)).toMatchObject({ status: 409, error: 'idempotency_conflict' });
+    });
+  });
+
+  describe('bad input', () => {
+    it('refuses malformed JSON with 400', async () => {
+      const { call } = testApp();
+      const res = await call('POST', '/v1/action-requests', {
+        raw: '{"action": ',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(await errorOf(res)).toMatchObject({ status: 400, error: 'invalid_json' });
+    });
+
+    it('refuses a body that is not JSON with 415', async () => {
+      const { call } = testApp();
+      const res = await call('POST', '/v1/action-requests', {
+        raw: 'action=data.export',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(await errorOf(res)).toMatchObject({ status: 415, error: 'unsupported_media_type' });
+    });
+
+    it('refuses a body over 64 KiB with 413 and records nothing', async () => {
+      const { call, store } = testApp();
+      const big = { ...exportInput, action: { name: 'data.export', args: { blob: 'x'.repeat(70_000) } } };
+      const res = await call('POST', '/v1/action-requests', { body: big });
+      expect(await errorOf(res)).toMatchObject({ status: 413, error: 'payload_too_large' });
+      expect((await store.listByStatus('pending')).items).toHaveLength(0);
+    });
+
+    it('names the fields to fix for wrong types and unknown fields', async () => {
+      const { call } = testApp();
+      const res = await call('POST', '/v1/action-requests', {
+        body: { action: { name: 42 }, resource: { type: 'x', id: 'y', colour: 'red' } },
+      });
+      const error = await errorOf(res);
+      expect(error).toMatchObject({ status: 400, error: 'invalid_request' });
+      const paths = (error.details as { issues: { path: string }[] }).issues.map((i) => i.path);
+      expect(paths).toEqual(expect.arrayContaining(['action.name', 'resource']));
+    });
+
+    it('refuses arguments nested deeper than the limit', async () => {
+      const { call } = testApp();
+      let deep: unknown = 'leaf';
+      for (let i = 0; i < 40; i++) deep = { d: deep };
+      const res = await call('POST', '/v1/action-requests', {
+        body: { ...exportInput, action: { name: 'data.export', args: { deep } } },
+      });
+      expect(await errorOf(res)).toMatchObject({ status: 400, error: 'invalid_request' });
+    });
+
+    it('refuses ids that are not request ids, including path traversal', async () => {
+      const { call } = testApp();
+      for (const id of ['..%2F..%2Fetc%2Fpasswd', 'ar_short', '%00', 'ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R%2F..']) {
+        const res = await call('GET', `/v1/action-requests/${id}`);
+        expect([400, 404]).toContain(res.status);
+        expect((await res.json()) as object).toHaveProperty('error');
+      }
+    });
+
+    it('answers 401 without a token and for a forged one', async () => {
+      const { call, app } = testApp();
+      expect((await call('GET', '/v1/action-requests', { token: null })).status).toBe(401);
+      const forged = await app.request('/v1/action-requests', {
+        headers: { authorization: 'Bearer not-a-real-token' },
+      });
+      expect(forged.status).toBe(401);
+    });
+
+    it('answers 404 as JSON for unknown routes', async () => {
+      const { call } = testApp();
+      expect(await errorOf(await call('GET', '/v1/nope'))).toMatchObject({ status: 404, error: 'not_found' });
+    });
+  });
+
+  describe('review, grant, outcome, audit', () => {
+    it('runs the whole approval path and the chain verifies', async () => {
+      const { call } = testApp();
+      const submitted = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+        action_hash: string;
+      };
+      const path = `/v1/action-requests/${submitted.id}`;
+      const vote = { decision: 'approve', action_hash: submitted.action_hash };
+      expect((await call('POST', `${path}/decisions`, { token: 'agent', body: vote })).status).toBe(403);
+      expect((await call('POST', `${path}/decisions`, { token: 'mallory', body: vote })).status).toBe(403);
+      expect((await call('POST', `${path}/decisions`, { token: 'bob', body: vote })).status).toBe(200);
+      const stale = { ...vote, action_hash: `sha256:${'0'.repeat(64)}` };
+      expect(
+        await errorOf(await call('POST', `${path}/decisions`, { token: 'carol', body: stale })),
+      ).toMatchObject({
+        status: 409,
+        error: 'stale_action_hash',
+      });
+      const approved = await call('POST', `${path}/decisions`, { token: 'carol', body: vote });
+      expect(await approved.json()).toMatchObject({ status: 'approved', approval: { received: 2 } });
+
+      const grant = await call('POST', `${path}/grant`);
+      expect(grant.status).toBe(200);
+      expect(grant.headers.get('cache-control')).toBe('no-store');
+      expect(await errorOf(await call('POST', `${path}/grant`))).toMatchObject({
+        status: 409,
+        error: 'grant_already_redeemed',
+      });
+      expect((await call('POST', `${path}/outcome`, { body: { status: 'succeeded' } })).status).toBe(200);
+
+      const audit = (await (await call('GET', `${path}/audit`, { token: 'audrey' })).json()) as {
+        events: { type: string }[];
+        verification: { ok: boolean };
+      };
+      expect(audit.verification.ok).toBe(true);
+      expect(audit.events.map((e) => e.type)).toContain('grant.redeemed');
+      expect((await call('GET', `${path}/audit`, { token: 'mallory' })).status).toBe(404);
+    });
+
+    it('needs a comment to reject and tells the agent who rejected and why', async () => {
+      const { call } = testApp();
+      const submitted = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+        action_hash: string;
+      };
+      const path = `/v1/action-requests/${submitted.id}/decisions`;
+      const reject = { decision: 'reject', action_hash: submitted.action_hash };
+      expect((await call('POST', path, { token: 'bob', body: reject })).status).toBe(400);
+      const res = await call('POST', path, {
+        token: 'bob',
+        body: { ...reject, comment: 'Use the redacted set.' },
+      });
+      const view = (await res.json()) as { status: string; agent_message: string };
+      expect(view.status).toBe('rejected');
+      expect(view.agent_message).toContain('Use the redacted set.');
+      expect(view.agent_message).toContain('user:bob@example.gov');
+    });
+
+    it('wakes a long-poll as soon as the status changes', async () => {
+      const { call } = testApp(
+        decision({ approval: { groups: ['data-owners'], min_approvals: 1, timeout_seconds: 60 } }),
+      );
+      const submitted = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+        action_hash: string;
+      };
+      const started = Date.now();
+      const polling = call('GET', `/v1/action-requests/${submitted.id}?wait=20`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await call('POST', `/v1/action-requests/${submitted.id}/decisions`, {
+        token: 'bob',
+        body: { decision: 'approve', action_hash: submitted.action_hash },
+      });
+      const view = (await (await polling).json()) as { status: string };
+      expect(view.status).toBe('approved');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('lists what an approver may review, and nothing for others', async () => {
+      const { call } = testApp();
+      await call('POST', '/v1/action-requests', { body: exportInput });
+      const mine = (await (
+        await call('GET', '/v1/action-requests?status=pending', { token: 'bob' })
+      ).json()) as {
+        count: number;
+      };
+      expect(mine.count).toBe(1);
+      const theirs = (await (await call('GET', '/v1/action-requests', { token: 'mallory' })).json()) as {
+        count: number;
+      };
+      expect(theirs.count).toBe(0);
+    });
+
+    it('cancels for the requester only', async () => {
+      const { call } = testApp();
+      const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+      };
+      expect((await call('POST', `/v1/action-requests/${id}/cancel`, { token: 'bob' })).status).toBe(403);
+      const res = await call('POST', `/v1/action-requests/${id}/cancel`, {
+        body: { reason: 'no longer needed' },
+      });
+      expect(await res.json()).toMatchObject({ status: 'cancelled' });
+      expect((await call('POST', `/v1/action-requests/${id}/cancel`)).status).toBe(409);
+    });
+
+    it('answers 503 credentials_unavailable for an aws_sts grant without a broker, and lets a retry succeed later', async () => {
+      const { call } = testApp(
+        decision({
+          outcome: 'allow',
+          approval: undefined,
+          grant: { type: 'aws_sts', role: 'r', actions: ['s3:GetObject'] },
+        }),
+      );
+      const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+      };
+      const res = await call('POST', `/v1/action-requests/${id}/grant`);
+      expect(await errorOf(res)).toMatchObject({ status: 503, error: 'credentials_unavailable' });
+      const view = (await (await call('GET', `/v1/action-requests/${id}`)).json()) as {
+        grant: { redeemed_at?: string };
+      };
+      expect(view.grant.redeemed_at).toBeUndefined();
+    });
+  });
+
+  it('serves an OpenAPI 3.1 document of every route', async () => {
+    const { call } = testApp();
+    const doc = (await (await call('GET', '/v1/openapi.json', { token: null })).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/v1/action-requests',
+      '/v1/action-requests/{id}',
+      '/v1/action-requests/{id}/audit',
+      '/v1/action-requests/{id}/cancel',
+      '/v1/action-requests/{id}/decisions',
+      '/v1/action-requests/{id}/grant',
+      '/v1/action-requests/{id}/outcome',
+      '/v1/evaluate',
+    ]);
+  });
+});
