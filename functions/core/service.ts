@@ -31,6 +31,7 @@ import type { CredentialBroker, IssuedCredentials } from './ports/credentials.po
 import type { IdSource } from './ports/id.port.ts';
 import type { PolicyEvaluator } from './ports/policy.port.ts';
 import type { IdempotencyRecord, RequestStore, Transition } from './ports/store.port.ts';
+import type { ApprovalWorkflow } from './ports/workflow.port.ts';
 
 export interface ServiceDependencies {
   readonly store: RequestStore;
@@ -38,7 +39,14 @@ export interface ServiceDependencies {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly credentials?: CredentialBroker;
-  /** Told after every commit (long-poll wake-ups, workflow start, notifications). Must not throw. */
+  /** Started for every pending request, told when it leaves `pending`. */
+  readonly workflow?: ApprovalWorkflow;
+  /**
+   * Told when the workflow could not be started or told: the request is committed regardless, and
+   * the workflow's own recovery (local restart scan, AWS sweeper) catches up.
+   */
+  readonly onWorkflowError?: (error: unknown, request: ActionRequest) => void;
+  /** Told after every commit (long-poll wake-ups). Must not throw. */
   readonly onCommit?: (transition: Transition) => void;
   /** How many times a mutation re-reads after losing a race before giving up (503). @default 30 */
   readonly maxAttempts?: number;
@@ -115,6 +123,7 @@ export class ApprovalService {
       throw error;
     }
     this.#deps.onCommit?.(transition);
+    if (transition.request.status === 'pending') await this.#tellWorkflow('start', transition.request);
     return { request: transition.request, created: true };
   }
 
@@ -281,6 +290,16 @@ export class ApprovalService {
     return { request, events, verification };
   }
 
+  async #tellWorkflow(what: 'start' | 'decided', request: ActionRequest): Promise<void> {
+    const workflow = this.#deps.workflow;
+    if (!workflow) return;
+    try {
+      await (what === 'start' ? workflow.start(request) : workflow.decided(request));
+    } catch (error) {
+      this.#deps.onWorkflowError?.(error, request);
+    }
+  }
+
   async #mutate<T>(
     requestId: string,
     decide: (request: ActionRequest, now: Date) => Step<T> | Promise<Step<T>>,
@@ -308,6 +327,9 @@ export class ApprovalService {
         throw error;
       }
       this.#deps.onCommit?.(step.commit);
+      if (request.status === 'pending' && step.commit.request.status !== 'pending') {
+        await this.#tellWorkflow('decided', step.commit.request);
+      }
       if ('error' in step && step.error) throw step.error;
       return step.result;
     }

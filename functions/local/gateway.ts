@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
@@ -20,6 +21,9 @@ export interface RunningGateway {
   readonly url: string;
   readonly port: number;
   readonly service: ApprovalService;
+  readonly workflow: LocalTimerWorkflow;
+  /** Pending approvals whose timers were re-armed from the store at start. */
+  readonly recovered: number;
   close(): Promise<void>;
 }
 
@@ -31,13 +35,19 @@ export async function startGateway(
   mkdirSync(config.dataDir, { recursive: true });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
   const hub = new ChangeHub();
+  const workflow = new LocalTimerWorkflow({ logger });
   const service = new ApprovalService({
     store,
     policy,
     clock: systemClock,
     ids: ulidIds(),
+    workflow,
+    onWorkflowError: (error, request) =>
+      logger.error('workflow call failed', { requestId: request.id, error }),
     onCommit: hub.publish,
   });
+  workflow.attach(service);
+  const recovered = await workflow.recover(store);
   const app = createApp({
     service,
     authenticate: bearerTokenAuthenticator(config.principals),
@@ -56,9 +66,12 @@ export async function startGateway(
     url: `http://${config.host}:${port}`,
     port,
     service,
+    workflow,
+    recovered,
     close: async () => {
       if (closed) return;
       closed = true;
+      workflow.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
