@@ -1,0 +1,117 @@
+/**
+ * `npm start`: the local gateway. Reads the config (--config or ALA_CONFIG, else dev defaults),
+ * loads the policy bundle, opens the SQLite store, re-arms pending approvals, and serves the API.
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadPolicyEvaluator } from '../policy/evaluator.ts';
+import { jsonLogger } from '../observability/logger.ts';
+import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
+import { type RunningGateway, startGateway } from './gateway.ts';
+
+const USAGE = `Usage: npm start -- [--config <file>] [--port <n>] [--data-dir <dir>]
+
+Runs the Action-Level Approvals gateway locally (SQLite store, in-process timers).
+
+  --config <file>    gateway configuration (JSON); also ALA_CONFIG. See docs/local-mode.md.
+  --port <n>         override the port (0 picks a free one)
+  --data-dir <dir>   override where the SQLite database and demo tokens live
+  -h, --help         this help`;
+
+/** Principals that exist only to try the gateway: they get demo tokens in demo mode. */
+const DEMO_AGENTS = ['agent:demo-exporter', 'agent:demo-oncall'];
+
+export interface MainOptions {
+  readonly out?: (line: string) => void;
+  /** Install SIGINT/SIGTERM handlers that stop the gateway. @default true */
+  readonly handleSignals?: boolean;
+}
+
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<RunningGateway> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    out(USAGE);
+    process.exit(0);
+  }
+  const { config: loaded, demo } = loadConfig(values.config ?? process.env.ALA_CONFIG);
+  let config: LocalConfig = loaded;
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new ConfigError(`--port must be a whole number from 0 to 65535, got "${values.port}"`);
+    }
+    config = { ...config, port };
+  }
+  if (values['data-dir'] !== undefined) config = { ...config, dataDir: values['data-dir'] };
+
+  const logger = jsonLogger({ level: config.logLevel });
+  const policy = await loadPolicyEvaluator({
+    wasm: readBundleFile(config.policy.wasm),
+    data: JSON.parse(readBundleFile(config.policy.data).toString('utf8')) as unknown,
+    logger,
+  });
+  if (demo) {
+    const people = new Set(Object.values(policy.directory.groups).flat());
+    config = { ...config, principals: demoPrincipals(config.dataDir, [...DEMO_AGENTS, ...[...people].sort()]) };
+  }
+  const gateway = await startGateway(config, policy, logger);
+
+  out(`Action-Level Approvals gateway listening on ${gateway.url}`);
+  out(`  store     ${config.dataDir}/gateway.db (${gateway.recovered} pending approval(s) re-armed)`);
+  out(`  policy    ${config.policy.wasm} (${policy.digest})`);
+  out(`  openapi   ${gateway.url}/v1/openapi.json`);
+  if (demo) {
+    out('  demo mode: tokens below are for this machine only (kept in <dataDir>/demo-tokens.json)');
+    for (const p of config.principals) out(`    ${p.id.padEnd(32)} ${p.token}`);
+  } else {
+    out(`  ${config.principals.length} principal(s) from the config file`);
+  }
+
+  if (options.handleSignals ?? true) {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      logger.info('stopping', { signal });
+      gateway.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('stop failed', { error });
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  }
+  return gateway;
+}
+
+function readBundleFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the policy bundle file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); build it with npm run policy:build or fix policy.wasm/policy.data in the config`,
+    );
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: ${message}\n`);
+    process.exit(2);
+  });
+}
