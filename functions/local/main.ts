@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadPolicyEvaluator } from '../policy/evaluator.ts';
 import { jsonLogger } from '../observability/logger.ts';
+import { loadPolicyEvaluator } from '../policy/evaluator.ts';
 import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
 import { type RunningGateway, startGateway } from './gateway.ts';
 
@@ -63,20 +63,27 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   });
   if (demo) {
     const people = new Set(Object.values(policy.directory.groups).flat());
-    config = { ...config, principals: demoPrincipals(config.dataDir, [...DEMO_AGENTS, ...[...people].sort()]) };
+    config = {
+      ...config,
+      principals: demoPrincipals(config.dataDir, [...DEMO_AGENTS, ...[...people].sort()]),
+    };
   }
   const gateway = await startGateway(config, policy, logger);
 
-  out(`Action-Level Approvals gateway listening on ${gateway.url}`);
-  out(`  store     ${config.dataDir}/gateway.db (${gateway.recovered} pending approval(s) re-armed)`);
-  out(`  policy    ${config.policy.wasm} (${policy.digest})`);
-  out(`  openapi   ${gateway.url}/v1/openapi.json`);
+  // One write, so a reader that waits for the first line sees the whole banner.
+  const banner = [
+    `Action-Level Approvals gateway listening on ${gateway.url}`,
+    `  store     ${config.dataDir}/gateway.db (${gateway.recovered} pending approval(s) re-armed)`,
+    `  policy    ${config.policy.wasm} (${policy.digest})`,
+    `  openapi   ${gateway.url}/v1/openapi.json`,
+  ];
   if (demo) {
-    out('  demo mode: tokens below are for this machine only (kept in <dataDir>/demo-tokens.json)');
-    for (const p of config.principals) out(`    ${p.id.padEnd(32)} ${p.token}`);
+    banner.push('  demo mode: tokens below are for this machine only (kept in <dataDir>/demo-tokens.json)');
+    for (const p of config.principals) banner.push(`    ${p.id.padEnd(32)} ${p.token}`);
   } else {
-    out(`  ${config.principals.length} principal(s) from the config file`);
+    banner.push(`  ${config.principals.length} principal(s) from the config file`);
   }
+  out(banner.join('\n'));
 
   if (options.handleSignals ?? true) {
     let stopping = false;

@@ -1,0 +1,241 @@
+/**
+ * End to end over real HTTP against the real local gateway process (`npm start`'s entry), with the
+ * committed default policy bundle and an SQLite store on disk.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../../functions/core/audit.ts';
+import {
+  type GatewayProcess,
+  gatewayConfig,
+  PRINCIPALS,
+  startGatewayProcess,
+} from '../../support/gateway-process.ts';
+
+const cuiExport = {
+  action: {
+    name: 'data.export',
+    args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
+  },
+  resource: {
+    type: 'aws:s3:bucket',
+    id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
+    properties: { environment: 'prod', data_classification: 'CUI' },
+  },
+  context: { justification: 'Quarterly reconciliation, CHG-4821' },
+};
+
+interface View {
+  id: string;
+  status: string;
+  action_hash: string;
+  agent_message: string;
+  approval?: { required: number; received: number; expires_at: string };
+  grant?: { type: string; redeemed_at?: string };
+}
+interface AuditTrail {
+  events: { type: string; actor: string; seq: number }[];
+  verification: { ok: boolean };
+}
+
+describe('Local gateway, end to end over HTTP', () => {
+  let gw: GatewayProcess;
+  beforeAll(async () => {
+    gw = await startGatewayProcess(gatewayConfig());
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  const submit = async (body: unknown = cuiExport) => {
+    const res = await gw.call('agent', 'POST', '/v1/action-requests', body);
+    return { status: res.status, view: (await res.json()) as View };
+  };
+
+  it('submit → pending → two approvals → the waiting agent is answered → redeem → outcome → chain verifies', async () => {
+    const { status, view } = await submit();
+    expect(status).toBe(202);
+    expect(view.status).toBe('pending');
+    expect(view.approval).toMatchObject({ required: 2, received: 0 });
+    const path = `/v1/action-requests/${view.id}`;
+
+    // The agent long-polls while the approvers decide.
+    const started = Date.now();
+    const waiting = gw.call('agent', 'GET', `${path}?wait=25`);
+    const vote = { decision: 'approve', action_hash: view.action_hash };
+    expect((await gw.call('agent', 'POST', `${path}/decisions`, vote)).status).toBe(403);
+    expect((await gw.call('bob', 'POST', `${path}/decisions`, vote)).status).toBe(200);
+    expect((await gw.call('bob', 'POST', `${path}/decisions`, vote)).status).toBe(200);
+    const pending = (await (await gw.call('carol', 'GET', '/v1/action-requests?status=pending')).json()) as {
+      items: { id: string }[];
+    };
+    expect(pending.items.map((i) => i.id)).toContain(view.id);
+    expect((await gw.call('carol', 'POST', `${path}/decisions`, vote)).status).toBe(200);
+    const answered = (await (await waiting).json()) as View;
+    expect(answered.status).toBe('approved');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(answered.agent_message).toMatch(/^Approved by user:bob@example.gov and user:carol@example.gov/);
+
+    // Local mode has no STS broker: an aws_sts grant is refused clearly, and not burned.
+    const grant = await gw.call('agent', 'POST', `${path}/grant`);
+    if (answered.grant?.type === 'aws_sts') {
+      expect(grant.status).toBe(503);
+      expect(await grant.json()).toMatchObject({ error: 'credentials_unavailable' });
+    } else {
+      expect(grant.status).toBe(200);
+      expect(grant.headers.get('cache-control')).toBe('no-store');
+      expect((await gw.call('agent', 'POST', `${path}/grant`)).status).toBe(409);
+    }
+    expect((await gw.call('agent', 'POST', `${path}/outcome`, { status: 'succeeded' })).status).toBe(200);
+
+    const trail = (await (await gw.call('agent', 'GET', `${path}/audit`)).json()) as AuditTrail;
+    expect(trail.verification.ok).toBe(true);
+    // Verified again here from the raw events, as an auditor would.
+    expect(verifyChain(trail.events).ok).toBe(true);
+    expect(trail.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'request.submitted',
+        'policy.evaluated',
+        'approval.requested',
+        'review.recorded',
+        'request.approved',
+        'action.outcome',
+      ]),
+    );
+    expect(trail.events.filter((e) => e.type === 'review.recorded').map((e) => e.actor)).toEqual([
+      PRINCIPALS.bob.id,
+      PRINCIPALS.carol.id,
+    ]);
+  });
+
+  it('ends a request on rejection and tells the agent why', async () => {
+    const { view } = await submit();
+    const path = `/v1/action-requests/${view.id}`;
+    const res = await gw.call('bob', 'POST', `${path}/decisions`, {
+      decision: 'reject',
+      action_hash: view.action_hash,
+      comment: 'Export the redacted set instead.',
+    });
+    expect(res.status).toBe(200);
+    const seen = (await (await gw.call('agent', 'GET', path)).json()) as View;
+    expect(seen.status).toBe('rejected');
+    expect(seen.agent_message).toContain('Export the redacted set instead.');
+    const late = await gw.call('carol', 'POST', `${path}/decisions`, {
+      decision: 'approve',
+      action_hash: view.action_hash,
+    });
+    expect(late.status).toBe(409);
+    const trail = (await (await gw.call('agent', 'GET', `${path}/audit`)).json()) as AuditTrail;
+    expect(trail.verification.ok).toBe(true);
+    expect(trail.events.at(-1)).toMatchObject({ type: 'review.late', actor: PRINCIPALS.carol.id });
+  });
+
+  it('cancels a pending request for its requester', async () => {
+    const { view } = await submit();
+    const path = `/v1/action-requests/${view.id}`;
+    expect((await gw.call('bob', 'POST', `${path}/cancel`)).status).toBe(403);
+    const res = await gw.call('agent', 'POST', `${path}/cancel`, { reason: 'user changed their mind' });
+    expect(await res.json()).toMatchObject({ status: 'cancelled' });
+    const trail = (await (await gw.call('agent', 'GET', `${path}/audit`)).json()) as AuditTrail;
+    expect(trail.events.at(-1)?.type).toBe('request.cancelled');
+  });
+
+  it('denies what the policy denies, at once, with reasons for the agent', async () => {
+    const external = {
+      ...cuiExport,
+      action: {
+        name: 'data.export',
+        args: { dataset: 'ledger_2026q2', destination: 's3://someone-else/drop/' },
+      },
+    };
+    const { status, view } = await submit(external);
+    expect(status).toBe(200);
+    expect(view.status).toBe('denied');
+    expect(view.agent_message).toMatch(/Denied by policy/);
+  });
+
+  it('refuses bad input with a 4xx and a message, never a 500', async () => {
+    const cases: [string, RequestInit][] = [
+      [
+        'malformed JSON',
+        { method: 'POST', body: '{"action":', headers: { 'content-type': 'application/json' } },
+      ],
+      ['wrong content type', { method: 'POST', body: 'a=b', headers: { 'content-type': 'text/plain' } }],
+      [
+        'body over 64 KiB',
+        {
+          method: 'POST',
+          body: JSON.stringify({ ...cuiExport, context: { justification: 'x'.repeat(70_000) } }),
+          headers: { 'content-type': 'application/json' },
+        },
+      ],
+      [
+        'unknown field',
+        {
+          method: 'POST',
+          body: JSON.stringify({ ...cuiExport, extra: 1 }),
+          headers: { 'content-type': 'application/json' },
+        },
+      ],
+    ];
+    for (const [, init] of cases) {
+      const res = await fetch(`${gw.url}/v1/action-requests`, {
+        ...init,
+        headers: {
+          ...(init.headers as Record<string, string>),
+          authorization: `Bearer ${PRINCIPALS.agent.token}`,
+        },
+      });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(((await res.json()) as { message: string }).message.length).toBeGreaterThan(5);
+    }
+    const huge = await fetch(`${gw.url}/v1/action-requests`, {
+      headers: { authorization: `Bearer ${PRINCIPALS.agent.token}`, 'x-filler': 'y'.repeat(20_000) },
+    });
+    expect(huge.status).toBe(431);
+    const traversal = await gw.call('agent', 'GET', '/v1/action-requests/..%2F..%2Fetc%2Fpasswd');
+    expect([400, 404]).toContain(traversal.status);
+  });
+});
+
+describe('Local gateway, across a restart', () => {
+  it('expires a pending request on time after the gateway was stopped and started again', async () => {
+    const config = gatewayConfig((data) => {
+      const profiles = data.approval_profiles as Record<string, Record<string, unknown>>;
+      const prod = profiles.data_export_prod;
+      if (!prod) throw new Error('the default data has no data_export_prod profile');
+      prod.timeout_seconds = 3;
+      delete prod.escalate_after_seconds;
+      delete prod.escalation_groups;
+    });
+    const first = await startGatewayProcess(config);
+    const res = await first.call('agent', 'POST', '/v1/action-requests', cuiExport);
+    const view = (await res.json()) as View;
+    expect(view.status).toBe('pending');
+    const expiresAt = Date.parse(view.approval?.expires_at ?? '');
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(3_000);
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    const second = await startGatewayProcess(config);
+    try {
+      expect(second.output()).toMatch(/1 pending approval\(s\) re-armed/);
+      const path = `/v1/action-requests/${view.id}`;
+      const ended = (await (await second.call('agent', 'GET', `${path}?wait=10`)).json()) as View;
+      expect(ended.status).toBe('expired');
+      expect(Math.abs(Date.now() - expiresAt)).toBeLessThan(3_000);
+      const late = await second.call('bob', 'POST', `${path}/decisions`, {
+        decision: 'approve',
+        action_hash: view.action_hash,
+      });
+      expect(late.status).toBe(409);
+      const trail = (await (await second.call('agent', 'GET', `${path}/audit`)).json()) as AuditTrail;
+      expect(trail.verification.ok).toBe(true);
+      expect(trail.events.slice(-2).map((e) => [e.type, e.actor])).toEqual([
+        ['request.expired', 'system:timer'],
+        ['review.late', PRINCIPALS.bob.id],
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+});

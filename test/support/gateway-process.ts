@@ -1,0 +1,109 @@
+/** Runs the real local gateway (`functions/local/main.ts`) as a child process, as `npm start` would. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export const PRINCIPALS = {
+  agent: { id: 'agent:demo-exporter', token: 'e2e-agent-token-0123456789' },
+  bob: { id: 'user:bob@example.gov', token: 'e2e-bob-token-0123456789' },
+  carol: { id: 'user:carol@example.gov', token: 'e2e-carol-token-0123456789' },
+  grace: { id: 'user:grace@example.gov', token: 'e2e-grace-token-0123456789' },
+  mallory: { id: 'user:mallory@example.gov', token: 'e2e-mallory-token-0123456789' },
+} as const;
+export type Who = keyof typeof PRINCIPALS;
+
+/** A config dir with known tokens and the default bundle, optionally with its data edited. */
+export function gatewayConfig(editData?: (data: Record<string, unknown>) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ala-e2e-'));
+  let dataPath = join(ROOT, 'policies/build/data.json');
+  if (editData) {
+    const data = JSON.parse(readFileSync(dataPath, 'utf8')) as Record<string, unknown>;
+    editData(data);
+    dataPath = join(dir, 'data.json');
+    writeFileSync(dataPath, JSON.stringify(data));
+  }
+  const config = {
+    port: 0,
+    dataDir: join(dir, 'data'),
+    policy: { wasm: join(ROOT, 'policies/build/policy.wasm'), data: dataPath },
+    principals: Object.values(PRINCIPALS),
+    logLevel: 'warn',
+  };
+  writeFileSync(join(dir, 'gateway.json'), JSON.stringify(config, null, 2));
+  return join(dir, 'gateway.json');
+}
+
+export interface GatewayProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  output(): string;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  call(
+    who: Who | null,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
+}
+
+export async function startGatewayProcess(configPath: string, timeoutMs = 30_000): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'functions/local/main.ts'), '--config', configPath],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ALA_CONFIG: '' },
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`gateway did not start in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return {
+    url,
+    child,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+    call: (who, method, path, body, headers = {}) =>
+      fetch(`${url}${path}`, {
+        method,
+        headers: {
+          ...(who ? { authorization: `Bearer ${PRINCIPALS[who].token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+  };
+}
