@@ -65,6 +65,17 @@ const COMMON = [400, 401, 413, 415, 503];
 const body = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
+/** What a client can do next with the id it got back (OpenAPI links). */
+const REQUEST_LINKS = Object.fromEntries(
+  [
+    'getActionRequest',
+    'decideActionRequest',
+    'cancelActionRequest',
+    'redeemGrant',
+    'reportOutcome',
+    'getAuditTrail',
+  ].map((operationId) => [operationId, { operationId, parameters: { id: '$response.body#/id' } }]),
+);
 const security: Record<string, string[]>[] = [{ bearer: [] }, { sigv4: [] }];
 
 export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
@@ -189,6 +200,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'post',
       path: '/v1/action-requests',
+      operationId: 'submitActionRequest',
       summary: 'Submit an action request',
       description:
         'Evaluates the policy and records the request. `Idempotency-Key` makes retries safe; `Prefer: wait=N` (≤ 25) waits for a human decision. 200 when decided, 202 when pending.',
@@ -209,8 +221,11 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
         }),
       },
       responses: {
-        200: json(ActionRequestView, 'Decided (allowed, denied, or decided while waiting)'),
-        202: json(ActionRequestView, 'Pending human approval'),
+        200: {
+          ...json(ActionRequestView, 'Decided (allowed, denied, or decided while waiting)'),
+          links: REQUEST_LINKS,
+        },
+        202: { ...json(ActionRequestView, 'Pending human approval'), links: REQUEST_LINKS },
         ...errors(...COMMON, 409),
       },
     }),
@@ -240,6 +255,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'get',
       path: '/v1/action-requests',
+      operationId: 'listActionRequests',
       summary: 'List requests: by default, the pending ones you may review',
       security,
       request: { query: ListQuery },
@@ -256,6 +272,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'get',
       path: '/v1/action-requests/{id}',
+      operationId: 'getActionRequest',
       summary: 'Status of a request; `?wait=N` long-polls until its status changes',
       security,
       request: { params: RequestIdParam, query: WaitQuery },
@@ -281,6 +298,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'post',
       path: '/v1/action-requests/{id}/decisions',
+      operationId: 'decideActionRequest',
       summary: 'Approve or reject (approvers)',
       description:
         'The `action_hash` must be the one you reviewed. A rejection needs a comment. A repeated vote changes nothing.',
@@ -305,6 +323,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'post',
       path: '/v1/action-requests/{id}/cancel',
+      operationId: 'cancelActionRequest',
       summary: 'Cancel a pending request (requester)',
       security,
       request: { params: RequestIdParam, body: { content: { 'application/json': { schema: CancelBody } } } },
@@ -321,6 +340,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'post',
       path: '/v1/action-requests/{id}/grant',
+      operationId: 'redeemGrant',
       summary: 'Redeem the grant of an approved request, once (requester)',
       description:
         'Returns the scoped credentials exactly once (`Cache-Control: no-store`). A second call answers 409 `grant_already_redeemed`.',
@@ -368,6 +388,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'post',
       path: '/v1/action-requests/{id}/outcome',
+      operationId: 'reportOutcome',
       summary: 'Report the outcome of an approved action (requester)',
       security,
       request: { params: RequestIdParam, ...body(OutcomeBody) },
@@ -388,6 +409,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'get',
       path: '/v1/action-requests/{id}/audit',
+      operationId: 'getAuditTrail',
       summary: "The request's hash-chained audit events and their verification (requester, auditors)",
       security,
       request: { params: RequestIdParam },
@@ -413,6 +435,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
     createRoute({
       method: 'post',
       path: '/v1/evaluate',
+      operationId: 'evaluatePolicy',
       summary: 'Dry run of the policy for you as the requester; records nothing',
       security,
       request: body(ActionRequestBody),

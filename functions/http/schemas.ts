@@ -8,7 +8,9 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 export const MAX_WAIT_SECONDS = 25;
 
-export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[^\s\p{Cc}]{1,256}$/u;
+// Visible characters only (no spaces or controls); written without the `u` flag so that OpenAPI
+// tooling (JSON Schema `pattern`, ECMA 262 without flags) can use it as is.
+export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[!-~\u00a1-\uffff]{1,256}$/;
 
 function depth(value: unknown, limit: number): boolean {
   if (limit < 0) return false;

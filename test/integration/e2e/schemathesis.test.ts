@@ -1,0 +1,71 @@
+/**
+ * Property-based API testing: schemathesis generates requests from the served OpenAPI document
+ * (valid and invalid, plus stateful sequences through the document's links) against the real
+ * local gateway process, and fails on any 5xx or any response that violates the document.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type GatewayProcess,
+  gatewayConfig,
+  PRINCIPALS,
+  ROOT,
+  startGatewayProcess,
+} from '../../support/gateway-process.ts';
+
+const ST = join(ROOT, '.tools', 'bin', 'st');
+
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('OpenAPI conformance (schemathesis)', () => {
+  let gw: GatewayProcess;
+  beforeAll(async () => {
+    if (!existsSync(ST)) throw new Error('schemathesis is not installed: run `bash scripts/tools.sh python`');
+    gw = await startGatewayProcess(gatewayConfig());
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('finds no server error and no response outside the schema', async () => {
+    const { code, output } = await run(ST, [
+      'run',
+      `${gw.url}/v1/openapi.json`,
+      '--header',
+      `Authorization: Bearer ${PRINCIPALS.agent.token}`,
+      '--checks',
+      'not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance',
+      '--max-examples',
+      '25',
+      '--seed',
+      '20261122',
+      '--generation-database',
+      'none',
+      '--request-timeout',
+      '30',
+      '--no-color',
+    ]);
+    const summary = /(\d+) generated, (\d+) passed/.exec(output);
+    expect(code, output.slice(-4000)).toBe(0);
+    expect(summary, output.slice(-2000)).not.toBeNull();
+    expect(Number(summary?.[1])).toBeGreaterThan(300);
+    expect(summary?.[1]).toBe(summary?.[2]);
+    // The gateway itself logged no unexpected failure while being fuzzed.
+    expect(gw.output()).not.toMatch(/"level":"ERROR"/);
+  });
+});
