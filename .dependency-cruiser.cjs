@@ -23,6 +23,13 @@ module.exports = {
       to: { path: '^functions/(http|handlers|local|cli)/' },
     },
     {
+      name: 'client-loads-no-server-code',
+      comment: 'The agent SDK ships alone: it may use server types, never server code at run time.',
+      severity: 'error',
+      from: { path: '^client/' },
+      to: { path: '^(functions|cdk)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -64,6 +64,11 @@ class Conflict extends Error {
 export class SqliteRequestStore implements RequestStore {
   readonly db: Database.Database;
   readonly #statements;
+  readonly #queue: { transition: Transition; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #flushScheduled = false;
+  readonly #writeBatch: Database.Transaction<
+    (batch: { transition: Transition }[], outcomes: unknown[]) => void
+  >;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
@@ -101,6 +106,28 @@ export class SqliteRequestStore implements RequestStore {
          ORDER BY created_at, id LIMIT ?`,
       ),
     };
+    const applyOne = this.db.transaction((transition: Transition) => this.#apply(transition));
+    this.#writeBatch = this.db.transaction((batch: { transition: Transition }[], outcomes: unknown[]) => {
+      batch.forEach((item, i) => {
+        try {
+          // A nested better-sqlite3 transaction is a savepoint: a refused transition rolls back alone.
+          applyOne(item.transition);
+        } catch (error) {
+          outcomes[i] = this.#outcome(error, item.transition);
+        }
+      });
+    });
+  }
+
+  #outcome(error: unknown, transition: Transition): unknown {
+    if (error instanceof Conflict) {
+      const { request, expectedVersion, idempotency } = transition;
+      return error.which === 'idempotency'
+        ? new IdempotencyKeyTakenError(`idempotency key ${idempotency?.key} is taken`)
+        : new StaleStateError(`request ${request.id} changed since version ${expectedVersion}`);
+    }
+    // Per-transition failures other than conflicts (a constraint, a bug) abort the whole batch.
+    throw error;
   }
 
   #migrate(): void {
@@ -118,51 +145,72 @@ export class SqliteRequestStore implements RequestStore {
     }
   }
 
-  async commit(transition: Transition): Promise<void> {
+  /**
+   * Group commit: transitions that arrive while the event loop is busy are written in one SQLite
+   * transaction (one fsync), each inside its own savepoint, so one refused transition never affects
+   * another and every caller still learns its own result. Durability stays `synchronous = FULL`.
+   */
+  commit(transition: Transition): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ transition, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue.splice(0);
+    const outcomes: unknown[] = new Array(batch.length);
+    try {
+      this.#writeBatch.immediate(batch, outcomes);
+    } catch (error) {
+      // The batch as a whole failed (busy, I/O): nothing of it was written.
+      const translated = translate(error);
+      for (const item of batch) item.reject(translated);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) item.resolve();
+      else item.reject(outcome);
+    });
+  }
+
+  #apply(transition: Transition): void {
     const { request, expectedVersion, events, idempotency } = transition;
     const s = this.#statements;
-    const write = this.db.transaction(() => {
-      const body = JSON.stringify(request);
-      if (expectedVersion === 0) {
-        if (
-          s.insertRequest.run(request.id, request.version, request.status, request.createdAt, body)
-            .changes !== 1
-        ) {
-          throw new Conflict('version');
-        }
-      } else if (
-        s.updateRequest.run(request.version, request.status, body, request.id, expectedVersion).changes !== 1
+    const body = JSON.stringify(request);
+    if (expectedVersion === 0) {
+      if (
+        s.insertRequest.run(request.id, request.version, request.status, request.createdAt, body).changes !==
+        1
       ) {
         throw new Conflict('version');
       }
-      for (const event of events) {
-        const row = [
-          event.request_id,
-          event.seq,
-          event.type,
-          event.time,
-          event.hash,
-          JSON.stringify(event),
-        ] as const;
-        if (s.insertEvent.run(...row).changes !== 1) throw new Conflict('version');
+    } else if (
+      s.updateRequest.run(request.version, request.status, body, request.id, expectedVersion).changes !== 1
+    ) {
+      throw new Conflict('version');
+    }
+    for (const event of events) {
+      const row = [
+        event.request_id,
+        event.seq,
+        event.type,
+        event.time,
+        event.hash,
+        JSON.stringify(event),
+      ] as const;
+      if (s.insertEvent.run(...row).changes !== 1) throw new Conflict('version');
+    }
+    if (idempotency) {
+      const { requester, key, requestId, bodyHash, createdAt } = idempotency;
+      if (s.insertIdempotency.run(requester, key, requestId, bodyHash, createdAt).changes !== 1) {
+        throw new Conflict('idempotency');
       }
-      if (idempotency) {
-        const { requester, key, requestId, bodyHash, createdAt } = idempotency;
-        if (s.insertIdempotency.run(requester, key, requestId, bodyHash, createdAt).changes !== 1) {
-          throw new Conflict('idempotency');
-        }
-      }
-    });
-    try {
-      write.immediate();
-    } catch (error) {
-      if (error instanceof Conflict) {
-        if (error.which === 'idempotency') {
-          throw new IdempotencyKeyTakenError(`idempotency key ${idempotency?.key} is taken`);
-        }
-        throw new StaleStateError(`request ${request.id} changed since version ${expectedVersion}`);
-      }
-      throw translate(error);
     }
   }
 

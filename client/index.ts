@@ -1,0 +1,50 @@
+/**
+ * TypeScript SDK of the Action-Level Approvals gateway, for agents and pipelines.
+ *
+ * ```ts
+ * const client = new ApprovalsClient({ baseUrl: 'http://127.0.0.1:8787', token: process.env.ALA_TOKEN });
+ * const result = await withApproval(client, exportRequest, ({ credentials }) => runExport(credentials));
+ * ```
+ */
+export {
+  type ApprovedAction,
+  assertApproved,
+  needsApproval,
+  type WithApprovalOptions,
+  withApproval,
+} from './approval.ts';
+export {
+  ApprovalsClient,
+  type ApprovalsClientOptions,
+  type CallOptions,
+  type DecisionInput,
+  type GetOptions,
+  type SubmitOptions,
+  type WaitForDecisionOptions,
+} from './client.ts';
+export {
+  ActionNotApprovedError,
+  type ApiErrorCode,
+  ApprovalsApiError,
+  ApprovalsError,
+  ApprovalsNetworkError,
+  type NetworkErrorCode,
+  type NotApprovedStatus,
+} from './errors.ts';
+export { DEFAULT_RETRY, type RetryOptions } from './retry.ts';
+export {
+  type ActionRequestInput,
+  type ActionRequestList,
+  type ActionRequestView,
+  type AuditEventView,
+  type AuditView,
+  DECIDED_STATUSES,
+  type ErrorBody,
+  type EvaluationView,
+  type GrantCredentials,
+  type GrantView,
+  MAX_WAIT_SECONDS,
+  type OutcomeStatus,
+  type RequestStatus,
+  type VoteDecision,
+} from './types.ts';

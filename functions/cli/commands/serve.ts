@@ -1,0 +1,53 @@
+/** `ala serve`: the local gateway, exactly as `npm start` runs it. */
+import type { Command } from 'commander';
+import { CliError, EXIT, UsageError } from '../errors.ts';
+import { parseCount } from '../input.ts';
+import { type Runtime, run } from '../runtime.ts';
+
+interface ServeOptions {
+  readonly config?: string;
+  readonly port?: number;
+  readonly dataDir?: string;
+}
+
+export function registerServeCommand(program: Command, runtime: Runtime): void {
+  program
+    .command('serve')
+    .summary('run the local gateway (same as npm start)')
+    .description(
+      'Run the gateway on this machine: the same HTTP API as on AWS, an embedded SQLite store and the\n' +
+        'policy bundle of the configuration (DESIGN §5). Without --config or ALA_CONFIG, a development\n' +
+        'configuration is used and demo tokens are printed. Runs until Ctrl-C (SIGINT) or SIGTERM.',
+    )
+    .option('--config <path>', 'local configuration JSON file (env ALA_CONFIG)')
+    .option('--port <n>', 'override the port; 0 picks a free one', (value: string) =>
+      parseCount(value, '--port', 0, 65535),
+    )
+    .option('--data-dir <dir>', 'override where the SQLite database and demo tokens live')
+    .action(
+      run(runtime, async (options: ServeOptions) => {
+        // Loaded only here, so the other commands never pay for SQLite and the policy wasm.
+        const [{ main: startLocalGateway }, { ConfigError }] = await Promise.all([
+          import('../../local/main.ts'),
+          import('../../local/config.ts'),
+        ]);
+        const args = [
+          ...(options.config !== undefined ? ['--config', options.config] : []),
+          ...(options.port !== undefined ? ['--port', String(options.port)] : []),
+          ...(options.dataDir !== undefined ? ['--data-dir', options.dataDir] : []),
+        ];
+        try {
+          // The gateway keeps the process alive; its own SIGINT/SIGTERM handlers stop it.
+          await startLocalGateway(args, { out: (line) => runtime.print(line) });
+        } catch (error) {
+          if (error instanceof ConfigError) throw new UsageError(error.message);
+          const code = (error as { code?: unknown }).code;
+          if (code === 'EADDRINUSE') {
+            throw new CliError('the port is in use: is a gateway already running? pick another with --port');
+          }
+          throw error;
+        }
+        return EXIT.ok;
+      }),
+    );
+}
