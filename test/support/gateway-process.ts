@@ -16,7 +16,10 @@ export const PRINCIPALS = {
 export type Who = keyof typeof PRINCIPALS;
 
 /** A config dir with known tokens and the default bundle, optionally with its data edited. */
-export function gatewayConfig(editData?: (data: Record<string, unknown>) => void): string {
+export function gatewayConfig(
+  editData?: (data: Record<string, unknown>) => void,
+  logLevel: 'debug' | 'info' | 'warn' = 'warn',
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'ala-e2e-'));
   let dataPath = join(ROOT, 'policies/build/data.json');
   if (editData) {
@@ -30,7 +33,7 @@ export function gatewayConfig(editData?: (data: Record<string, unknown>) => void
     dataDir: join(dir, 'data'),
     policy: { wasm: join(ROOT, 'policies/build/policy.wasm'), data: dataPath },
     principals: Object.values(PRINCIPALS),
-    logLevel: 'warn',
+    logLevel,
   };
   writeFileSync(join(dir, 'gateway.json'), JSON.stringify(config, null, 2));
   return join(dir, 'gateway.json');

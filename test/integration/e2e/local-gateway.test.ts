@@ -40,7 +40,8 @@ interface AuditTrail {
 describe('Local gateway, end to end over HTTP', () => {
   let gw: GatewayProcess;
   beforeAll(async () => {
-    gw = await startGatewayProcess(gatewayConfig());
+    // Debug logs: every HTTP call is logged, so the token check below has something to look at.
+    gw = await startGatewayProcess(gatewayConfig(undefined, 'debug'));
   });
   afterAll(async () => {
     await gw?.stop();
@@ -195,6 +196,29 @@ describe('Local gateway, end to end over HTTP', () => {
     expect(huge.status).toBe(431);
     const traversal = await gw.call('agent', 'GET', '/v1/action-requests/..%2F..%2Fetc%2Fpasswd');
     expect([400, 404]).toContain(traversal.status);
+  });
+});
+
+describe('Local gateway logs', () => {
+  it('are JSON lines with request ids, and never contain a bearer token', async () => {
+    const gw = await startGatewayProcess(gatewayConfig(undefined, 'debug'));
+    try {
+      await gw.call('agent', 'POST', '/v1/action-requests', cuiExport);
+      await gw.call('mallory', 'GET', '/v1/action-requests');
+      await gw.call(null, 'GET', '/v1/action-requests');
+      const lines = gw
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'));
+      const http = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((l) => l.message === 'http');
+      expect(http.length).toBeGreaterThanOrEqual(3);
+      for (const entry of http) expect(entry.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      for (const p of Object.values(PRINCIPALS)) expect(gw.output()).not.toContain(p.token);
+    } finally {
+      await gw.stop();
+    }
   });
 });
 
