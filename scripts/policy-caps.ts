@@ -171,7 +171,8 @@ async function main(): Promise<void> {
       probePath,
     ]);
     if (!build.ok) throw new Error(`opa build -t wasm failed on the probe module:\n${build.output}`);
-    execFileSync('tar', ['-xzf', join(work, 'probe.tar.gz'), '-C', work, '/policy.wasm']);
+    // GNU tar notes on stderr that it strips the leading '/' of each member; errors still throw.
+    execFileSync('tar', ['-xzf', join(work, 'probe.tar.gz'), '-C', work, '/policy.wasm'], { stdio: 'pipe' });
     const host = await hostBuiltins(readFileSync(join(work, 'policy.wasm')));
     const sdk = sdkBuiltins();
 
@@ -179,7 +180,10 @@ async function main(): Promise<void> {
     const dropped: string[] = [];
     for (const builtin of current.builtins) {
       const name = builtin.name;
-      if (isIntrinsic(name) || (candidates.some((c) => c.name === name) && (!host.has(name) || sdk.has(name)))) {
+      if (
+        isIntrinsic(name) ||
+        (candidates.some((c) => c.name === name) && (!host.has(name) || sdk.has(name)))
+      ) {
         keep.add(name);
       } else {
         dropped.push(name);

@@ -180,6 +180,8 @@ export class ApprovalService {
     approver: string,
     vote: VoteInput,
   ): Promise<{ request: ActionRequest; duplicate: boolean }> {
+    // Someone who may not see the request learns nothing of it, and leaves nothing in its trail.
+    await this.get(requestId, approver);
     return this.#mutate<{ request: ActionRequest; duplicate: boolean }>(requestId, (request, now) => {
       const outcome = lifecycle.review(request, { approver, ...vote, now }, this.directory);
       switch (outcome.kind) {

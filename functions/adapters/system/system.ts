@@ -7,25 +7,38 @@ export const systemClock: Clock = { now: () => new Date() };
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**
- * `ar_` + a ULID (48-bit millisecond time, 80 random bits, Crockford base32): unique, time-ordered,
- * URL-safe. Written here because the `ulid` package draws one random byte per character from
+ * `ar_` + a ULID (48-bit millisecond time, 80 random bits, Crockford base32): unique, ordered by
+ * creation (monotonic within a millisecond), URL-safe. Written here because the `ulid` package draws one random byte per character from
  * WebCrypto, which showed up on the submission hot path; this draws 10 bytes at once.
  */
 export function ulidIds(): IdSource {
+  let lastTime = -1;
+  let lastRandom = Buffer.alloc(10);
   return {
     requestId: () => {
-      let time = Date.now();
+      const now = Date.now();
+      if (now === lastTime) {
+        // Monotonic within one millisecond: the random part counts up, so ids sort in creation order.
+        lastRandom = Buffer.from(lastRandom);
+        for (let i = 9; i >= 0; i--) {
+          lastRandom[i] = ((lastRandom[i] ?? 0) + 1) & 0xff;
+          if (lastRandom[i] !== 0) break;
+        }
+      } else {
+        lastTime = now;
+        lastRandom = randomBytes(10);
+      }
+      let time = now;
       let timePart = '';
       for (let i = 0; i < 10; i++) {
         timePart = CROCKFORD[time % 32] + timePart;
         time = Math.floor(time / 32);
       }
-      const random = randomBytes(10);
       let randomPart = '';
       // 80 bits → 16 base32 characters, 5 bits at a time.
       let buffer = 0;
       let bits = 0;
-      for (const byte of random) {
+      for (const byte of lastRandom) {
         buffer = (buffer << 8) | byte;
         bits += 8;
         while (bits >= 5) {

@@ -6,6 +6,7 @@ describe('Function: ulidIds', () => {
     const ids = ulidIds();
     const first = Array.from({ length: 10_000 }, () => ids.requestId());
     expect(new Set(first).size).toBe(first.length);
+    expect([...first].sort()).toEqual(first);
     for (const id of first) expect(id).toMatch(REQUEST_ID_PATTERN);
     await new Promise((resolve) => setTimeout(resolve, 5));
     const later = ids.requestId();

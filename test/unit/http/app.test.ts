@@ -172,6 +172,26 @@ describe('HTTP application', () => {
       expect((await call('GET', `${path}/audit`, { token: 'mallory' })).status).toBe(404);
     });
 
+    it('answers 404 to a vote from someone who may not see the request, and records nothing', async () => {
+      const { call } = testApp();
+      const submitted = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+        action_hash: string;
+      };
+      const path = `/v1/action-requests/${submitted.id}`;
+      await call('POST', `${path}/cancel`);
+      const vote = { decision: 'approve', action_hash: submitted.action_hash };
+      expect(
+        await errorOf(await call('POST', `${path}/decisions`, { token: 'mallory', body: vote })),
+      ).toMatchObject({
+        status: 404,
+        error: 'not_found',
+      });
+      const audit = (await (await call('GET', `${path}/audit`)).json()) as { events: { type: string }[] };
+      expect(audit.events.map((e) => e.type)).not.toContain('review.late');
+      expect((await call('POST', `${path}/decisions`, { token: 'bob', body: vote })).status).toBe(409);
+    });
+
     it('needs a comment to reject and tells the agent who rejected and why', async () => {
       const { call } = testApp();
       const submitted = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {

@@ -1,0 +1,175 @@
+/**
+ * Policy decision latency (DESIGN §7: p99 ≤ 50 µs on the default pack, wasm, in-process), side by
+ * side with `opa bench` (Go, topdown) on the same inputs and data.
+ *
+ * For each of five representative inputs from the shared decision table: warm up, then time
+ * ITERATIONS calls of the gateway's evaluator one by one with process.hrtime.bigint and report
+ * p50 / p99 / p99.9 / mean. What is timed is exactly what a request pays: input checks, canonical
+ * JSON and input hash, the wasm evaluation, and the output schema check.
+ *
+ *   npm run bench                     (all benches)   tsx bench/policy.bench.ts   (this one)
+ *   BENCH_ITERATIONS=20000 tsx bench/policy.bench.ts  (quicker, noisier)
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadPolicyEvaluatorFromFiles } from '../functions/policy/files.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 100_000);
+const WARMUP = Math.max(20_000, Math.floor(ITERATIONS / 5));
+const TARGET_P99_US = 50;
+const execFileAsync = promisify(execFile);
+
+const INPUTS: readonly { readonly label: string; readonly caseName: string }[] = [
+  {
+    label: 'read-only, allow',
+    caseName: 'read-only action outside production is allowed without credentials',
+  },
+  {
+    label: 'prod CUI export, approval',
+    caseName: 'production CUI export to an internal destination needs two data owners (design example)',
+  },
+  { label: 'CUI external, deny', caseName: 'CUI export to an external destination is denied' },
+  {
+    label: 'IAM change, approval',
+    caseName: "IAM change needs security, excluding the requester's team lead",
+  },
+  {
+    label: 'break-glass, allow',
+    caseName: 'break-glass secret read by a listed principal is allowed, notifying security',
+  },
+];
+
+interface Case {
+  readonly name: string;
+  readonly input: Record<string, unknown>;
+}
+
+interface Stats {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly mean: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+function stats(samplesNs: Float64Array): Stats {
+  const sorted = samplesNs.slice().sort();
+  let sum = 0;
+  for (const sample of sorted) sum += sample;
+  return {
+    p50: percentile(sorted, 0.5) / 1000,
+    p99: percentile(sorted, 0.99) / 1000,
+    p999: percentile(sorted, 0.999) / 1000,
+    mean: sum / sorted.length / 1000,
+  };
+}
+
+function regoSources(dir: string): string[] {
+  const files: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    const inPolicies = relative(join(root, 'policies'), path);
+    if (entry.isDirectory() && inPolicies !== 'build' && inPolicies !== 'data')
+      files.push(...regoSources(path));
+    else if (entry.isFile() && entry.name.endsWith('.rego') && !entry.name.endsWith('_test.rego'))
+      files.push(path);
+  }
+  return files.sort();
+}
+
+interface GoBench {
+  readonly nsPerOp: number;
+  readonly median: number;
+  readonly p99: number;
+}
+
+/** `opa bench` (Go topdown) on the Rego sources and data the wasm was built from. */
+async function opaBench(inputFile: string): Promise<GoBench | undefined> {
+  const opa = join(root, '.tools/bin/opa');
+  if (!existsSync(opa)) return undefined;
+  const args = ['bench', '--format', 'json', '--input', inputFile, '-d', join(root, 'policies/data')];
+  for (const file of regoSources(join(root, 'policies'))) args.push('-d', file);
+  args.push('data.approvals.decision');
+  const { stdout } = await execFileAsync(opa, args, { maxBuffer: 16 * 1024 * 1024 });
+  const result = JSON.parse(stdout) as { N: number; T: number; Extra: Record<string, number> };
+  return {
+    nsPerOp: result.T / result.N,
+    median: (result.Extra.histogram_timer_rego_query_eval_ns_median ?? Number.NaN) / 1000,
+    p99: (result.Extra['histogram_timer_rego_query_eval_ns_99%'] ?? Number.NaN) / 1000,
+  };
+}
+
+const fmt = (value: number, width = 8) => value.toFixed(1).padStart(width);
+
+async function main(): Promise<void> {
+  const table = JSON.parse(readFileSync(join(root, 'test/fixtures/policy-cases.json'), 'utf8')) as {
+    cases: Case[];
+  };
+  const evaluator = await loadPolicyEvaluatorFromFiles({
+    wasm: join(root, 'policies/build/policy.wasm'),
+    data: join(root, 'policies/build/data.json'),
+  });
+  const work = mkdtempSync(join(tmpdir(), 'policy-bench-'));
+  const cpu = cpus()[0]?.model ?? 'unknown cpu';
+  console.log(`policy decision latency — ${evaluator.digest}`);
+  console.log(
+    `node ${process.version}, ${cpus().length} × ${cpu}; ${ITERATIONS} timed evaluations per input after ${WARMUP} warm-up`,
+  );
+  console.log('');
+  console.log(
+    `${'input'.padEnd(28)}${'outcome'.padEnd(18)}${'p50 µs'.padStart(8)}${'p99 µs'.padStart(8)}${'p99.9'.padStart(8)}` +
+      `${'mean'.padStart(8)}  │ ${'go ns/op'.padStart(9)}${'go p50'.padStart(8)}${'go p99'.padStart(8)}${'go/wasm'.padStart(9)}`,
+  );
+
+  let worstP99 = 0;
+  try {
+    for (const { label, caseName } of INPUTS) {
+      const found = table.cases.find((c) => c.name === caseName);
+      if (found === undefined)
+        throw new Error(`no case named "${caseName}" in test/fixtures/policy-cases.json`);
+      const input = found.input;
+      const outcome = evaluator.evaluateUnknown(input).outcome;
+
+      for (let i = 0; i < WARMUP; i++) evaluator.evaluateUnknown(input);
+      const samples = new Float64Array(ITERATIONS);
+      for (let i = 0; i < ITERATIONS; i++) {
+        const started = process.hrtime.bigint();
+        evaluator.evaluateUnknown(input);
+        samples[i] = Number(process.hrtime.bigint() - started);
+      }
+      const wasm = stats(samples);
+      worstP99 = Math.max(worstP99, wasm.p99);
+
+      const inputFile = join(work, `${INPUTS.findIndex((i) => i.label === label)}.json`);
+      writeFileSync(inputFile, JSON.stringify(input));
+      const go = await opaBench(inputFile);
+      const goColumns =
+        go === undefined
+          ? '  (no .tools/bin/opa: run bash scripts/tools.sh opa)'
+          : `${fmt(go.nsPerOp / 1000, 9)}${fmt(go.median)}${fmt(go.p99)}${`${(go.median / wasm.p50).toFixed(1)}×`.padStart(9)}`;
+      console.log(
+        `${label.padEnd(28)}${outcome.padEnd(18)}${fmt(wasm.p50)}${fmt(wasm.p99)}${fmt(wasm.p999)}${fmt(wasm.mean)}  │ ${goColumns}`,
+      );
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log('');
+  console.log(
+    'wasm: the gateway evaluator end to end (checks, canonical JSON + sha256, opa_eval, schema). ' +
+      'go: opa bench, topdown query eval (go ns/op includes its harness); go/wasm = go p50 / wasm p50.',
+  );
+  console.log(
+    `worst wasm p99: ${worstP99.toFixed(1)} µs — target ≤ ${TARGET_P99_US} µs: ${worstP99 <= TARGET_P99_US ? 'met' : 'NOT met'}`,
+  );
+}
+
+await main();

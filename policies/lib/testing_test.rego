@@ -1,0 +1,35 @@
+# METADATA
+# title: Test fixtures
+# description: Requests shared by the pack's tests; one realistic baseline and small edits of it.
+package approvals.testing
+
+# A production CUI export to an internal archive on behalf of alice: valid in every respect.
+base := {
+	"subject": {"id": "agent:demo-exporter", "type": "agent"},
+	"action": {
+		"name": "data.export",
+		"args": {"dataset": "ledger_2026q2", "destination": "s3://agency-internal-archive/fin/"},
+	},
+	"resource": {
+		"type": "aws:s3:bucket",
+		"id": "arn:aws-us-gov:s3:::fin-ledger-prod",
+		"properties": {"environment": "prod", "data_classification": "CUI"},
+	},
+	"context": {"justification": "Quarterly reconciliation, CHG-4821", "on_behalf_of": "user:alice@example.gov"},
+	"now": "2026-05-01T12:00:00Z",
+}
+
+# base with one top-level member replaced as a whole (object.union alone would merge into it).
+replace(key, value) := object.union(object.remove(base, [key]), {key: value})
+
+# base asking for `name` with `args` on a resource of `type`/`id` in `environment`.
+request(name, args, type, id, environment) := object.union(
+	object.remove(base, ["action", "resource"]),
+	{
+		"action": {"name": name, "args": args},
+		"resource": {"type": type, "id": id, "properties": {"environment": environment}},
+	},
+)
+
+# The reason codes of a decision, as a set.
+codes(decision) := {r.code | some r in decision.reasons}

@@ -1,0 +1,122 @@
+/**
+ * The one test that really bundles: esbuild runs for every function as `cdk deploy` would run it,
+ * each bundle stays within 1 MB minified (DESIGN §7, the policy wasm not counted), the api and
+ * workflow bundles carry the policy bundle, and every bundle initializes in a fresh Node process.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../../cdk/paths.ts';
+import { COMMERCIAL_REGION, property, SYNTH_TIMEOUT_MS, type Synthesized, synthGateway } from './synth.ts';
+
+const run = promisify(execFile);
+const MAX_BUNDLE_BYTES = 1024 * 1024;
+const FUNCTIONS = ['ApiFunction', 'WorkflowFunction', 'SweeperFunction'] as const;
+type FunctionId = (typeof FUNCTIONS)[number];
+
+describe('Lambda bundles (esbuild)', () => {
+  let synth: Synthesized;
+  let outdir: string;
+  const assetDirs = new Map<FunctionId, string>();
+
+  beforeAll(() => {
+    // Inside the repository (cdk.out/ is ignored) so a bundle's external @aws-sdk/* imports resolve
+    // from node_modules, as they resolve from the Lambda runtime's own copy in AWS.
+    outdir = mkdtempSync(join(REPO_ROOT, 'cdk.out', '.bundling-test-'));
+    synth = synthGateway({ region: COMMERCIAL_REGION, bundle: true, outdir });
+    for (const id of FUNCTIONS) {
+      const fn =
+        synth.stack[
+          id === 'ApiFunction'
+            ? 'apiFunction'
+            : id === 'WorkflowFunction'
+              ? 'workflowFunction'
+              : 'sweeperFunction'
+        ];
+      const resource = synth.json.Resources[synth.stack.getLogicalId(fn.function.node.defaultChild as never)];
+      if (!resource) throw new Error(`no resource for ${id}`);
+      const key = property<{ S3Key: string }>(resource, 'Code').S3Key;
+      assetDirs.set(id, join(outdir, `asset.${key.replace(/\.zip$/, '')}`));
+    }
+  }, 4 * SYNTH_TIMEOUT_MS);
+
+  afterAll(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  const dir = (id: FunctionId): string => {
+    const found = assetDirs.get(id);
+    if (!found) throw new Error(`no asset directory for ${id}`);
+    return found;
+  };
+
+  it('keeps every bundle within 1 MB minified, not counting the policy wasm', () => {
+    const sizes = FUNCTIONS.map((id) => {
+      const files = readdirSync(dir(id));
+      const code = files.filter((f) => f !== 'policy.wasm' && f !== 'data.json');
+      const bytes = code.reduce((sum, f) => sum + statSync(join(dir(id), f)).size, 0);
+      return { id, bytes, files };
+    });
+    process.stdout.write(
+      `bundle sizes (minified, @aws-sdk/* from the runtime):\n${sizes
+        .map(
+          (s) =>
+            `  ${s.id.padEnd(17)} ${(s.bytes / 1024).toFixed(1).padStart(7)} KiB  [${s.files.join(', ')}]`,
+        )
+        .join('\n')}\n`,
+    );
+    for (const { id, bytes, files } of sizes) {
+      expect(files, id).toContain('index.mjs');
+      expect(bytes, `${id} is ${bytes} bytes`).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+    }
+  });
+
+  it('copies the compiled policy bundle into the api and workflow bundles only', () => {
+    const wasm = readFileSync(join(REPO_ROOT, 'policies', 'build', 'policy.wasm'));
+    const data = readFileSync(join(REPO_ROOT, 'policies', 'build', 'data.json'));
+    for (const id of ['ApiFunction', 'WorkflowFunction'] as const) {
+      expect(readFileSync(join(dir(id), 'policy.wasm')).equals(wasm), id).toBe(true);
+      expect(readFileSync(join(dir(id), 'data.json')).equals(data), id).toBe(true);
+    }
+    expect(readdirSync(dir('SweeperFunction'))).not.toContain('policy.wasm');
+  });
+
+  it('bundles as ES modules with names kept, so error names reach Step Functions Retry/Catch', () => {
+    const workflow = readFileSync(join(dir('WorkflowFunction'), 'index.mjs'), 'utf8');
+    expect(workflow).toMatch(/export\s*\{[^}]*handler/);
+    expect(workflow).toContain('"NotDueError"');
+    expect(workflow).toContain('"StoreUnavailableError"');
+  });
+
+  it('initializes each bundle in a fresh Node process: configuration read, policy loaded from its own folder', async () => {
+    const init =
+      'const t = performance.now(); const m = await import(process.argv[1]); process.stdout.write(JSON.stringify({ handler: typeof m.handler, ms: Math.round(performance.now() - t) }));';
+    const timings: string[] = [];
+    for (const id of FUNCTIONS) {
+      const { stdout } = await run(
+        process.execPath,
+        ['--input-type=module', '-e', init, join(dir(id), 'index.mjs')],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            AWS_REGION: COMMERCIAL_REGION,
+            AWS_EC2_METADATA_DISABLED: 'true',
+            AWS_ACCESS_KEY_ID: 'test',
+            AWS_SECRET_ACCESS_KEY: 'test',
+            POWERTOOLS_LOG_LEVEL: 'SILENT',
+            REQUESTS_TABLE_NAME: 'requests',
+            AUDIT_TABLE_NAME: 'audit',
+            STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:approvals',
+          },
+          timeout: 30_000,
+        },
+      );
+      const result = JSON.parse(stdout) as { handler: string; ms: number };
+      expect(result.handler, id).toBe('function');
+      timings.push(`  ${id.padEnd(17)} ${result.ms} ms`);
+    }
+    process.stdout.write(`bundle init (import incl. policy load, this machine):\n${timings.join('\n')}\n`);
+  }, 60_000);
+});

@@ -1,0 +1,413 @@
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ApprovalsGatewayStack } from '../../../cdk/approvals-stack.ts';
+import { LAMBDA_SERVICE_ERRORS } from '../../../cdk/constructs/approval-state-machine.ts';
+import {
+  auditTableDefinition,
+  requestsTableDefinition,
+} from '../../../functions/adapters/dynamodb/tables.ts';
+import {
+  type CfnResource,
+  COMMERCIAL_REGION,
+  onlyResourceOfType,
+  placeholder,
+  property,
+  readViolations,
+  renderDefinition,
+  resourcesOfType,
+  type StateMachineDefinition,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthGateway,
+} from './synth.ts';
+
+type TableDefinition = ReturnType<typeof requestsTableDefinition>;
+
+function tableResource(synth: Synthesized, constructId: 'Requests' | 'Audit'): CfnResource {
+  const child = synth.stack.tables.node.findChild(constructId).node.defaultChild;
+  const logicalId = synth.stack.getLogicalId(child as never);
+  const resource = synth.json.Resources[logicalId];
+  if (!resource) throw new Error(`no resource ${logicalId}`);
+  return resource;
+}
+
+/** The parts of a CreateTable input CloudFormation also has, in comparable form. */
+function shape(definition: TableDefinition) {
+  return {
+    KeySchema: definition.KeySchema,
+    AttributeDefinitions: [...(definition.AttributeDefinitions ?? [])].sort((a, b) =>
+      String(a.AttributeName).localeCompare(String(b.AttributeName)),
+    ),
+    BillingMode: definition.BillingMode,
+    GlobalSecondaryIndexes: definition.GlobalSecondaryIndexes,
+    StreamSpecification: definition.StreamSpecification
+      ? { StreamViewType: definition.StreamSpecification.StreamViewType }
+      : undefined,
+  };
+}
+
+function cfnShape(resource: CfnResource) {
+  const p = resource.Properties ?? {};
+  const attributes = (p.AttributeDefinitions as { AttributeName: string }[]).toSorted((a, b) =>
+    a.AttributeName.localeCompare(b.AttributeName),
+  );
+  return {
+    KeySchema: p.KeySchema,
+    AttributeDefinitions: attributes,
+    BillingMode: p.BillingMode,
+    GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
+    StreamSpecification: p.StreamSpecification,
+  };
+}
+
+function functionResource(synth: Synthesized, id: 'ApiFunction' | 'WorkflowFunction' | 'SweeperFunction') {
+  const fn =
+    synth.stack[
+      id === 'ApiFunction'
+        ? 'apiFunction'
+        : id === 'WorkflowFunction'
+          ? 'workflowFunction'
+          : 'sweeperFunction'
+    ];
+  const logicalId = synth.stack.getLogicalId(fn.function.node.defaultChild as never);
+  const resource = synth.json.Resources[logicalId];
+  if (!resource) throw new Error(`no resource ${logicalId}`);
+  return { logicalId, resource };
+}
+
+describe('Class: ApprovalsGatewayStack', () => {
+  let synth: Synthesized;
+  let definition: StateMachineDefinition;
+
+  beforeAll(() => {
+    synth = synthGateway({ region: COMMERCIAL_REGION });
+    definition = renderDefinition(synth.json, placeholder);
+  }, SYNTH_TIMEOUT_MS);
+
+  describe('tables', () => {
+    it('declares the requests table exactly as requestsTableDefinition: keys, index, billing', () => {
+      expect(cfnShape(tableResource(synth, 'Requests'))).toEqual(shape(requestsTableDefinition('x')));
+    });
+
+    it('declares the audit table exactly as auditTableDefinition: keys and the NEW_IMAGE stream', () => {
+      expect(cfnShape(tableResource(synth, 'Audit'))).toEqual(shape(auditTableDefinition('x')));
+    });
+
+    it('keeps both tables recoverable and encrypted: PITR, customer-managed KMS key, deletion protection, retained', () => {
+      for (const id of ['Requests', 'Audit'] as const) {
+        const table = tableResource(synth, id);
+        expect(table.Properties).toMatchObject({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: expect.anything() },
+          DeletionProtectionEnabled: true,
+        });
+        expect((table as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+      }
+    });
+
+    it('expires task token items by TTL on the requests table only', () => {
+      expect(tableResource(synth, 'Requests').Properties?.TimeToLiveSpecification).toEqual({
+        AttributeName: 'ttl',
+        Enabled: true,
+      });
+      expect(tableResource(synth, 'Audit').Properties?.TimeToLiveSpecification).toBeUndefined();
+    });
+  });
+
+  describe('audit archive', () => {
+    it('locks every object in COMPLIANCE mode for 7 years by default, versioned, SSE-KMS, no public access', () => {
+      synth.template.hasResourceProperties('AWS::S3::Bucket', {
+        ObjectLockEnabled: true,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } },
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            {
+              ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() },
+              BucketKeyEnabled: true,
+            },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: 'audit-archive/' },
+      });
+    });
+
+    it('refuses any request to either bucket without TLS', () => {
+      const policies = resourcesOfType(synth.json, 'AWS::S3::BucketPolicy');
+      expect(policies).toHaveLength(2);
+      for (const [, policy] of policies) {
+        const statements = property<{ Statement: Record<string, unknown>[] }>(
+          policy,
+          'PolicyDocument',
+        ).Statement;
+        expect(statements).toContainEqual(
+          expect.objectContaining({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        );
+      }
+    });
+
+    it('takes the retention from auditRetentionDays, and refuses a retention that is not whole days', () => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new ApprovalsGatewayStack(app, 'Short', {
+        env: { region: COMMERCIAL_REGION },
+        auditRetentionDays: 30,
+      });
+      const bucket = stack.archive.bucket.node.defaultChild as unknown as {
+        objectLockConfiguration: { rule: { defaultRetention: { days: number; mode: string } } };
+      };
+      expect(bucket.objectLockConfiguration.rule.defaultRetention).toEqual({ days: 30, mode: 'COMPLIANCE' });
+      expect(
+        () =>
+          new ApprovalsGatewayStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad', {
+            env: { region: COMMERCIAL_REGION },
+            auditRetentionDays: 0.5,
+          }),
+      ).toThrow(/auditRetentionDays must be a whole number of days from 1 to 36500, got 0.5/);
+    });
+  });
+
+  describe('functions', () => {
+    it('runs three functions on nodejs22.x arm64 with active tracing and their own log groups', () => {
+      for (const id of ['ApiFunction', 'WorkflowFunction', 'SweeperFunction'] as const) {
+        const { resource } = functionResource(synth, id);
+        expect(resource.Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          TracingConfig: { Mode: 'Active' },
+          LoggingConfig: { LogGroup: { Ref: expect.stringMatching(new RegExp(`^${id}Logs`)) } },
+        });
+      }
+    });
+
+    it('tells each function its tables, and the api and sweeper the state machine, never the workflow function', () => {
+      const [smLogicalId] = onlyResourceOfType(synth.json, 'AWS::StepFunctions::StateMachine');
+      const env = (id: 'ApiFunction' | 'WorkflowFunction' | 'SweeperFunction') =>
+        property<{ Variables: Record<string, unknown> }>(functionResource(synth, id).resource, 'Environment')
+          .Variables;
+      for (const id of ['ApiFunction', 'WorkflowFunction', 'SweeperFunction'] as const) {
+        expect(env(id)).toMatchObject({
+          REQUESTS_TABLE_NAME: { Ref: expect.stringMatching(/^TablesRequests/) },
+          AUDIT_TABLE_NAME: { Ref: expect.stringMatching(/^TablesAudit/) },
+        });
+      }
+      expect(env('ApiFunction').STATE_MACHINE_ARN).toEqual({ Ref: smLogicalId });
+      expect(env('SweeperFunction').STATE_MACHINE_ARN).toEqual({ Ref: smLogicalId });
+      // The state machine names the workflow function; the reverse would be a dependency cycle.
+      expect(env('WorkflowFunction').STATE_MACHINE_ARN).toBeUndefined();
+    });
+
+    it('commercial regions keep the SDK default endpoints (no FIPS switch)', () => {
+      for (const id of ['ApiFunction', 'WorkflowFunction', 'SweeperFunction'] as const) {
+        const vars = property<{ Variables: object }>(
+          functionResource(synth, id).resource,
+          'Environment',
+        ).Variables;
+        expect(vars).not.toHaveProperty('AWS_USE_FIPS_ENDPOINT');
+      }
+    });
+
+    it('runs the sweeper every 5 minutes from an EventBridge rule, without async retries', () => {
+      const { logicalId } = functionResource(synth, 'SweeperFunction');
+      synth.template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(5 minutes)',
+        State: 'ENABLED',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId, 'Arn'] } })],
+      });
+      synth.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId },
+        MaximumRetryAttempts: 0,
+      });
+    });
+  });
+
+  describe('REST API', () => {
+    it('is REGIONAL (GovCloud has no edge-optimized endpoints)', () => {
+      synth.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+        EndpointConfiguration: { Types: ['REGIONAL'] },
+      });
+    });
+
+    it('requires AWS_IAM (SigV4) on every method', () => {
+      const methods = resourcesOfType(synth.json, 'AWS::ApiGateway::Method');
+      expect(methods.length).toBeGreaterThanOrEqual(2);
+      for (const [, method] of methods) {
+        expect(method.Properties?.AuthorizationType).toBe('AWS_IAM');
+      }
+    });
+
+    it('logs access as JSON, throttles the stage, traces, and never logs bodies', () => {
+      synth.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        StageName: 'prod',
+        TracingEnabled: true,
+        AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"caller"') },
+        MethodSettings: [
+          Match.objectLike({
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            ThrottlingRateLimit: 50,
+            ThrottlingBurstLimit: 100,
+            LoggingLevel: 'ERROR',
+            DataTraceEnabled: false,
+            MetricsEnabled: true,
+          }),
+        ],
+      });
+    });
+  });
+
+  describe('approval state machine', () => {
+    it('is a standard workflow logging ALL events without execution data (task tokens stay out of logs), traced', () => {
+      synth.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineType: 'STANDARD',
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+        TracingConfiguration: { Enabled: true },
+      });
+    });
+
+    it('starts at Notify, which waits for a task token with its timeout from the input', () => {
+      const { workflow } = functionLogicalIds(synth);
+      expect(definition.StartAt).toBe('Notify');
+      expect(definition.States.Notify).toMatchObject({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        TimeoutSecondsPath: '$.notify_timeout_seconds',
+        ResultPath: '$.decision',
+        Next: 'Finalize',
+        Parameters: {
+          FunctionName: `\${${workflow}.Arn}`,
+          Payload: { stage: 'notify', 'request_id.$': '$.request_id', 'task_token.$': '$$.Task.Token' },
+        },
+      });
+    });
+
+    it('escalates on States.Timeout when the request escalates, else waits for the deadline', () => {
+      expect(definition.States.Notify?.Catch?.[0]).toEqual({
+        ErrorEquals: ['States.Timeout'],
+        ResultPath: '$.failure',
+        Next: 'EscalateIfConfigured',
+      });
+      expect(definition.States.EscalateIfConfigured).toEqual({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.escalates', BooleanEquals: true, Next: 'Escalate' }],
+        Default: 'WaitForDeadline',
+      });
+      expect(definition.States.Escalate).toMatchObject({
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        TimeoutSecondsPath: '$.escalation_timeout_seconds',
+        Parameters: { Payload: { stage: 'escalate', 'task_token.$': '$$.Task.Token' } },
+        Next: 'Finalize',
+      });
+    });
+
+    it('fails closed: any other Notify or Escalate failure waits for the deadline and expires', () => {
+      for (const state of ['Notify', 'Escalate']) {
+        expect(definition.States[state]?.Catch?.at(-1)).toEqual({
+          ErrorEquals: ['States.ALL'],
+          ResultPath: '$.failure',
+          Next: 'WaitForDeadline',
+        });
+      }
+      expect(definition.States.Escalate?.Catch?.[0]).toMatchObject({
+        ErrorEquals: ['States.Timeout'],
+        Next: 'WaitForDeadline',
+      });
+    });
+
+    it('never expires early: a Wait on $.expires_at stands before Expire, which is the only way in', () => {
+      expect(definition.States.WaitForDeadline).toMatchObject({
+        Type: 'Wait',
+        TimestampPath: '$.expires_at',
+        Next: 'Expire',
+      });
+      const into = Object.entries(definition.States).filter(
+        ([, s]) => s.Next === 'Expire' || s.Default === 'Expire' || s.Catch?.some((c) => c.Next === 'Expire'),
+      );
+      expect(into.map(([name]) => name)).toEqual(['WaitForDeadline']);
+    });
+
+    it('expires with a plain invoke carrying the failure, then finalizes; failures end in recorded Fail states', () => {
+      expect(definition.States.Expire).toMatchObject({
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: {
+          Payload: { stage: 'expire', 'request_id.$': '$.request_id', 'failure.$': '$.failure' },
+        },
+        ResultSelector: { 'request_id.$': '$.Payload.request_id', 'status.$': '$.Payload.status' },
+        Next: 'Finalize',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.expire_failure', Next: 'ExpireFailed' }],
+      });
+      expect(definition.States.Finalize).toMatchObject({
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: { Payload: { stage: 'finalize', 'decision.$': '$.decision' } },
+        End: true,
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'FinalizeFailed' }],
+      });
+      expect(definition.States.ExpireFailed).toMatchObject({ Type: 'Fail', Error: 'ExpireFailed' });
+      expect(definition.States.FinalizeFailed).toMatchObject({ Type: 'Fail', Error: 'FinalizeFailed' });
+    });
+
+    it('retries Lambda service errors with backoff on every task, and a not-yet-due timer on Escalate and Expire', () => {
+      const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+      expect(tasks.map(([name]) => name).sort()).toEqual(['Escalate', 'Expire', 'Finalize', 'Notify']);
+      for (const [name, task] of tasks) {
+        expect(task.Retry?.[0], name).toEqual({
+          ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
+          IntervalSeconds: 2,
+          MaxAttempts: 6,
+          BackoffRate: 2,
+        });
+        expect(task.Retry?.[1]?.ErrorEquals, name).toEqual(['StoreUnavailableError', 'ContentionError']);
+        const notDue = task.Retry?.some((r) => r.ErrorEquals.includes('NotDueError'));
+        expect(notDue, name).toBe(name === 'Escalate' || name === 'Expire');
+      }
+    });
+
+    it('has no state that can end the execution without passing through Finalize or a Fail state', () => {
+      const ends = Object.entries(definition.States).filter(([, s]) => s.End === true || s.Type === 'Fail');
+      expect(ends.map(([name]) => name).sort()).toEqual(['ExpireFailed', 'Finalize', 'FinalizeFailed']);
+      for (const [name, state] of Object.entries(definition.States)) {
+        if (state.Type !== 'Task') continue;
+        expect(
+          state.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')),
+          `${name} catches all`,
+        ).toBe(true);
+      }
+    });
+  });
+
+  it('passes cdk-nag AwsSolutions and NIST 800-53 R5 with no unacknowledged finding', () => {
+    expect(readViolations(synth.outdir)).toEqual([]);
+  });
+
+  it('outputs the API URL, state machine, tables and archive bucket', () => {
+    expect(Object.keys(synth.json.Outputs ?? {}).sort()).toEqual([
+      'ApiUrl',
+      'AuditArchiveBucketName',
+      'AuditTableName',
+      'RequestsTableName',
+      'StateMachineArn',
+    ]);
+  });
+
+  it('refuses a stack whose region is unknown at synth time unless FIPS is decided explicitly', () => {
+    expect(() => new ApprovalsGatewayStack(new App(), 'Agnostic')).toThrow(/needs a concrete region/);
+  });
+});
+
+function functionLogicalIds(synth: Synthesized): { workflow: string } {
+  return { workflow: functionResource(synth, 'WorkflowFunction').logicalId };
+}

@@ -1,0 +1,90 @@
+/**
+ * cdk-nag acknowledgements are kept honest: the app is synthesized once more with every
+ * acknowledgement recorded instead of applied, and each one must match a finding that really
+ * occurs there (no stale or over-broad ones), while every finding must be acknowledged with a reason.
+ */
+import { Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildGatewayApp } from '../../../cdk/gateway-app.ts';
+import { COMMERCIAL_REGION, readViolations, SYNTH_TIMEOUT_MS, type Violation } from './synth.ts';
+
+interface RecordedAcknowledgement {
+  readonly id: string;
+  readonly reason: string;
+  readonly scope: string;
+}
+
+describe('cdk-nag acknowledgements', () => {
+  const recorded: RecordedAcknowledgement[] = [];
+  let findings: Violation[] = [];
+
+  beforeAll(async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (
+      this: Validations,
+      ...rules: { id: string; reason: string }[]
+    ) {
+      const scope = (this as unknown as { scope: IConstruct }).scope;
+      for (const rule of rules) recorded.push({ id: rule.id, reason: rule.reason, scope: scope.node.path });
+    });
+    const outdir = mkdtempSync(join(tmpdir(), 'ala-cdk-nag-'));
+    const { app } = buildGatewayApp({
+      region: COMMERCIAL_REGION,
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
+    // Without its acknowledgements the app must fail validation, with the findings in the report.
+    expect(() => app.synth()).toThrow(/Acknowledge with/);
+    findings = readViolations(outdir).filter((v) => v.plugin !== 'CloudFormation Validate');
+  }, SYNTH_TIMEOUT_MS);
+
+  afterAll(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('acknowledges nothing that does not occur: each acknowledgement matches a finding under its scope', () => {
+    expect(recorded.length).toBeGreaterThan(0);
+    const unmatched = recorded.filter(
+      (ack) =>
+        !findings.some(
+          (finding) =>
+            finding.rule === ack.id &&
+            finding.paths.some((path) => path === ack.scope || path.startsWith(`${ack.scope}/`)),
+        ),
+    );
+    expect(unmatched).toEqual([]);
+  });
+
+  it('leaves no finding unacknowledged', () => {
+    const open = findings.flatMap((finding) =>
+      finding.paths
+        .filter(
+          (path) =>
+            !recorded.some(
+              (ack) => ack.id === finding.rule && (path === ack.scope || path.startsWith(`${ack.scope}/`)),
+            ),
+        )
+        .map((path) => `${finding.rule} at ${path}`),
+    );
+    expect(open).toEqual([]);
+  });
+
+  it('gives every acknowledgement a specific reason, not a placeholder', () => {
+    for (const ack of recorded) {
+      expect(ack.reason.length, `${ack.id} at ${ack.scope}`).toBeGreaterThanOrEqual(80);
+      expect(ack.reason, `${ack.id} at ${ack.scope}`).not.toMatch(
+        /\b(todo|tbd|not needed|n\/a|suppress(ed)?)\b/i,
+      );
+    }
+    // The list, for reviewers (and docs/aws.md): rule, where, why.
+    const table = recorded.map(
+      (ack) => `${ack.id} @ ${ack.scope.replace(/^AlaGateway\//, '')}: ${ack.reason}`,
+    );
+    process.stdout.write(
+      `cdk-nag acknowledgements (${recorded.length}):\n${table.map((l) => `  - ${l}`).join('\n')}\n`,
+    );
+  });
+});
