@@ -2,11 +2,10 @@
  * `npm start`: the local gateway. Reads the config (--config or ALA_CONFIG, else dev defaults),
  * loads the policy bundle, opens the SQLite store, re-arms pending approvals, and serves the API.
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '../observability/logger.ts';
-import { loadPolicyEvaluator } from '../policy/evaluator.ts';
+import { loadPolicyEvaluatorFromFiles } from '../policy/files.ts';
 import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
 import { type RunningGateway, startGateway } from './gateway.ts';
 
@@ -56,11 +55,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   if (values['data-dir'] !== undefined) config = { ...config, dataDir: values['data-dir'] };
 
   const logger = jsonLogger({ level: config.logLevel });
-  const policy = await loadPolicyEvaluator({
-    wasm: readBundleFile(config.policy.wasm),
-    data: JSON.parse(readBundleFile(config.policy.data).toString('utf8')) as unknown,
-    logger,
-  });
+  const policy = await loadPolicyEvaluatorFromFiles(config.policy, { logger });
   if (demo) {
     const people = new Set(Object.values(policy.directory.groups).flat());
     config = {
@@ -103,16 +98,6 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     process.on('SIGTERM', () => stop('SIGTERM'));
   }
   return gateway;
-}
-
-function readBundleFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new ConfigError(
-      `cannot read the policy bundle file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); build it with npm run policy:build or fix policy.wasm/policy.data in the config`,
-    );
-  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
