@@ -18,8 +18,14 @@ Runs the Action-Level Approvals gateway locally (SQLite store, in-process timers
   --data-dir <dir>   override where the SQLite database and demo tokens live
   -h, --help         this help`;
 
-/** Principals that exist only to try the gateway: they get demo tokens in demo mode. */
-const DEMO_AGENTS = ['agent:demo-exporter', 'agent:demo-oncall'];
+/** Demo principals of the default policy data that are in no group; group members are added too. */
+const DEMO_PRINCIPALS = [
+  'agent:demo-exporter',
+  'agent:demo-ops',
+  'agent:demo-oncall',
+  'user:alice@example.gov',
+  'user:oscar@example.gov',
+];
 
 export interface MainOptions {
   readonly out?: (line: string) => void;
@@ -60,7 +66,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     const people = new Set(Object.values(policy.directory.groups).flat());
     config = {
       ...config,
-      principals: demoPrincipals(config.dataDir, [...DEMO_AGENTS, ...[...people].sort()]),
+      principals: demoPrincipals(config.dataDir, [...DEMO_PRINCIPALS, ...[...people].sort()]),
     };
   }
   const gateway = await startGateway(config, policy, logger);
