@@ -1,0 +1,73 @@
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { bearerTokenAuthenticator, iamAuthenticator, iamPrincipal } from '../../../functions/http/auth.ts';
+
+describe('Function: iamPrincipal', () => {
+  it('names an assumed-role session by its role, in any partition', () => {
+    expect(iamPrincipal('arn:aws:sts::123456789012:assumed-role/agent-exporter/session-42')).toBe(
+      'iam:arn:aws:iam::123456789012:role/agent-exporter',
+    );
+    expect(iamPrincipal('arn:aws-us-gov:sts::123456789012:assumed-role/agent/i-0abc')).toBe(
+      'iam:arn:aws-us-gov:iam::123456789012:role/agent',
+    );
+  });
+
+  it('keeps IAM users and roles as they are', () => {
+    expect(iamPrincipal('arn:aws:iam::123456789012:user/ci-bot')).toBe(
+      'iam:arn:aws:iam::123456789012:user/ci-bot',
+    );
+  });
+
+  it('refuses anything else', () => {
+    for (const arn of [
+      '',
+      'arn:aws:s3:::bucket',
+      'user:bob',
+      'arn:aws:sts::1234:assumed-role/x/y',
+      'arn:aws:iam::123456789012:group/g',
+    ]) {
+      expect(iamPrincipal(arn)).toBeUndefined();
+    }
+  });
+});
+
+describe('Authenticators', () => {
+  const probe = (authenticate: ReturnType<typeof iamAuthenticator>) => {
+    const app = new Hono();
+    app.get('/', async (c) => c.json({ principal: (await authenticate(c)) ?? null }));
+    return app;
+  };
+
+  it('reads the caller from the API Gateway request context, never from headers', async () => {
+    const app = probe(iamAuthenticator());
+    const event = {
+      requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/agent/s1' } },
+    };
+    const res = await app.request('/', {}, { event });
+    expect(await res.json()).toEqual({ principal: 'iam:arn:aws:iam::123456789012:role/agent' });
+    const forged = await app.request(
+      '/',
+      { headers: { 'x-amz-user-arn': 'arn:aws:iam::123456789012:user/admin' } },
+      {},
+    );
+    expect(await forged.json()).toEqual({ principal: null });
+  });
+
+  it('accepts only a known bearer token, exactly', async () => {
+    const app = probe(bearerTokenAuthenticator([{ token: 'a-token-of-sixteen-chars', id: 'agent:a' }]));
+    const as = async (header?: string) =>
+      (await (await app.request('/', header ? { headers: { authorization: header } } : {})).json()) as {
+        principal: string | null;
+      };
+    expect((await as('Bearer a-token-of-sixteen-chars')).principal).toBe('agent:a');
+    for (const header of [
+      undefined,
+      'Bearer a-token-of-sixteen-char',
+
+      'Basic abc',
+      'bearer',
+    ]) {
+      expect((await as(header)).principal).toBeNull();
+    }
+  });
+});
