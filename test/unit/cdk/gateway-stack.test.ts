@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,9 +8,11 @@ import {
   auditTableDefinition,
   requestsTableDefinition,
 } from '../../../functions/adapters/dynamodb/tables.ts';
+import { describeIamChecks } from './iam-checks.ts';
 import {
   type CfnResource,
   COMMERCIAL_REGION,
+  cfnLint,
   onlyResourceOfType,
   placeholder,
   property,
@@ -20,6 +23,7 @@ import {
   SYNTH_TIMEOUT_MS,
   type Synthesized,
   synthGateway,
+  templatePath,
 } from './synth.ts';
 
 type TableDefinition = ReturnType<typeof requestsTableDefinition>;
@@ -84,6 +88,8 @@ describe('Class: ApprovalsGatewayStack', () => {
     synth = synthGateway({ region: COMMERCIAL_REGION });
     definition = renderDefinition(synth.json, placeholder);
   }, SYNTH_TIMEOUT_MS);
+
+  describeIamChecks(() => synth);
 
   describe('tables', () => {
     it('declares the requests table exactly as requestsTableDefinition: keys, index, billing', () => {
@@ -391,6 +397,16 @@ describe('Class: ApprovalsGatewayStack', () => {
 
   it('passes cdk-nag AwsSolutions and NIST 800-53 R5 with no unacknowledged finding', () => {
     expect(readViolations(synth.outdir)).toEqual([]);
+  });
+
+  it('passes cfn-lint for us-east-1', async () => {
+    expect(await cfnLint(synth, COMMERCIAL_REGION)).toEqual([]);
+  });
+
+  it('writes no literal partition into any ARN: every ARN uses AWS::Partition', () => {
+    const text = readFileSync(templatePath(synth), 'utf8');
+    expect(text).not.toMatch(/arn:aws:/);
+    expect(text).toContain('"Ref": "AWS::Partition"');
   });
 
   it('outputs the API URL, state machine, tables and archive bucket', () => {

@@ -2,13 +2,18 @@
  * Synthesizes the gateway app in-process (cdk-nag plugins on, as in `cdk synth`) and reads what
  * came out: the template, the validation report, the state machine definition.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { ApprovalsGatewayStack, ApprovalsGatewayStackProps } from '../../../cdk/approvals-stack.ts';
 import { buildGatewayApp } from '../../../cdk/gateway-app.ts';
+import { TOOLS_DIR } from '../../harness/env.ts';
+
+const run = promisify(execFile);
 
 export const COMMERCIAL_REGION = 'us-east-1';
 export const GOVCLOUD_REGION = 'us-gov-west-1';
@@ -178,4 +183,48 @@ export function property<T>(resource: CfnResource, name: string): T {
   const value = resource.Properties?.[name];
   if (value === undefined) throw new Error(`${resource.Type} has no property ${name}`);
   return value as T;
+}
+
+const CFN_LINT = join(TOOLS_DIR, 'bin', 'cfn-lint');
+/**
+ * W3005 ("dependency already enforced by GetAtt"): CDK adds an explicit DependsOn from each
+ * function and the state machine to its role; redundant with the GetAtt, harmless.
+ */
+export const IGNORED_CFN_LINT_CHECKS = ['W3005'] as const;
+
+export interface CfnLintFinding {
+  readonly Rule: { readonly Id: string };
+  readonly Message: string;
+  readonly Location?: { readonly Path?: readonly (string | number)[] };
+}
+
+/** The synthesized template file of the gateway stack. */
+export function templatePath(synth: Synthesized): string {
+  return join(synth.outdir, synth.stack.templateFile);
+}
+
+/** cfn-lint (pinned, from scripts/tools.sh) on the template, for the region's resource specs. */
+export async function cfnLint(synth: Synthesized, region: string): Promise<CfnLintFinding[]> {
+  if (!existsSync(CFN_LINT)) {
+    throw new Error(
+      `cfn-lint not found at ${CFN_LINT}: run \`bash scripts/tools.sh\` (it installs the pinned cfn-lint)`,
+    );
+  }
+  try {
+    await run(CFN_LINT, [
+      '--format',
+      'json',
+      '--regions',
+      region,
+      '--ignore-checks',
+      ...IGNORED_CFN_LINT_CHECKS,
+      '--',
+      templatePath(synth),
+    ]);
+    return [];
+  } catch (error) {
+    const stdout = (error as { stdout?: string }).stdout;
+    if (!stdout) throw error;
+    return JSON.parse(stdout) as CfnLintFinding[];
+  }
 }

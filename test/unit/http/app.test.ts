@@ -142,7 +142,7 @@ describe('HTTP application', () => {
       const path = `/v1/action-requests/${submitted.id}`;
       const vote = { decision: 'approve', action_hash: submitted.action_hash };
       expect((await call('POST', `${path}/decisions`, { token: 'agent', body: vote })).status).toBe(403);
-      expect((await call('POST', `${path}/decisions`, { token: 'mallory', body: vote })).status).toBe(403);
+      expect((await call('POST', `${path}/decisions`, { token: 'mallory', body: vote })).status).toBe(404);
       expect((await call('POST', `${path}/decisions`, { token: 'bob', body: vote })).status).toBe(200);
       const stale = { ...vote, action_hash: `sha256:${'0'.repeat(64)}` };
       expect(
