@@ -4,7 +4,7 @@
  * workflow bundles carry the policy bundle, and every bundle initializes in a fresh Node process.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ describe('Lambda bundles (esbuild)', () => {
   beforeAll(() => {
     // Inside the repository (cdk.out/ is ignored) so a bundle's external @aws-sdk/* imports resolve
     // from node_modules, as they resolve from the Lambda runtime's own copy in AWS.
+    mkdirSync(join(REPO_ROOT, 'cdk.out'), { recursive: true });
     outdir = mkdtempSync(join(REPO_ROOT, 'cdk.out', '.bundling-test-'));
     synth = synthGateway({ region: COMMERCIAL_REGION, bundle: true, outdir });
     for (const id of FUNCTIONS) {

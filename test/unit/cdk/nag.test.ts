@@ -3,6 +3,9 @@
  * acknowledgement recorded instead of applied, and each one must match a finding that really
  * occurs there (no stale or over-broad ones), while every finding must be acknowledged with a reason.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -18,11 +21,9 @@ interface RecordedAcknowledgement {
 describe('cdk-nag acknowledgements', () => {
   const recorded: RecordedAcknowledgement[] = [];
   let findings: Violation[] = [];
+  let outdir: string | undefined;
 
-  beforeAll(async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
+  beforeAll(() => {
     vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (
       this: Validations,
       ...rules: { id: string; reason: string }[]
@@ -30,7 +31,7 @@ describe('cdk-nag acknowledgements', () => {
       const scope = (this as unknown as { scope: IConstruct }).scope;
       for (const rule of rules) recorded.push({ id: rule.id, reason: rule.reason, scope: scope.node.path });
     });
-    const outdir = mkdtempSync(join(tmpdir(), 'ala-cdk-nag-'));
+    outdir = mkdtempSync(join(tmpdir(), 'ala-cdk-nag-'));
     const { app } = buildGatewayApp({
       region: COMMERCIAL_REGION,
       outdir,
@@ -43,6 +44,7 @@ describe('cdk-nag acknowledgements', () => {
 
   afterAll(() => {
     vi.restoreAllMocks();
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
   });
 
   it('acknowledges nothing that does not occur: each acknowledgement matches a finding under its scope', () => {

@@ -3,7 +3,7 @@
  * came out: the template, the validation report, the state machine definition.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -83,9 +83,18 @@ export function readViolations(outdir: string): Violation[] {
   );
 }
 
+const temporaryOutdirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of temporaryOutdirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Synthesizes; a failed validation becomes an error that lists every finding. */
 export function synthGateway(options: SynthOptions): Synthesized {
-  const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), 'ala-cdk-'));
+  let outdir = options.outdir;
+  if (outdir === undefined) {
+    outdir = mkdtempSync(join(tmpdir(), 'ala-cdk-'));
+    temporaryOutdirs.push(outdir);
+  }
   const { app, stack } = buildGatewayApp({
     region: options.region,
     outdir,

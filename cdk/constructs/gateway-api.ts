@@ -1,0 +1,138 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+
+export interface GatewayApiProps {
+  /** The api Lambda (functions/handlers/api.ts); every route is proxied to it. */
+  readonly handler: lambda.IFunction;
+  readonly logKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly stageName: string;
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  /** Let this stack set the account's API Gateway CloudWatch Logs role (needed for execution logs). */
+  readonly manageCloudWatchRole: boolean;
+  /** A WAFv2 web ACL (REGIONAL scope) to associate with the stage. @default - none */
+  readonly webAclArn?: string;
+}
+
+/**
+ * The REST API: REGIONAL endpoint (GovCloud has no edge-optimized APIs), AWS_IAM (SigV4) on every
+ * method, one Lambda proxy for all routes so the Hono application owns routing and validation.
+ * Access logs as JSON lines, execution logs at ERROR without request or response bodies (they
+ * hold action arguments and, on redemption, credentials), throttling, X-Ray tracing.
+ */
+export class GatewayApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: GatewayApiProps) {
+    super(scope, id);
+    if (props.throttleRateLimit <= 0 || props.throttleBurstLimit <= 0) {
+      throw new Error(
+        `API throttling limits must be positive, got rate ${props.throttleRateLimit} and burst ${props.throttleBurstLimit}`,
+      );
+    }
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      encryptionKey: props.logKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const integration = new apigw.LambdaIntegration(props.handler, { proxy: true });
+    this.api = new apigw.RestApi(this, 'Api', {
+      description: 'Action-Level Approvals gateway (SigV4)',
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      cloudWatchRole: props.manageCloudWatchRole,
+      ...(props.manageCloudWatchRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
+      deployOptions: {
+        stageName: props.stageName,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+        loggingLevel: props.manageCloudWatchRole
+          ? apigw.MethodLoggingLevel.ERROR
+          : apigw.MethodLoggingLevel.OFF,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: props.throttleRateLimit,
+        throttlingBurstLimit: props.throttleBurstLimit,
+      },
+    });
+    // The stack outputs the URL itself, under a stable name.
+    this.api.node.tryRemoveChild('Endpoint');
+    this.api.root.addMethod('ANY', integration);
+    this.api.root.addResource('{proxy+}').addMethod('ANY', integration);
+    if (props.webAclArn !== undefined) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+
+    acknowledgeApiFindings(this.api, props.webAclArn !== undefined);
+    if (props.manageCloudWatchRole) {
+      const role = this.api.node.tryFindChild('CloudWatchRole');
+      if (role) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+          reason:
+            'The account-level role API Gateway writes execution logs with; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and maintains as the service changes.',
+        });
+      }
+    }
+  }
+}
+
+function acknowledgeApiFindings(api: apigw.RestApi, hasWebAcl: boolean): void {
+  Validations.of(api).acknowledge(
+    {
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'Every request reaches one Lambda proxy whose Hono application validates paths, queries, headers and bodies against the zod schemas the OpenAPI document is generated from (DESIGN §3: one application so validation cannot drift); API Gateway models would be a second copy of those schemas.',
+    },
+    {
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Callers are agents and pipelines with IAM identities: every method requires SigV4 (AWS_IAM), which is the authentication DESIGN §2 chose; a Cognito user pool would add a second identity store.',
+    },
+    {
+      id: 'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
+      reason:
+        'Responses are per caller and time-sensitive (statuses, one-shot grants sent with Cache-Control: no-store); caching them would serve stale or foreign answers, so the stage has no cache to encrypt.',
+    },
+    {
+      id: 'NIST.800.53.R5-APIGWSSLEnabled',
+      reason:
+        'The only backend is a Lambda proxy integration invoked by API Gateway through the Lambda API; client certificates authenticate API Gateway to HTTP backends and do not apply.',
+    },
+  );
+  if (!hasWebAcl) {
+    Validations.of(api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No WAF in the default stack: every method requires SigV4, so API Gateway refuses unauthenticated traffic before it reaches the function, and stage throttling bounds the rest. Web ACLs are usually owned centrally (Firewall Manager); pass webAclArn to associate one.',
+      },
+      {
+        id: 'NIST.800.53.R5-APIGWAssociatedWithWAF',
+        reason:
+          'No WAF in the default stack: every method requires SigV4 and the stage is throttled; pass webAclArn to associate a centrally managed web ACL.',
+      },
+    );
+  }
+}

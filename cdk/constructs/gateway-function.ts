@@ -1,0 +1,198 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Aws, type Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { STATUS_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
+import { ENV, POLICY_FILES } from '../../functions/handlers/env.ts';
+import { REPO_ROOT } from '../paths.ts';
+
+export interface GatewayFunctionProps {
+  /** Handler module under functions/handlers, e.g. `api.ts`. Its export `handler` is the entry. */
+  readonly entry: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** Encrypts the function's log group. */
+  readonly logKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  /** Copy policy.wasm and data.json from this folder into the bundle. @default - no policy bundle */
+  readonly policyBundleDir?: string;
+  /** Sets AWS_USE_FIPS_ENDPOINT=true so every SDK client uses FIPS endpoints. */
+  readonly fipsEndpoints: boolean;
+  /** Bundle the AWS SDK instead of using the one in the Lambda runtime. */
+  readonly bundleAwsSdk: boolean;
+  /** Async invocations (the sweeper's schedule) are not retried when this is 0. @default 2 */
+  readonly retryAttempts?: number;
+}
+
+/** The DynamoDB actions the gateway's store needs; no UpdateItem, DeleteItem, Scan or batch writes. */
+export const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+/**
+ * One Lambda of the gateway: Node.js 22 on arm64, bundled with esbuild (ESM, minified, names kept so
+ * error names reach Step Functions' Retry/Catch intact), tracing on, its own encrypted log group,
+ * and its own role whose every permission is an explicit statement in one customer-managed policy.
+ */
+export class GatewayFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly policy: iam.ManagedPolicy;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: GatewayFunctionProps) {
+    super(scope, id);
+    const entry = join(REPO_ROOT, 'functions', 'handlers', props.entry);
+    if (!existsSync(entry))
+      throw new Error(`handler ${entry} does not exist; entry must name a file in functions/handlers`);
+    const policyDir = props.policyBundleDir;
+    if (policyDir !== undefined) {
+      for (const file of Object.values(POLICY_FILES)) {
+        if (!existsSync(join(policyDir, file))) {
+          throw new Error(
+            `policy bundle file ${join(policyDir, file)} is missing; build it with 'npm run policy:build' or set policyBundleDir`,
+          );
+        }
+      }
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      encryptionKey: props.logKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    this.policy = new iam.ManagedPolicy(this, 'Policy', {
+      roles: [this.role],
+      description: `Permissions of ${props.description}`,
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [this.logGroup.logGroupArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'WriteTraces',
+          // X-Ray has no resource-level permissions for these actions.
+          actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+          resources: ['*'],
+        }),
+      ],
+    });
+
+    const commandHooks: nodejs.ICommandHooks | undefined =
+      policyDir === undefined
+        ? undefined
+        : {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir, outputDir) =>
+              Object.values(POLICY_FILES).map(
+                (file) => `cp ${shellQuote(join(policyDir, file))} ${shellQuote(join(outputDir, file))}`,
+              ),
+          };
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      // The role is immutable to CDK: nothing is granted behind the policy's back.
+      role: this.role.withoutPolicyUpdates(),
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      retryAttempts: props.retryAttempts,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      environment: props.fipsEndpoints ? { AWS_USE_FIPS_ENDPOINT: 'true' } : {},
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        minify: true,
+        keepNames: true,
+        sourceMap: false,
+        bundleAwsSDK: props.bundleAwsSdk,
+        // CommonJS dependencies inside an ES module bundle still call require().
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        metafile: false,
+        ...(commandHooks ? { commandHooks } : {}),
+      },
+    });
+
+    Validations.of(this.policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only xray:PutTraceSegments and xray:PutTelemetryRecords use "*": X-Ray defines no resource types for them. Every other statement names its table, index, key, log group or state machine.',
+    });
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'Pinned to nodejs22.x on purpose: an LTS runtime offered in both aws and aws-us-gov that runs the Node 20 code this repository tests; a runtime upgrade is a reviewed change, not a side effect of a CDK update.',
+      },
+      {
+        id: 'NIST.800.53.R5-LambdaConcurrency',
+        reason:
+          'Reserved concurrency fails deployment in accounts with the default quota of 10 and would cap approvals during a burst; load is bounded upstream instead (API stage throttling, one execution per request, one sweeper per schedule tick).',
+      },
+      {
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason:
+          'The functions reach only AWS APIs (DynamoDB, Step Functions), over TLS with SigV4 and IAM least privilege; they hold no network position worth isolating, and a VPC would need NAT or an interface endpoint per service in every region.',
+      },
+    );
+  }
+
+  /** Adds statements to the function's managed policy. */
+  allow(...statements: iam.PolicyStatement[]): void {
+    for (const statement of statements) this.policy.addStatements(statement);
+  }
+
+  /** Read and write the gateway's tables through the store (put-only on audit) and tell the function their names. */
+  useTables(tables: { requests: dynamodb.ITable; audit: dynamodb.ITable }, key: kms.IKey): void {
+    this.allow(
+      new iam.PolicyStatement({
+        sid: 'RequestsTable',
+        actions: [...TABLE_ACTIONS],
+        resources: [tables.requests.tableArn, `${tables.requests.tableArn}/index/${STATUS_INDEX}`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'AuditTableAppendAndRead',
+        actions: [...TABLE_ACTIONS],
+        resources: [tables.audit.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'TableKeyThroughDynamoDb',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.${Aws.URL_SUFFIX}` },
+        },
+      }),
+    );
+    this.function.addEnvironment(ENV.requestsTable, tables.requests.tableName);
+    this.function.addEnvironment(ENV.auditTable, tables.audit.tableName);
+  }
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,32 @@
+/**
+ * Lambda entry of the HTTP API behind API Gateway (REST, AWS_IAM): the same Hono application the
+ * local gateway serves, over DynamoDB and Step Functions. Built once per cold start.
+ */
+import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { ApprovalService } from '../core/service.ts';
+import { createApp } from '../http/app.ts';
+import { iamAuthenticator } from '../http/auth.ts';
+import { dataPlaneFromEnv, lambdaLogger, workflowFromEnv } from './composition.ts';
+import { loadBundledPolicy } from './policy.ts';
+
+const logger = lambdaLogger('ala-api');
+const plane = dataPlaneFromEnv();
+const policy = await loadBundledPolicy(logger);
+const service = new ApprovalService({
+  store: plane.store,
+  policy,
+  clock: systemClock,
+  ids: ulidIds(),
+  workflow: workflowFromEnv(plane, logger),
+  // The request is committed either way; the sweeper starts executions that failed to start.
+  onWorkflowError: (error, request) =>
+    logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
+  // No credential broker yet (a later issue): aws_sts grants answer 503 credentials_unavailable.
+});
+
+const serve = handle(createApp({ service, authenticate: iamAuthenticator(), logger }));
+
+export const handler = logger.withContext((event: LambdaEvent, context: LambdaContext) =>
+  serve(event, context),
+);

@@ -1,0 +1,77 @@
+/**
+ * The pieces every Lambda of the gateway builds once per cold start, from its environment:
+ * DynamoDB store and token store on the stack's tables, Step Functions client, Powertools logger.
+ */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
+import { createSfnClient } from '../adapters/aws/clients.ts';
+import { StepFunctionsWorkflow } from '../adapters/aws/step-functions-workflow.ts';
+import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
+import { createDynamoDbClient } from '../adapters/dynamodb/client.ts';
+import { DynamoDbRequestStore } from '../adapters/dynamodb/dynamodb-store.ts';
+import type { TableNames } from '../adapters/dynamodb/tables.ts';
+import type { Logger } from '../observability/logger.ts';
+import { ENV, requireEnv } from './env.ts';
+
+export interface LambdaLogger extends Logger {
+  /** Adds the invocation's request id and function details to every following line. */
+  withContext<E, C extends object, R>(
+    handler: (event: E, context: C) => Promise<R>,
+  ): (event: E, context: C) => Promise<R>;
+}
+
+/** Powertools' structured JSON logs in CloudWatch; level from POWERTOOLS_LOG_LEVEL (default INFO). */
+export function lambdaLogger(serviceName: string): LambdaLogger {
+  const powertools = new PowertoolsLogger({ serviceName });
+  const level =
+    (name: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, attributes?: Record<string, unknown>): void => {
+      if (attributes) powertools[name](message, attributes);
+      else powertools[name](message);
+    };
+  return {
+    debug: level('debug'),
+    info: level('info'),
+    warn: level('warn'),
+    error: level('error'),
+    withContext: (handler) => async (event, context) => {
+      if (isLambdaContext(context)) powertools.addContext(context);
+      return handler(event, context);
+    },
+  };
+}
+
+function isLambdaContext(value: object): value is Context {
+  return 'awsRequestId' in value && 'functionName' in value;
+}
+
+export interface DataPlane {
+  readonly tables: TableNames;
+  readonly store: DynamoDbRequestStore;
+  readonly tokens: DynamoDbTaskTokenStore;
+  readonly sfn: SFNClient;
+}
+
+export function dataPlaneFromEnv(): DataPlane {
+  const tables: TableNames = {
+    requests: requireEnv(ENV.requestsTable, 'the requests table of the stack'),
+    audit: requireEnv(ENV.auditTable, 'the audit table of the stack'),
+  };
+  const dynamo = createDynamoDbClient();
+  return {
+    tables,
+    store: new DynamoDbRequestStore(dynamo, tables),
+    tokens: new DynamoDbTaskTokenStore(dynamo, { tableName: tables.requests }),
+    sfn: createSfnClient(),
+  };
+}
+
+export function workflowFromEnv(plane: DataPlane, logger: Logger): StepFunctionsWorkflow {
+  return new StepFunctionsWorkflow({
+    client: plane.sfn,
+    stateMachineArn: requireEnv(ENV.stateMachineArn, 'the approval state machine of the stack'),
+    tokens: plane.tokens,
+    logger,
+  });
+}

@@ -1,0 +1,34 @@
+/** Lambda configuration: read once per cold start, typed, failing loudly when something is missing. */
+
+export class MissingEnvironmentError extends Error {
+  constructor(name: string, why: string) {
+    super(
+      `environment variable ${name} is not set (${why}); the CDK stack sets it on the function — redeploy, or set it when running the handler yourself`,
+    );
+    this.name = 'MissingEnvironmentError';
+  }
+}
+
+/** The value of `name`; throws MissingEnvironmentError naming the variable when unset or empty. */
+export function requireEnv(name: string, why = 'required'): string {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') throw new MissingEnvironmentError(name, why);
+  return value;
+}
+
+export function optionalEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** Names of the variables the stack sets on the functions. */
+export const ENV = {
+  requestsTable: 'REQUESTS_TABLE_NAME',
+  auditTable: 'AUDIT_TABLE_NAME',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  /** Folder holding policy.wasm and data.json; defaults to the bundle's own folder. */
+  policyDir: 'POLICY_DIR',
+} as const;
+
+/** The policy bundle files the api and workflow functions carry next to their handler. */
+export const POLICY_FILES = { wasm: 'policy.wasm', data: 'data.json' } as const;

@@ -1,0 +1,38 @@
+/** Lambda entry of the sweeper, run every 5 minutes by an EventBridge schedule (sweep.ts). */
+import type { Context } from 'aws-lambda';
+import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { ApprovalService } from '../core/service.ts';
+import { dataPlaneFromEnv, lambdaLogger, workflowFromEnv } from './composition.ts';
+import { noPolicy } from './no-policy.ts';
+import { type SweepReport, sweepPendingRequests } from './sweep.ts';
+
+const logger = lambdaLogger('ala-sweeper');
+const plane = dataPlaneFromEnv();
+const workflow = workflowFromEnv(plane, logger);
+const service = new ApprovalService({
+  store: plane.store,
+  policy: noPolicy,
+  clock: systemClock,
+  ids: ulidIds(),
+  // An expiry here resumes a still-waiting execution, which then finalizes.
+  workflow,
+  onWorkflowError: (error, request) =>
+    logger.error('could not resume the approval execution', { requestId: request.id, error }),
+});
+
+export const handler = logger.withContext(
+  async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>) => {
+    const report: SweepReport = await sweepPendingRequests(
+      { service, store: plane.store, tokens: plane.tokens, workflow, clock: systemClock, logger },
+      { remainingMs: () => context.getRemainingTimeInMillis() },
+    );
+    logger.info('sweep finished', { ...report });
+    if (report.failed > 0) {
+      // Fails the invocation so the Errors metric shows it; everything else was done.
+      throw new Error(
+        `sweeper could not handle ${report.failed} of ${report.scanned} pending requests; see the log`,
+      );
+    }
+    return report;
+  },
+);

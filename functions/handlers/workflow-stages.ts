@@ -1,0 +1,145 @@
+/**
+ * What the workflow Lambda does at each stage of the approval state machine. The entry point
+ * (workflow.ts) wires real clients; this module takes them as arguments so every stage runs the
+ * same way in Lambda and in the tests that emulate it.
+ */
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  parseWorkflowEvent,
+  type TaskFailure,
+  type WaitingStage,
+  type WorkflowEvent,
+} from '../adapters/aws/approval-execution.ts';
+import { resumeWaitingTask } from '../adapters/aws/step-functions-workflow.ts';
+import type { TaskTokenStore } from '../adapters/aws/task-token-store.ts';
+import { NotFoundError } from '../core/errors.ts';
+import type { ActionRequest, Status } from '../core/model.ts';
+import type { Clock } from '../core/ports/clock.port.ts';
+import type { RequestStore } from '../core/ports/store.port.ts';
+import type { ApprovalService } from '../core/service.ts';
+import type { Logger } from '../observability/logger.ts';
+import { type ApprovalNotifier, fanOut } from './notifiers.ts';
+
+export interface WorkflowStageDependencies {
+  readonly service: ApprovalService;
+  readonly store: RequestStore;
+  readonly tokens: TaskTokenStore;
+  readonly sfn: SFNClient;
+  readonly notifiers: readonly ApprovalNotifier[];
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface StageResult {
+  readonly request_id: string;
+  readonly stage: WorkflowEvent['stage'];
+  readonly status: Status;
+  /** Waiting stages: whether this call resumed the execution because the request was decided already. */
+  readonly resumed?: boolean;
+  /** Waiting stages: on how many channels approvers were told. */
+  readonly notified?: number;
+}
+
+/** Tokens are kept a day past the deadline; after it they can resume nothing. */
+const TOKEN_GRACE_MS = 24 * 60 * 60 * 1000;
+const MAX_CAUSE_CHARS = 2_000;
+
+export type WorkflowHandler = (event: unknown) => Promise<StageResult>;
+
+export function createWorkflowHandler(deps: WorkflowStageDependencies): WorkflowHandler {
+  const { logger } = deps;
+  return async (raw) => {
+    const event = parseWorkflowEvent(raw);
+    try {
+      switch (event.stage) {
+        case 'notify':
+        case 'escalate':
+          return await waitForDecision(deps, event.stage, event.request_id, event.task_token);
+        case 'expire':
+          return await expire(deps, event.request_id, event.failure);
+        case 'finalize':
+          return await finalize(deps, event.request_id);
+      }
+    } catch (error) {
+      // Logged here, with the request, before the state machine's Retry or Catch sees the error.
+      logger.error('workflow stage failed', { requestId: event.request_id, stage: event.stage, error });
+      throw error;
+    }
+  };
+}
+
+async function read(store: RequestStore, requestId: string): Promise<ActionRequest> {
+  const request = await store.get(requestId);
+  if (!request) throw new NotFoundError(requestId);
+  return request;
+}
+
+/**
+ * Notify / Escalate: store the token, then re-read the request. A decision that committed before
+ * the token was stored found no token to resume; the re-read sees it (strongly consistent), and
+ * this call resumes the execution instead. Only a still-pending request is fanned out.
+ */
+async function waitForDecision(
+  deps: WorkflowStageDependencies,
+  stage: WaitingStage,
+  requestId: string,
+  taskToken: string,
+): Promise<StageResult> {
+  const { service, store, tokens, sfn, clock, logger } = deps;
+  const before = stage === 'escalate' ? await service.escalate(requestId) : await read(store, requestId);
+  const expiresAt = before.approval ? Date.parse(before.approval.expiresAt) : clock.now().getTime();
+  await tokens.put(
+    { requestId, stage, taskToken, storedAt: clock.now().toISOString() },
+    new Date(Math.max(expiresAt, clock.now().getTime()) + TOKEN_GRACE_MS),
+  );
+  const request = await read(store, requestId);
+  if (request.status !== 'pending') {
+    const resumed = await resumeWaitingTask(sfn, request, taskToken, logger);
+    return { request_id: requestId, stage, status: request.status, resumed, notified: 0 };
+  }
+  const notified = await fanOut(service, deps.notifiers, request, stage, logger);
+  logger.info('approvers told', { requestId, stage, channels: notified });
+  return { request_id: requestId, stage, status: request.status, resumed: false, notified };
+}
+
+/**
+ * Expire: runs only after the deadline (a Wait holds it until then). When an earlier stage failed,
+ * the request still expires — fail closed — and the failure is logged with it.
+ */
+async function expire(
+  deps: WorkflowStageDependencies,
+  requestId: string,
+  failure: TaskFailure | undefined,
+): Promise<StageResult> {
+  if (failure?.Error && failure.Error !== 'States.Timeout') {
+    deps.logger.warn('an approval stage failed; the request expires at its deadline (fail closed)', {
+      requestId,
+      failedWith: failure.Error,
+      cause: failure.Cause?.slice(0, MAX_CAUSE_CHARS),
+    });
+  }
+  const request = await deps.service.expire(requestId);
+  deps.logger.info('expiry checked', { requestId, status: request.status });
+  return { request_id: requestId, stage: 'expire', status: request.status };
+}
+
+/**
+ * Finalize: the request is decided. Chat cards are updated and the requester's callback is called
+ * here once those adapters exist; for now the outcome is logged.
+ */
+async function finalize(deps: WorkflowStageDependencies, requestId: string): Promise<StageResult> {
+  const request = await read(deps.store, requestId);
+  if (request.status === 'pending') {
+    deps.logger.warn('approval execution ended while the request is pending; the sweeper expires it', {
+      requestId,
+      expiresAt: request.approval?.expiresAt,
+    });
+  } else {
+    deps.logger.info('approval finished', {
+      requestId,
+      status: request.status,
+      callbackRequested: typeof request.context.callback_url === 'string',
+    });
+  }
+  return { request_id: requestId, stage: 'finalize', status: request.status };
+}

@@ -1,0 +1,31 @@
+/**
+ * Lambda entry of the approval state machine's tasks: Notify, Escalate, Expire, Finalize
+ * (workflow-stages.ts). Built once per cold start.
+ */
+import type { Context } from 'aws-lambda';
+import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { ApprovalService } from '../core/service.ts';
+import { dataPlaneFromEnv, lambdaLogger } from './composition.ts';
+import type { ApprovalNotifier } from './notifiers.ts';
+import { loadBundledPolicy } from './policy.ts';
+import { createWorkflowHandler } from './workflow-stages.ts';
+
+const logger = lambdaLogger('ala-workflow');
+const plane = dataPlaneFromEnv();
+const policy = await loadBundledPolicy(logger);
+// No workflow here: this function runs inside the execution it would tell.
+const service = new ApprovalService({ store: plane.store, policy, clock: systemClock, ids: ulidIds() });
+// Slack and Teams notifiers join this list in their own issues.
+const notifiers: readonly ApprovalNotifier[] = [];
+
+const runStage = createWorkflowHandler({
+  service,
+  store: plane.store,
+  tokens: plane.tokens,
+  sfn: plane.sfn,
+  notifiers,
+  clock: systemClock,
+  logger,
+});
+
+export const handler = logger.withContext((event: unknown, _context: Context) => runStage(event));
