@@ -355,16 +355,21 @@ export function escalate(request: ActionRequest, now: Date): Transition | undefi
   ]);
 }
 
-/** Ends an undecided request at its deadline. Undefined when it is decided already (the vote won). */
-export function expire(request: ActionRequest, now: Date): Transition | undefined {
+/**
+ * Ends an undecided request at its deadline. Undefined when it is decided already (the vote won).
+ * `why` is recorded in the audit event: the timer, a failed workflow stage, the sweeper.
+ */
+export function expire(
+  request: ActionRequest,
+  now: Date,
+  why = 'no decision before the deadline',
+): Transition | undefined {
   const approval = request.approval;
   if (request.status !== 'pending' || !approval) return undefined;
   if (now.getTime() + TIMER_TOLERANCE_MS < Date.parse(approval.expiresAt)) {
     throw new NotDueError(`request ${request.id} expires at ${approval.expiresAt}, not before`);
   }
-  return transition(request, now, { status: 'expired' }, [
-    expiredDraft(approval, 'no decision before the deadline'),
-  ]);
+  return transition(request, now, { status: 'expired' }, [expiredDraft(approval, why)]);
 }
 
 function requireRequester(request: ActionRequest, actor: string, what: string): void {

@@ -219,9 +219,9 @@ export class ApprovalService {
   }
 
   /** Expires when due; returns the request unchanged if a decision won the race. */
-  async expire(requestId: string): Promise<ActionRequest> {
+  async expire(requestId: string, options: { why?: string } = {}): Promise<ActionRequest> {
     return this.#mutate(requestId, (request, now) => {
-      const commit = lifecycle.expire(request, now);
+      const commit = lifecycle.expire(request, now, options.why);
       return commit ? { commit, result: commit.request } : { result: request };
     });
   }

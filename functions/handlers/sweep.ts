@@ -67,7 +67,7 @@ export async function sweepPendingRequests(
       const deadline = request.approval ? Date.parse(request.approval.expiresAt) : now;
       try {
         if (now >= deadline + expireGraceMs) {
-          const after = await service.expire(request.id);
+          const after = await service.expire(request.id, { why: 'deadline passed; expired by the sweeper' });
           if (after.status === 'expired') {
             expired++;
             logger.warn('sweeper expired a request its execution did not', { requestId: request.id });

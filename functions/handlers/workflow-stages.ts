@@ -118,7 +118,13 @@ async function expire(
       cause: failure.Cause?.slice(0, MAX_CAUSE_CHARS),
     });
   }
-  const request = await deps.service.expire(requestId);
+  const failed = failure?.Error && failure.Error !== 'States.Timeout';
+  const request = await deps.service.expire(
+    requestId,
+    failed
+      ? { why: `approval workflow failed (${failure.Error.slice(0, 100)}); expired at the deadline` }
+      : {},
+  );
   deps.logger.info('expiry checked', { requestId, status: request.status });
   return { request_id: requestId, stage: 'expire', status: request.status };
 }

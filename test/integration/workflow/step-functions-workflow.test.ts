@@ -393,6 +393,8 @@ describe('Class: StepFunctionsWorkflow', () => {
       decision: { status: 'expired' },
     });
     expect((await f.store.get(request.id))?.status).toBe('expired');
+    const expired = (await f.store.listEvents(request.id)).find((e) => e.type === 'request.expired');
+    expect(expired?.data.why).toMatch(/^approval workflow failed \(Error\)/);
   });
 
   it('retries a Lambda service error with backoff (2 s, doubling) instead of failing the step', async () => {

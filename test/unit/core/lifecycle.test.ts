@@ -306,6 +306,18 @@ describe('Module: lifecycle', () => {
       expect(lifecycle.escalate(request, at(4000))).toBeUndefined();
     });
 
+    it('records why a request expired', () => {
+      const { request } = start();
+      expect(lifecycle.expire(request, at(3600))?.events[0]?.data.why).toBe(
+        'no decision before the deadline',
+      );
+      const failed = lifecycle.expire(request, at(3600), 'approval workflow failed (Lambda.Unknown)');
+      expect(failed?.events[0]).toMatchObject({
+        type: 'request.expired',
+        data: { why: 'approval workflow failed (Lambda.Unknown)' },
+      });
+    });
+
     it('escalates once', () => {
       const { request } = run(start(), (r) => lifecycle.escalate(r, at(1200)));
       expect(lifecycle.escalate(request, at(1300))).toBeUndefined();
