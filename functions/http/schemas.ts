@@ -107,6 +107,14 @@ export const OutcomeBody = z
   .openapi('OutcomeInput');
 
 const Reason = z.object({ code: z.string(), message: z.string() });
+/** What the policy grants an approved action (DESIGN §4.2 `grant`). */
+const GrantTerms = z.object({
+  type: z.enum(['none', 'aws_sts']),
+  role: z.string().optional(),
+  actions: z.array(z.string()).optional(),
+  resources: z.array(z.string()).optional(),
+  window_seconds: z.number().optional(),
+});
 const Status = z.enum(['pending', 'approved', 'denied', 'rejected', 'expired', 'cancelled']);
 
 export const ActionRequestView = z
@@ -146,16 +154,7 @@ export const ActionRequestView = z
         ),
       })
       .optional(),
-    grant: z
-      .object({
-        type: z.enum(['none', 'aws_sts']),
-        role: z.string().optional(),
-        actions: z.array(z.string()).optional(),
-        resources: z.array(z.string()).optional(),
-        window_seconds: z.number().optional(),
-        redeemed_at: z.string().optional(),
-      })
-      .optional(),
+    grant: GrantTerms.extend({ redeemed_at: z.string().optional() }).optional(),
     outcome: z
       .object({ status: z.enum(['succeeded', 'failed']), detail: z.string().optional(), time: z.string() })
       .optional(),
@@ -257,15 +256,7 @@ export const EvaluationView = z
         channels: z.array(z.string()).optional(),
       })
       .optional(),
-    grant: z
-      .object({
-        type: z.enum(['none', 'aws_sts']),
-        role: z.string().optional(),
-        actions: z.array(z.string()).optional(),
-        resources: z.array(z.string()).optional(),
-        window_seconds: z.number().optional(),
-      })
-      .optional(),
+    grant: GrantTerms.optional(),
     policy_digest: z.string(),
     input_hash: z.string(),
     action_hash: z.string(),

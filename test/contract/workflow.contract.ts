@@ -8,7 +8,7 @@ import { TerminalStateError } from '../../functions/core/errors.ts';
 import type { ActionRequest } from '../../functions/core/model.ts';
 import type { ApprovalWorkflow } from '../../functions/core/ports/workflow.port.ts';
 import type { ApprovalService } from '../../functions/core/service.ts';
-import { exportInput, owners } from '../support/fixtures.ts';
+import { decision, exportInput, owners } from '../support/fixtures.ts';
 
 export interface WorkflowUnderTest {
   /** A service wired to the adapter under test, whose policy answers with the given approval terms. */
@@ -22,6 +22,26 @@ export interface WorkflowUnderTest {
 }
 
 export const REQUESTER = 'agent:demo-exporter';
+
+export interface ApprovalTerms {
+  readonly timeoutSeconds: number;
+  readonly escalateAfterSeconds?: number;
+  readonly minApprovals?: number;
+}
+
+/** A policy decision requiring approval from data-owners on these terms (escalating to their leads). */
+export function approvalTerms(t: ApprovalTerms) {
+  return decision({
+    approval: {
+      groups: ['data-owners'],
+      min_approvals: t.minApprovals ?? 2,
+      timeout_seconds: t.timeoutSeconds,
+      ...(t.escalateAfterSeconds !== undefined
+        ? { escalate_after_seconds: t.escalateAfterSeconds, escalation_groups: ['data-owner-leads'] }
+        : {}),
+    },
+  });
+}
 
 async function until(
   read: () => Promise<ActionRequest>,

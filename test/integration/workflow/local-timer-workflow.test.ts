@@ -4,21 +4,8 @@ import { SqliteRequestStore } from '../../../functions/adapters/sqlite/sqlite-st
 import { systemClock, ulidIds } from '../../../functions/adapters/system/system.ts';
 import { ApprovalService } from '../../../functions/core/service.ts';
 import { silentLogger } from '../../../functions/observability/logger.ts';
-import { describeWorkflowContract, REQUESTER } from '../../contract/workflow.contract.ts';
-import { decision, exportInput, fixedPolicy } from '../../support/fixtures.ts';
-
-function terms(t: { timeoutSeconds: number; escalateAfterSeconds?: number; minApprovals?: number }) {
-  return decision({
-    approval: {
-      groups: ['data-owners'],
-      min_approvals: t.minApprovals ?? 2,
-      timeout_seconds: t.timeoutSeconds,
-      ...(t.escalateAfterSeconds !== undefined
-        ? { escalate_after_seconds: t.escalateAfterSeconds, escalation_groups: ['data-owner-leads'] }
-        : {}),
-    },
-  });
-}
+import { approvalTerms, describeWorkflowContract, REQUESTER } from '../../contract/workflow.contract.ts';
+import { exportInput, fixedPolicy } from '../../support/fixtures.ts';
 
 describeWorkflowContract('local timers over SQLite', async () => {
   const store = new SqliteRequestStore({ path: ':memory:' });
@@ -29,7 +16,7 @@ describeWorkflowContract('local timers over SQLite', async () => {
     service: (t) => {
       const service = new ApprovalService({
         store,
-        policy: fixedPolicy(terms(t)),
+        policy: fixedPolicy(approvalTerms(t)),
         clock: systemClock,
         ids,
         workflow,
@@ -48,7 +35,7 @@ describe('Class: LocalTimerWorkflow', () => {
   it('re-arms the timers of pending requests from the store after a restart, and fires overdue ones at once', async () => {
     const store = new SqliteRequestStore({ path: ':memory:' });
     const ids = ulidIds();
-    const policy = fixedPolicy(terms({ timeoutSeconds: 1 }));
+    const policy = fixedPolicy(approvalTerms({ timeoutSeconds: 1 }));
     // First process: submits, then dies before the deadline (its timers die with it).
     const first = new LocalTimerWorkflow({ logger: silentLogger });
     const before = new ApprovalService({ store, policy, clock: systemClock, ids, workflow: first });

@@ -23,7 +23,12 @@ import { systemClock, ulidIds } from '../../../functions/adapters/system/system.
 import type { ActionRequest } from '../../../functions/core/model.ts';
 import { ApprovalService } from '../../../functions/core/service.ts';
 import type { StageResult } from '../../../functions/handlers/workflow-stages.ts';
-import { describeWorkflowContract, REQUESTER } from '../../contract/workflow.contract.ts';
+import {
+  type ApprovalTerms,
+  approvalTerms,
+  describeWorkflowContract,
+  REQUESTER,
+} from '../../contract/workflow.contract.ts';
 import {
   documentClient,
   dynamoClient,
@@ -34,28 +39,9 @@ import {
   uniqueName,
   waitFor,
 } from '../../harness/index.ts';
-import { decision, exportInput, fixedPolicy, owners } from '../../support/fixtures.ts';
+import { exportInput, fixedPolicy, owners } from '../../support/fixtures.ts';
 import { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
-
-interface Terms {
-  timeoutSeconds: number;
-  escalateAfterSeconds?: number;
-  minApprovals?: number;
-}
-
-function terms(t: Terms) {
-  return decision({
-    approval: {
-      groups: ['data-owners'],
-      min_approvals: t.minApprovals ?? 2,
-      timeout_seconds: t.timeoutSeconds,
-      ...(t.escalateAfterSeconds !== undefined
-        ? { escalate_after_seconds: t.escalateAfterSeconds, escalation_groups: ['data-owner-leads'] }
-        : {}),
-    },
-  });
-}
 
 interface Fixture {
   readonly sfn: SFNClient;
@@ -70,7 +56,7 @@ interface Fixture {
     event: unknown,
     context: Pick<Context, 'getRemainingTimeInMillis'>,
   ) => Promise<unknown>;
-  service(t: Terms): ApprovalService;
+  service(t: ApprovalTerms): ApprovalService;
   close(): Promise<void>;
 }
 
@@ -130,7 +116,7 @@ function setUp(): Promise<Fixture> {
       service: (t) =>
         new ApprovalService({
           store,
-          policy: fixedPolicy(terms(t)),
+          policy: fixedPolicy(approvalTerms(t)),
           clock: systemClock,
           ids,
           workflow,
@@ -333,7 +319,7 @@ describe('Class: StepFunctionsWorkflow', () => {
     const id = ulidIds().requestId();
     const service = new ApprovalService({
       store: f.store,
-      policy: fixedPolicy(terms({ timeoutSeconds: 30, minApprovals: 1 })),
+      policy: fixedPolicy(approvalTerms({ timeoutSeconds: 30, minApprovals: 1 })),
       clock: systemClock,
       ids: { requestId: () => id },
       workflow: f.workflow,
@@ -462,7 +448,7 @@ describe('Class: StepFunctionsWorkflow', () => {
     // A request committed while Step Functions was unreachable: no execution, no token.
     const offline = new ApprovalService({
       store: f.store,
-      policy: fixedPolicy(terms({ timeoutSeconds: 30, minApprovals: 1 })),
+      policy: fixedPolicy(approvalTerms({ timeoutSeconds: 30, minApprovals: 1 })),
       clock: systemClock,
       ids: ulidIds(),
     });
