@@ -13,6 +13,11 @@ import autocannon from 'autocannon';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TOKEN = 'bench-agent-token-0123456789';
+const APPROVERS = [
+  { token: 'bench-bob-token-0123456789', id: 'user:bob@example.gov' },
+  { token: 'bench-carol-token-0123456789', id: 'user:carol@example.gov' },
+];
+const WAKE_ROUNDS = Number(process.env.BENCH_WAKE_ROUNDS ?? 200);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 
 const readOnlyNonProd = JSON.stringify({
@@ -81,8 +86,62 @@ function print(rows: Row[]): void {
   }
 }
 
+const prodExport = JSON.stringify({
+  action: {
+    name: 'data.export',
+    args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
+  },
+  resource: {
+    type: 'aws:s3:bucket',
+    id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
+    properties: { environment: 'prod', data_classification: 'CUI' },
+  },
+  context: { justification: 'benchmark' },
+});
+
+/**
+ * DESIGN §7 "approve click → waiting agent answered ≤ 100 ms": the agent long-polls a pending
+ * request; the time from sending the deciding approval to the agent's long-poll answer.
+ */
+async function approveToAnswer(base: string): Promise<{ p50: number; p99: number; max: number }> {
+  const call = (token: string, method: string, path: string, body?: string) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body } : {}),
+    });
+  const samples: number[] = [];
+  for (let i = 0; i < WAKE_ROUNDS; i++) {
+    const view = (await (await call(TOKEN, 'POST', '/v1/action-requests', prodExport)).json()) as {
+      id: string;
+      action_hash: string;
+      status: string;
+    };
+    if (view.status !== 'pending') throw new Error(`expected a pending request, got ${view.status}`);
+    const vote = JSON.stringify({ decision: 'approve', action_hash: view.action_hash });
+    const path = `/v1/action-requests/${view.id}`;
+    await call(APPROVERS[0]?.token ?? '', 'POST', `${path}/decisions`, vote);
+    const waiting = call(TOKEN, 'GET', `${path}?wait=20`).then(async (res) => {
+      const answered = performance.now();
+      const body = (await res.json()) as { status: string };
+      return { answered, status: body.status };
+    });
+    await new Promise((r) => setTimeout(r, 5)); // let the long-poll reach the gateway
+    const sent = performance.now();
+    await call(APPROVERS[1]?.token ?? '', 'POST', `${path}/decisions`, vote);
+    const { answered, status } = await waiting;
+    if (status !== 'approved') throw new Error(`long-poll answered ${status}`);
+    samples.push(answered - sent);
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round((samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0) * 10) / 10;
+  return { p50: at(0.5), p99: at(0.99), max: at(1) };
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  let wake: { p50: number; p99: number; max: number } | undefined;
   // The ceiling: a bare Node HTTP server answering a small JSON body.
   const bare = await startChild(
     [
@@ -107,7 +166,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       port: 0,
       dataDir: join(dir, 'data'),
-      principals: [{ token: TOKEN, id: 'agent:bench' }],
+      principals: [{ token: TOKEN, id: 'agent:bench' }, ...APPROVERS],
       logLevel: 'warn',
     }),
   );
@@ -126,6 +185,7 @@ async function main(): Promise<void> {
       what: 'gateway at 1,000 req/s (20 connections)',
       ...(await load(url, { body: readOnlyNonProd, connections: 20, rate: 1000 })),
     });
+    wake = await approveToAnswer(gateway.url);
     rows.push({
       what: 'gateway GET /healthz, max (50 connections)',
       ...(await load(`${gateway.url}/healthz`, { connections: 50 })),
@@ -134,6 +194,11 @@ async function main(): Promise<void> {
     gateway.child.kill('SIGTERM');
   }
   print(rows);
+  if (wake) {
+    console.log(
+      `\napprove click → waiting agent answered (${WAKE_ROUNDS} rounds): p50 ${wake.p50} ms, p99 ${wake.p99} ms, max ${wake.max} ms (target ≤ 100 ms: ${wake.p99 <= 100 ? 'met' : 'NOT met'})`,
+    );
+  }
   const max = rows[1];
   const paced = rows[2];
   if (max && paced) {
