@@ -69,7 +69,13 @@ const knownTypes: ReadonlySet<string> = new Set(AUDIT_EVENT_TYPES);
  */
 export function verifyChain(
   events: readonly unknown[],
-  options: { requestId?: string; expectedHead?: { seq: number; hash: string } } = {},
+  options: {
+    requestId?: string;
+    /** The chain must end exactly here. */
+    expectedHead?: { seq: number; hash: string };
+    /** The chain must pass through this head; later events may follow (read after a newer write). */
+    knownHead?: { seq: number; hash: string };
+  } = {},
 ): ChainVerdict {
   const problems: ChainProblem[] = [];
   let prev = GENESIS_HASH;
@@ -133,6 +139,17 @@ export function verifyChain(
       code: 'head_mismatch',
       message: `chain ends at seq ${events.length}, but the request's head is seq ${head.seq} (events were cut off or added)`,
     });
+  }
+  const known = options.knownHead;
+  if (known) {
+    const at = events[known.seq - 1] as { hash?: unknown } | undefined;
+    if (events.length < known.seq || at?.hash !== known.hash) {
+      problems.push({
+        seq: known.seq,
+        code: 'head_mismatch',
+        message: `the chain does not contain the request's head at seq ${known.seq} (events were removed or rewritten)`,
+      });
+    }
   }
   if (events.length === 0 && !head) {
     problems.push({ seq: 0, code: 'malformed', message: 'the chain is empty' });

@@ -252,20 +252,36 @@ export function ineligibility(
 export function review(request: ActionRequest, command: ReviewCommand, directory: Directory): ReviewResult {
   const { approver, now } = command;
   const approval = request.approval;
-  const late = (extra: Partial<ActionRequest>, more: AuditDraft[], status: string): ReviewResult => ({
-    kind: 'late',
-    transition: transition(request, now, extra, [
-      ...more,
-      {
-        type: 'review.late',
-        actor: approver,
-        data: { decision: command.decision, channel: command.channel, status },
-      },
-    ]),
-    error: new TerminalStateError(`request ${request.id} is ${status}; votes are no longer accepted`, {
+  // Only someone who could have voted is heard at all: anyone else is refused with no record, so
+  // neither the requester nor a reader can grow a request's audit trail by "voting" on it.
+  const refusal = ineligibility(request, approver, directory);
+  if (refusal) throw refusal;
+
+  const late = (extra: Partial<ActionRequest>, more: AuditDraft[], status: string): ReviewResult => {
+    const error = new TerminalStateError(`request ${request.id} is ${status}; votes are no longer accepted`, {
       details: { status },
-    }),
-  });
+    });
+    // One review.late per approver: a repeated late vote is refused without another record.
+    if (approval?.lateVoters?.includes(approver) && more.length === 0) throw error;
+    const lateVoters = [...(approval?.lateVoters ?? []), approver];
+    return {
+      kind: 'late',
+      transition: transition(
+        request,
+        now,
+        { ...extra, ...(approval ? { approval: { ...approval, lateVoters } } : {}) },
+        [
+          ...more,
+          {
+            type: 'review.late',
+            actor: approver,
+            data: { decision: command.decision, channel: command.channel, status },
+          },
+        ],
+      ),
+      error,
+    };
+  };
 
   if (request.status !== 'pending' || !approval) return late({}, [], request.status);
   if (now.getTime() >= Date.parse(approval.expiresAt)) {
@@ -282,8 +298,6 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
       { details: { expected: request.actionHash, got: command.actionHash } },
     );
   }
-  const refusal = ineligibility(request, approver, directory);
-  if (refusal) throw refusal;
   if (approval.votes.some((vote) => vote.approver === approver)) return { kind: 'duplicate', request };
   const comment = command.comment?.trim();
   if (command.decision === 'reject' && !comment) {

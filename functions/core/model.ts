@@ -123,6 +123,8 @@ export interface ApprovalState {
   readonly escalateAt?: string;
   readonly escalated: boolean;
   readonly votes: readonly Vote[];
+  /** Approvers whose vote arrived after the decision (recorded once each as `review.late`). */
+  readonly lateVoters?: readonly string[];
 }
 
 export interface OutcomeReport {

@@ -116,9 +116,20 @@ export class ApprovalService {
     try {
       await store.commit(transition);
     } catch (error) {
-      if (error instanceof IdempotencyKeyTakenError && key !== undefined) {
+      if (
+        (error instanceof IdempotencyKeyTakenError || error instanceof StaleStateError) &&
+        key !== undefined
+      ) {
         const existing = await store.getIdempotency(principal, key);
         if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
+      }
+      if (error instanceof StaleStateError) {
+        throw new ContentionError(
+          'the submission collided with a concurrent one; retry with the same Idempotency-Key',
+          {
+            cause: error,
+          },
+        );
       }
       throw error;
     }
@@ -135,7 +146,7 @@ export class ApprovalService {
       );
     }
     const request = await this.#deps.store.get(record.requestId);
-    if (!request) throw new NotFoundError(record.requestId);
+    if (!request || request.subject.id !== record.requester) throw new NotFoundError(record.requestId);
     return request;
   }
 
@@ -169,10 +180,24 @@ export class ApprovalService {
     return mine;
   }
 
+  /** Requests in a status that `principal` may see, oldest first (at most 50 store pages are read). */
   async list(status: Status, principal: string, limit = 100): Promise<ActionRequest[]> {
     if (status === 'pending') return this.pendingFor(principal, limit);
-    const page = await this.#deps.store.listByStatus(status, { limit });
-    return page.items.filter((request) => canView(request, principal, this.directory));
+    const visible: ActionRequest[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const result = await this.#deps.store.listByStatus(status, {
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const request of result.items) {
+        if (canView(request, principal, this.directory)) visible.push(request);
+        if (visible.length >= limit) return visible;
+      }
+      cursor = result.cursor;
+      if (!cursor) break;
+    }
+    return visible;
   }
 
   async review(
@@ -285,9 +310,11 @@ export class ApprovalService {
     const request = await this.#deps.store.get(requestId);
     if (!request || !canReadAudit(request, principal, this.directory)) throw new NotFoundError(requestId);
     const events = await this.#deps.store.listEvents(requestId);
+    // Events are read after the request, so a transition committed in between may add events
+    // beyond the head we read: the chain must pass through that head, not end at it.
     const verification = verifyChain(events, {
       requestId,
-      expectedHead: { seq: request.auditSeq, hash: request.auditHead },
+      knownHead: { seq: request.auditSeq, hash: request.auditHead },
     });
     return { request, events, verification };
   }

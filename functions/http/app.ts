@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { CredentialsUnavailableError, ValidationError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import * as lifecycle from '../core/lifecycle.ts';
 import type { ActionRequestInput } from '../core/model.ts';
 import type { ApprovalService } from '../core/service.ts';
@@ -24,6 +24,7 @@ import {
   ErrorView,
   EvaluationView,
   GrantView,
+  jsonProblem,
   ListQuery,
   MAX_BODY_BYTES,
   MAX_WAIT_SECONDS,
@@ -177,6 +178,34 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
       );
     }
     c.set('principal', principal);
+    await next();
+  });
+
+  // JSON bodies are parsed once here (hono caches the result for the route's validator) and
+  // checked for what JSON.parse accepts but the gateway must refuse (schemas.ts jsonProblem).
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.method !== 'POST' || !/^application\/json/i.test(c.req.header('content-type') ?? ''))
+      return next();
+    let parsed: unknown;
+    try {
+      parsed = await c.req.json();
+    } catch (error) {
+      if (error instanceof HTTPException) throw error;
+      return c.json(
+        { error: 'invalid_json', message: 'the request body is not valid JSON; send a JSON object' },
+        400,
+      );
+    }
+    const problem = jsonProblem(parsed);
+    if (problem)
+      return c.json(
+        {
+          error: 'invalid_request',
+          message: problem,
+          details: { issues: [{ path: problem.split(':')[0], message: problem }] },
+        },
+        400,
+      );
     await next();
   });
 
@@ -354,9 +383,6 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
       c.header('pragma', 'no-cache');
       const { request, credentials } = await service.redeem(id, c.var.principal);
       const grant = request.grant ?? { type: 'none' as const };
-      if (grant.type === 'aws_sts' && !credentials) {
-        throw new CredentialsUnavailableError('no credentials were issued for this aws_sts grant');
-      }
       return c.json(
         {
           request_id: request.id,

@@ -12,6 +12,44 @@ export const MAX_WAIT_SECONDS = 25;
 // tooling (JSON Schema `pattern`, ECMA 262 without flags) can use it as is.
 export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[!-~\u00a1-\uffff]{1,256}$/;
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * What JSON.parse accepts but this API must not: numbers that overflowed to ±Infinity, strings or
+ * keys with lone surrogates (not I-JSON, so no RFC 8785 verifier could re-hash them), a
+ * `__proto__` key (dropped silently by object copies, so approvers would see less than was sent),
+ * nesting beyond what hashing and the stores handle. Returns the first problem with its path.
+ */
+export function jsonProblem(
+  value: unknown,
+  path = '(body)',
+  depthLeft = MAX_JSON_DEPTH + 4,
+): string | undefined {
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : `${path}: numbers must be finite`;
+  if (typeof value === 'string') {
+    return LONE_SURROGATE.test(value)
+      ? `${path}: text must be well-formed Unicode (a lone surrogate was found)`
+      : undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depthLeft <= 0) return `${path}: nested too deeply; flatten the structure`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = jsonProblem(value[i], `${path}[${i}]`, depthLeft - 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') return `${path}: the key "__proto__" is not allowed`;
+    if (LONE_SURROGATE.test(key)) return `${path}: keys must be well-formed Unicode`;
+    const problem = jsonProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depthLeft - 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 function depth(value: unknown, limit: number): boolean {
   if (limit < 0) return false;
   if (Array.isArray(value)) return value.every((v) => depth(v, limit - 1));

@@ -45,6 +45,9 @@ export async function waitForStatusChange(
   const deadline = Date.now() + options.timeoutMs;
   let wake: (() => void) | undefined;
   const unsubscribe = options.hub?.subscribe(initial.id, () => wake?.());
+  // One abort listener for the whole wait (not one per poll, which would pile up).
+  const onAbort = () => wake?.();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     let current = initial;
     // With a hub, a slow backstop poll covers commits made by another process on the same store.
@@ -58,7 +61,6 @@ export async function waitForStatusChange(
           clearTimeout(timer);
           resolve();
         };
-        options.signal?.addEventListener('abort', wake, { once: true });
       });
       wake = undefined;
       current = await load();
@@ -67,5 +69,6 @@ export async function waitForStatusChange(
     return current;
   } finally {
     unsubscribe?.();
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -70,6 +70,31 @@ export function describeRequestStoreContract(name: string, make: () => Promise<S
         expect(await sut.raw.eventCount(created.request.id)).toBe(created.events.length);
       });
 
+      it('stores any JSON the API accepts, unchanged: extreme numbers, empty keys, deep nesting', async () => {
+        let deep: unknown = 'leaf';
+        for (let i = 0; i < 30; i++) deep = { d: deep };
+        const args = {
+          bytes: 1e16,
+          tiny: 5e-324,
+          big: 1e200,
+          '': 'empty key',
+          deep,
+          list: [[], {}, null, true],
+        };
+        const created = lifecycle.submit({
+          id: ids.requestId(),
+          subject: lifecycle.subjectOf(REQUESTER),
+          input: { ...exportInput, action: { name: 'data.export', args } },
+          decision: decision(),
+          now: new Date('2026-11-22T10:00:00.000Z'),
+        });
+        await sut.store.commit(created);
+        expect(await sut.store.get(created.request.id)).toEqual(created.request);
+        const events = await sut.store.listEvents(created.request.id);
+        expect(events).toEqual(created.events);
+        expect(verifyChain(events).ok).toBe(true);
+      });
+
       it('returns undefined for a request that does not exist', async () => {
         expect(await sut.store.get(ids.requestId())).toBeUndefined();
         expect(await sut.store.listEvents(ids.requestId())).toEqual([]);

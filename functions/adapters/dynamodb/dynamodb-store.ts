@@ -4,6 +4,7 @@
  * (request_id, seq) does not exist, and an idempotency key likewise. Audit items are only ever put;
  * the functions' IAM roles hold no UpdateItem/DeleteItem on the audit table.
  */
+import { createHash } from 'node:crypto';
 import { type DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
@@ -54,7 +55,7 @@ export class DynamoDbRequestStore implements RequestStore {
     const eventPuts = events.map((event) => ({
       Put: {
         TableName: this.#tables.audit,
-        Item: { ...event },
+        Item: eventItem(event),
         ConditionExpression: 'attribute_not_exists(request_id)',
       },
     }));
@@ -100,7 +101,7 @@ export class DynamoDbRequestStore implements RequestStore {
       ),
     );
     const item = out.Item;
-    return item && typeof item.request === 'object' ? (item.request as ActionRequest) : undefined;
+    return item && typeof item.body === 'string' ? (JSON.parse(item.body) as ActionRequest) : undefined;
   }
 
   async getIdempotency(requester: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -114,7 +115,8 @@ export class DynamoDbRequestStore implements RequestStore {
       ),
     );
     const item = out.Item;
-    if (!item) return undefined;
+    // The key is a digest of (requester, key); the stored pair proves which one it is.
+    if (!item || item.requester !== requester || item.key !== key) return undefined;
     return {
       requester: String(item.requester),
       key: String(item.key),
@@ -164,7 +166,7 @@ export class DynamoDbRequestStore implements RequestStore {
         }),
       ),
     );
-    const items = (out.Items ?? []).map((item) => item.request as ActionRequest);
+    const items = (out.Items ?? []).map((item) => JSON.parse(String(item.body)) as ActionRequest);
     return out.LastEvaluatedKey ? { items, cursor: encodeCursor(out.LastEvaluatedKey) } : { items };
   }
 
@@ -177,27 +179,49 @@ export class DynamoDbRequestStore implements RequestStore {
   }
 }
 
+/**
+ * The request and each event's data are stored as JSON text: DynamoDB's own types cannot hold
+ * every JSON value an agent may send (numbers beyond 38 digits or below 1e-130, empty keys, more
+ * than 32 levels of nesting), and text keeps the stored value byte-for-byte what was hashed.
+ */
 function requestItem(request: ActionRequest): Item {
   return {
     id: request.id,
     version: request.version,
     status: request.status,
     statusSort: `${request.createdAt}#${request.id}`,
-    request,
+    body: JSON.stringify(request),
   };
 }
 
 function idempotencyId(requester: string, key: string): string {
-  return `idem#${requester}#${key}`;
+  // Principal ids may contain any visible character, so the pair is digested, not concatenated.
+  return `idem#${createHash('sha256')
+    .update(JSON.stringify([requester, key]))
+    .digest('hex')}`;
 }
 
 function idempotencyItem(record: IdempotencyRecord): Item {
   return { id: idempotencyId(record.requester, record.key), ...record };
 }
 
+function eventItem(event: AuditEvent): Item {
+  const { data, ...fields } = event;
+  return { ...fields, data: JSON.stringify(data) };
+}
+
 function toEvent(item: Item): AuditEvent {
   const { request_id, seq, type, time, actor, data, prev_hash, hash } = item;
-  return { request_id, seq, type, time, actor, data, prev_hash, hash } as AuditEvent;
+  return {
+    request_id,
+    seq,
+    type,
+    time,
+    actor,
+    data: typeof data === 'string' ? JSON.parse(data) : data,
+    prev_hash,
+    hash,
+  } as AuditEvent;
 }
 
 const UNAVAILABLE = new Set([

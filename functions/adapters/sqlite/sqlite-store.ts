@@ -126,8 +126,10 @@ export class SqliteRequestStore implements RequestStore {
         ? new IdempotencyKeyTakenError(`idempotency key ${idempotency?.key} is taken`)
         : new StaleStateError(`request ${request.id} changed since version ${expectedVersion}`);
     }
-    // Per-transition failures other than conflicts (a constraint, a bug) abort the whole batch.
-    throw error;
+    // The database itself failing (busy, I/O, full) aborts the batch: nothing of it is written.
+    if (error instanceof Database.SqliteError && DATABASE_FAILURE.test(error.code)) throw error;
+    // Anything else concerns this transition only (its savepoint was rolled back).
+    return error;
   }
 
   #migrate(): void {
@@ -272,8 +274,10 @@ interface IdempotencyRow {
   created_at: string;
 }
 
+const DATABASE_FAILURE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM|CORRUPT|NOTADB)/;
+
 function translate(error: unknown): unknown {
-  if (error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)/.test(error.code)) {
+  if (error instanceof Database.SqliteError && DATABASE_FAILURE.test(error.code)) {
     return new StoreUnavailableError(`the local database is unavailable (${error.code}); retry shortly`, {
       cause: error,
     });

@@ -95,6 +95,20 @@ describe('Class: SqliteRequestStore', () => {
     store.close();
   });
 
+  it('commits the good transitions of a batch when another one in it fails', async () => {
+    const store = new SqliteRequestStore({ path: ':memory:' });
+    const good = submitted();
+    const bad = submitted();
+    const broken = { ...bad, events: bad.events.map((e, i) => (i === 1 ? { ...e, seq: 1.5 } : e)) };
+    const [first, second] = await Promise.allSettled([store.commit(good), store.commit(broken)]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    expect(await store.get(good.request.id)).toEqual(good.request);
+    expect(await store.get(bad.request.id)).toBeUndefined();
+    expect(await store.listEvents(bad.request.id)).toEqual([]);
+    store.close();
+  });
+
   it('keeps requests and chains across a reopen of the same file', async () => {
     const path = fresh();
     const first = new SqliteRequestStore({ path });

@@ -95,6 +95,14 @@ describe('Module: audit chain', () => {
     if (!verdict.ok) expect(verdict.problems.map((p) => p.code)).toEqual(['head_mismatch']);
   });
 
+  it('accepts events written after a known head, but not a chain that lost it', () => {
+    const events = chain();
+    const known = { seq: 3, hash: events[2]?.hash ?? '' };
+    expect(verifyChain(events, { knownHead: known }).ok).toBe(true);
+    expect(verifyChain(events.slice(0, 2), { knownHead: known }).ok).toBe(false);
+    expect(verifyChain(events, { knownHead: { seq: 3, hash: events[1]?.hash ?? '' } }).ok).toBe(false);
+  });
+
   it('detects an event from another request spliced in', () => {
     const events = chain();
     const other = appendEvents('ar_OTHER', { seq: 0, hash: GENESIS_HASH }, '2026-11-22T10:00:00.000Z', [

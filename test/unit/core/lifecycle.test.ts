@@ -278,6 +278,33 @@ describe('Module: lifecycle', () => {
       expect(late.transition.events.map((e) => e.type)).toEqual(['review.late']);
     });
 
+    it('refuses, without a record, a late vote from someone who could never have voted', () => {
+      const { request } = run(start(), vote(BOB), vote(CAROL));
+      for (const approver of [REQUESTER, 'user:alice@example.gov', 'user:mallory@example.gov']) {
+        expect(() =>
+          lifecycle.review(
+            request,
+            { approver, decision: 'approve', actionHash: request.actionHash, channel: 'api', now: at(70) },
+            directory,
+          ),
+        ).toThrow(approver === 'user:mallory@example.gov' ? NotEligibleError : SelfApprovalError);
+      }
+    });
+
+    it('records one late vote per approver; a repeat is refused without another record', () => {
+      const { request } = run(start(), (r) => lifecycle.cancel(r, REQUESTER, at(5)));
+      const cmd = {
+        approver: BOB,
+        decision: 'approve' as const,
+        actionHash: request.actionHash,
+        channel: 'api',
+        now: at(6),
+      };
+      const first = lifecycle.review(request, cmd, directory);
+      if (first.kind !== 'late') throw new Error('expected a late vote');
+      expect(() => lifecycle.review(first.transition.request, cmd, directory)).toThrow(TerminalStateError);
+    });
+
     it('expires the request when a vote arrives after the deadline the timer has not acted on yet', () => {
       const { request } = start();
       const late = lifecycle.review(

@@ -108,6 +108,34 @@ describe('HTTP application', () => {
       expect(await errorOf(res)).toMatchObject({ status: 400, error: 'invalid_request' });
     });
 
+    it('refuses what JSON.parse accepts but hashing and approvers cannot: Infinity, __proto__, lone surrogates', async () => {
+      const { call, store } = testApp();
+      const bodies = [
+        '{"action":{"name":"data.export","args":{"x":1e309}},"resource":{"type":"t","id":"i"}}',
+        '{"action":{"name":"data.export","args":{"__proto__":{"evil":1},"a":1}},"resource":{"type":"t","id":"i"}}',
+        '{"action":{"name":"data.export"},"resource":{"type":"t","id":"\\ud800"}}',
+      ];
+      for (const raw of bodies) {
+        for (const path of ['/v1/action-requests', '/v1/evaluate']) {
+          const res = await call('POST', path, { raw, headers: { 'content-type': 'application/json' } });
+          const error = await errorOf(res);
+          expect(error, raw).toMatchObject({ status: 400, error: 'invalid_request' });
+        }
+      }
+      expect((await store.listByStatus('pending')).items).toHaveLength(0);
+    });
+
+    it('accepts large and tiny finite numbers in arguments', async () => {
+      const { call } = testApp();
+      const res = await call('POST', '/v1/action-requests', {
+        body: {
+          ...exportInput,
+          action: { name: 'data.export', args: { bytes: 1e16, tiny: 5e-324, big: 1e200 } },
+        },
+      });
+      expect(res.status).toBe(202);
+    });
+
     it('refuses ids that are not request ids, including path traversal', async () => {
       const { call } = testApp();
       for (const id of ['..%2F..%2Fetc%2Fpasswd', 'ar_short', '%00', 'ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R%2F..']) {
@@ -244,6 +272,19 @@ describe('HTTP application', () => {
         count: number;
       };
       expect(theirs.count).toBe(0);
+    });
+
+    it('lists a principal its own requests even behind many it may not see', async () => {
+      const { call } = testApp(decision({ outcome: 'allow', approval: undefined }));
+      for (let i = 0; i < 5; i++)
+        await call('POST', '/v1/action-requests', { token: 'mallory', body: exportInput });
+      const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+      };
+      const list = (await (await call('GET', '/v1/action-requests?status=approved&limit=5')).json()) as {
+        items: { id: string }[];
+      };
+      expect(list.items.map((i) => i.id)).toEqual([id]);
     });
 
     it('cancels for the requester only', async () => {
