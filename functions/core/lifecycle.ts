@@ -407,8 +407,12 @@ export function cancel(request: ActionRequest, actor: string, now: Date, reason?
   ]);
 }
 
-/** One-shot redemption of the grant, by the requester, of an approved request. */
-export function redeem(request: ActionRequest, actor: string, now: Date): Transition {
+/**
+ * One-shot redemption of the grant, by the requester, of an approved request. `redemptionId` makes
+ * each attempt's transition unique, so a caller can tell its own committed redemption from a
+ * concurrent one even when both happened in the same millisecond.
+ */
+export function redeem(request: ActionRequest, actor: string, now: Date, redemptionId?: string): Transition {
   requireRequester(request, actor, 'redeem this grant');
   if (request.status !== 'approved') {
     throw new NotApprovedError(
@@ -431,6 +435,7 @@ export function redeem(request: ActionRequest, actor: string, now: Date): Transi
       data: {
         grant_type: grant.type,
         action_hash: request.actionHash,
+        ...(redemptionId ? { redemption_id: redemptionId } : {}),
         ...(grant.role ? { role: grant.role } : {}),
         ...(grant.window_seconds ? { window_seconds: grant.window_seconds } : {}),
       },

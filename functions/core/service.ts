@@ -123,6 +123,11 @@ export class ApprovalService {
         const existing = await store.getIdempotency(principal, key);
         if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
       }
+      if (error instanceof StaleStateError && (await this.#landed(transition))) {
+        this.#deps.onCommit?.(transition);
+        if (transition.request.status === 'pending') await this.#tellWorkflow('start', transition.request);
+        return { request: transition.request, created: true };
+      }
       if (error instanceof StaleStateError) {
         throw new ContentionError(
           'the submission collided with a concurrent one; retry with the same Idempotency-Key',
@@ -273,9 +278,10 @@ export class ApprovalService {
    */
   async redeem(requestId: string, actor: string): Promise<Redemption> {
     await this.get(requestId, actor);
+    const redemptionId = this.#deps.ids.requestId();
     let credentials: IssuedCredentials | undefined;
     const request = await this.#mutate(requestId, async (current, now) => {
-      const commit = lifecycle.redeem(current, actor, now);
+      const commit = lifecycle.redeem(current, actor, now, redemptionId);
       if (current.grant?.type === 'aws_sts' && !credentials) {
         const broker = this.#deps.credentials;
         if (!broker) {
@@ -319,6 +325,18 @@ export class ApprovalService {
     return { request, events, verification };
   }
 
+  /**
+   * Whether a commit reported as lost actually landed: a store (or its SDK) may resend a commit
+   * whose answer was lost, and the resend then fails its own condition. The stored head equal to
+   * this transition's head means our write is the one that is there.
+   */
+  async #landed(transition: Transition): Promise<boolean> {
+    const stored = await this.#deps.store.get(transition.request.id);
+    return (
+      stored?.version === transition.request.version && stored.auditHead === transition.request.auditHead
+    );
+  }
+
   async #tellWorkflow(what: 'start' | 'decided', request: ActionRequest): Promise<void> {
     const workflow = this.#deps.workflow;
     if (!workflow) return;
@@ -343,7 +361,9 @@ export class ApprovalService {
       try {
         await store.commit(step.commit);
       } catch (error) {
-        if (error instanceof StaleStateError) {
+        if (!(error instanceof StaleStateError)) throw error;
+        // A lost answer to a write that landed is a success; anything else is a lost race.
+        if (!(await this.#landed(step.commit))) {
           if (attempt >= attempts) {
             throw new ContentionError(`request ${requestId} is changing too fast; retry in a moment`, {
               cause: error,
@@ -353,7 +373,6 @@ export class ApprovalService {
           await this.#sleep(Math.random() * Math.min(50, 2 * attempt));
           continue;
         }
-        throw error;
       }
       this.#deps.onCommit?.(step.commit);
       if (request.status === 'pending' && step.commit.request.status !== 'pending') {
