@@ -22,7 +22,8 @@ export function bearerTokenAuthenticator(principals: readonly BearerPrincipal[])
   const known = principals.map((p) => ({ digest: digest(p.token), id: p.id }));
   return (c) => {
     const header = c.req.header('authorization');
-    const match = header ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;
+    // The scheme name is case-insensitive (RFC 9110 §11.1); the token is compared exactly.
+    const match = header ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
     if (!match?.[1]) return undefined;
     const presented = digest(match[1]);
     let found: string | undefined;

@@ -75,13 +75,11 @@ export function loadConfig(
     policy: { wasm: at(value.policy.wasm, policyRoot), data: at(value.policy.data, policyRoot) },
     principals: value.principals ?? [],
   };
-  const ids = new Set<string>();
   const tokens = new Set<string>();
   for (const p of config.principals) {
     if (tokens.has(p.token))
       throw new ConfigError(`two principals share one token (${p.id}); tokens must be unique`);
     tokens.add(p.token);
-    ids.add(p.id);
   }
   return { config, demo: value.principals === undefined };
 }

@@ -60,6 +60,8 @@ describe('Authenticators', () => {
         principal: string | null;
       };
     expect((await as('Bearer a-token-of-sixteen-chars')).principal).toBe('agent:a');
+    expect((await as('bearer a-token-of-sixteen-chars')).principal).toBe('agent:a');
+    expect((await as('Bearer A-TOKEN-OF-SIXTEEN-CHARS')).principal).toBeNull();
     for (const header of [
       undefined,
       'Bearer a-token-of-sixteen-char',
