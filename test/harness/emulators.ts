@@ -376,7 +376,6 @@ const dynamoDbSpec = (options: DynamoDbLocalOptions): EmulatorSpec => ({
           ...envOpts,
           ...(options.javaOpts ?? []),
           `-Dala.test.run=${runId()}`,
-          `-Djava.library.path=${libDir}`,
           '-cp',
           join(libDir, '*'),
           DYNAMODB_LOCAL_MAIN,
@@ -386,7 +385,12 @@ const dynamoDbSpec = (options: DynamoDbLocalOptions): EmulatorSpec => ({
           String(port),
           '-disableTelemetry',
         ],
-        env: withEnv(process.env, offlineAwsEnv({})),
+        // sqlite4java's native library is found through the JVM's native search path, which the
+        // JVM takes from LD_LIBRARY_PATH on Linux.
+        env: withEnv(process.env, {
+          ...offlineAwsEnv({}),
+          LD_LIBRARY_PATH: [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+        }),
       };
     };
   },

@@ -1,6 +1,6 @@
 // Smoke: moto's STS issues session credentials for AssumeRole with a session policy, and the
-// credentials identify as the assumed role. (moto does not enforce the session policy: see
-// /work/shared/TOOLING-NOTES.md §5 — the policy itself is tested elsewhere.)
+// credentials identify as the assumed role. (moto does not intersect the session policy with the
+// role's policies, so the session policy itself is tested elsewhere.)
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOTO_ACCOUNT_ID, stsClient, uniqueName } from '../../harness/index.ts';
