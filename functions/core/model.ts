@@ -5,7 +5,6 @@
 
 export const STATUSES = ['pending', 'approved', 'denied', 'rejected', 'expired', 'cancelled'] as const;
 export type Status = (typeof STATUSES)[number];
-export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set(['denied', 'rejected', 'expired', 'cancelled']);
 
 /** Who is asking. Always derived from authentication, never from a request body. */
 export interface Subject {
