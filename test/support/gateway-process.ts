@@ -1,5 +1,5 @@
 /** Runs the real local gateway (`functions/local/main.ts`) as a child process, as `npm start` would. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,10 +54,15 @@ export interface GatewayProcess {
   ): Promise<Response>;
 }
 
+// On Linux the gateway is started through `setpriv --pdeathsig KILL` (which execs it, so signals
+// and exit codes are the gateway's own): if the test process is killed, the gateway dies with it.
+const PDEATHSIG = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+
 export async function startGatewayProcess(configPath: string, timeoutMs = 30_000): Promise<GatewayProcess> {
+  const gatewayArgs = ['--import', 'tsx', join(ROOT, 'functions/local/main.ts'), '--config', configPath];
   const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'functions/local/main.ts'), '--config', configPath],
+    PDEATHSIG ? 'setpriv' : process.execPath,
+    PDEATHSIG ? ['--pdeathsig', 'KILL', process.execPath, ...gatewayArgs] : gatewayArgs,
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
