@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { PROD_CUI_EXPORT } from '../test/fixtures/requests.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TOKEN = 'bench-agent-token-0123456789';
@@ -86,18 +87,7 @@ function print(rows: Row[]): void {
   }
 }
 
-const prodExport = JSON.stringify({
-  action: {
-    name: 'data.export',
-    args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
-  },
-  resource: {
-    type: 'aws:s3:bucket',
-    id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
-    properties: { environment: 'prod', data_classification: 'CUI' },
-  },
-  context: { justification: 'benchmark' },
-});
+const prodExport = JSON.stringify({ ...PROD_CUI_EXPORT, context: { justification: 'benchmark' } });
 
 /**
  * DESIGN §7 "approve click → waiting agent answered ≤ 100 ms": the agent long-polls a pending

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../../functions/core/audit.ts';
+import { PROD_CUI_EXPORT } from '../../fixtures/requests.ts';
 import {
   type GatewayProcess,
   gatewayConfig,
@@ -11,18 +12,7 @@ import {
   startGatewayProcess,
 } from '../../support/gateway-process.ts';
 
-const cuiExport = {
-  action: {
-    name: 'data.export',
-    args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
-  },
-  resource: {
-    type: 'aws:s3:bucket',
-    id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
-    properties: { environment: 'prod', data_classification: 'CUI' },
-  },
-  context: { justification: 'Quarterly reconciliation, CHG-4821' },
-};
+const cuiExport = PROD_CUI_EXPORT;
 
 interface View {
   id: string;

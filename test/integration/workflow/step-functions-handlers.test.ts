@@ -3,12 +3,10 @@
  * REST proxy event with a SigV4-verified identity, commits to DynamoDB Local and starts the
  * synthesized state machine on moto; a vote resumes it; the grant answers 503 (no broker yet).
  */
-import { join } from 'node:path';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import type { LambdaContext, LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../cdk/paths.ts';
 import { StepFunctionsWorkflow } from '../../../functions/adapters/aws/step-functions-workflow.ts';
 import { DynamoDbTaskTokenStore } from '../../../functions/adapters/aws/task-token-store.ts';
 import { DynamoDbRequestStore } from '../../../functions/adapters/dynamodb/dynamodb-store.ts';
@@ -17,9 +15,7 @@ import { systemClock, ulidIds } from '../../../functions/adapters/system/system.
 import { ApprovalService } from '../../../functions/core/service.ts';
 import {
   dynamoClient,
-  dynamodbEndpoint,
   MOTO_ACCOUNT_ID,
-  motoEndpoint,
   sfnClient,
   TEST_REGION,
   uniqueName,
@@ -28,6 +24,7 @@ import {
 import { decision, fixedPolicy } from '../../support/fixtures.ts';
 import { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
+import { applyStackEnvironment } from '../cdk/stack-env.ts';
 
 const AGENT_ARN = `arn:aws:sts::${MOTO_ACCOUNT_ID}:assumed-role/ala-test-agent/session-1`;
 const AGENT = `iam:arn:aws:iam::${MOTO_ACCOUNT_ID}:role/ala-test-agent`;
@@ -121,18 +118,7 @@ describe('Lambda handlers', () => {
       /environment variable REQUESTS_TABLE_NAME is not set \(the requests table of the stack\)/,
     );
 
-    Object.assign(process.env, {
-      REQUESTS_TABLE_NAME: tables.requests,
-      AUDIT_TABLE_NAME: tables.audit,
-      STATE_MACHINE_ARN: machine.stateMachineArn,
-      POLICY_DIR: join(REPO_ROOT, 'policies', 'build'),
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      AWS_REGION: TEST_REGION,
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint(),
-      AWS_ENDPOINT_URL_SFN: motoEndpoint(),
-    });
+    applyStackEnvironment(tables, machine.stateMachineArn);
     const apiModule = await import('../../../functions/handlers/api.ts');
     const workflowModule = await import('../../../functions/handlers/workflow.ts');
     api = (event, context) => apiModule.handler(event, context);

@@ -3,7 +3,6 @@
  * moto, with the workflow Lambda's handler run in-process by the Lambda driver
  * (test/integration/cdk/lambda-driver.ts, docs/decisions/0002) and a DynamoDB store on DynamoDB Local.
  */
-import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -14,7 +13,6 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../cdk/paths.ts';
 import { StepFunctionsWorkflow } from '../../../functions/adapters/aws/step-functions-workflow.ts';
 import { DynamoDbTaskTokenStore, taskTokenItemId } from '../../../functions/adapters/aws/task-token-store.ts';
 import { DynamoDbRequestStore } from '../../../functions/adapters/dynamodb/dynamodb-store.ts';
@@ -29,19 +27,11 @@ import {
   describeWorkflowContract,
   REQUESTER,
 } from '../../contract/workflow.contract.ts';
-import {
-  documentClient,
-  dynamoClient,
-  dynamodbEndpoint,
-  motoEndpoint,
-  sfnClient,
-  TEST_REGION,
-  uniqueName,
-  waitFor,
-} from '../../harness/index.ts';
+import { documentClient, dynamoClient, sfnClient, uniqueName, waitFor } from '../../harness/index.ts';
 import { exportInput, fixedPolicy, owners } from '../../support/fixtures.ts';
 import { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
+import { applyStackEnvironment } from '../cdk/stack-env.ts';
 
 interface Fixture {
   readonly sfn: SFNClient;
@@ -71,18 +61,7 @@ function setUp(): Promise<Fixture> {
     const tables = { requests: uniqueName('ala-requests'), audit: uniqueName('ala-audit') };
     await ensureTables(dynamo, tables);
     // What the stack sets on the functions, pointed at the emulators.
-    Object.assign(process.env, {
-      REQUESTS_TABLE_NAME: tables.requests,
-      AUDIT_TABLE_NAME: tables.audit,
-      STATE_MACHINE_ARN: machine.stateMachineArn,
-      POLICY_DIR: join(REPO_ROOT, 'policies', 'build'),
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      AWS_REGION: TEST_REGION,
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint(),
-      AWS_ENDPOINT_URL_SFN: motoEndpoint(),
-    });
+    applyStackEnvironment(tables, machine.stateMachineArn);
     // The handlers exactly as Lambda loads them: configuration and clients built at import.
     const workflowModule = await import('../../../functions/handlers/workflow.ts');
     const sweeperModule = await import('../../../functions/handlers/sweeper.ts');

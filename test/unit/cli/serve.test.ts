@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionRequestView, EvaluationView } from '../../../client/index.ts';
 import type { CliIo } from '../../../functions/cli/io.ts';
 import { main } from '../../../functions/cli/main.ts';
+import { PROD_CUI_EXPORT } from '../../fixtures/requests.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const workDir = mkdtempSync(join(tmpdir(), 'ala-serve-'));
@@ -84,21 +85,7 @@ describe('CLI: ala serve', () => {
   });
 
   it('answers policy eval on the gateway exactly as the offline evaluator of the same bundle', async () => {
-    writeFileSync(
-      join(workDir, 'input.json'),
-      JSON.stringify({
-        action: {
-          name: 'data.export',
-          args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
-        },
-        resource: {
-          type: 'aws:s3:bucket',
-          id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
-          properties: { environment: 'prod', data_classification: 'CUI' },
-        },
-        context: { justification: 'Quarterly reconciliation, CHG-4821' },
-      }),
-    );
+    writeFileSync(join(workDir, 'input.json'), JSON.stringify(PROD_CUI_EXPORT));
 
     const online = await ala(['policy', 'eval', 'input.json', '--json'], 'agent:demo-exporter');
     const offline = await ala(

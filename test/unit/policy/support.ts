@@ -8,6 +8,7 @@ import {
   type PolicyLogger,
   type WasmPolicyEvaluator,
 } from '../../../functions/policy/evaluator.ts';
+import { PROD_CUI_EXPORT } from '../../fixtures/requests.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BUNDLE = {
@@ -67,16 +68,9 @@ export function loadMisbehaving(
 export function exportRequest(overrides: Partial<PolicyInput> = {}): PolicyInput {
   return {
     subject: { id: 'agent:demo-exporter', type: 'agent' },
-    action: {
-      name: 'data.export',
-      args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
-    },
-    resource: {
-      type: 'aws:s3:bucket',
-      id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
-      properties: { environment: 'prod', data_classification: 'CUI' },
-    },
-    context: { justification: 'Quarterly reconciliation, CHG-4821', on_behalf_of: 'user:alice@example.gov' },
+    action: PROD_CUI_EXPORT.action,
+    resource: PROD_CUI_EXPORT.resource,
+    context: { ...PROD_CUI_EXPORT.context, on_behalf_of: 'user:alice@example.gov' },
     now: '2026-05-01T12:00:00Z',
     ...overrides,
   };
