@@ -82,6 +82,12 @@ export class OutcomeAlreadyReportedError extends GatewayError {
   readonly kind = 'conflict';
 }
 
+/** The approver voted already, the other way: a vote stands as cast and is never changed. */
+export class VoteAlreadyCastError extends GatewayError {
+  readonly code = 'vote_already_cast';
+  readonly kind = 'conflict';
+}
+
 export class IdempotencyConflictError extends GatewayError {
   readonly code = 'idempotency_conflict';
   readonly kind = 'conflict';

@@ -17,6 +17,7 @@ import {
   StaleActionHashError,
   TerminalStateError,
   ValidationError,
+  VoteAlreadyCastError,
 } from './errors.ts';
 import {
   type ActionRequest,
@@ -214,7 +215,7 @@ export interface ReviewCommand {
 export type ReviewResult =
   /** The vote counted; commit the transition. */
   | { readonly kind: 'recorded'; readonly transition: Transition }
-  /** The approver had voted already; nothing changes. */
+  /** The approver had cast the same vote already; nothing changes. */
   | { readonly kind: 'duplicate'; readonly request: ActionRequest }
   /** The request is no longer pending: commit the `review.late` record, then refuse with `error`. */
   | { readonly kind: 'late'; readonly transition: Transition; readonly error: TerminalStateError };
@@ -298,7 +299,15 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
       { details: { expected: request.actionHash, got: command.actionHash } },
     );
   }
-  if (approval.votes.some((vote) => vote.approver === approver)) return { kind: 'duplicate', request };
+  const earlier = approval.votes.find((vote) => vote.approver === approver);
+  if (earlier) {
+    // The same vote again is a retry and changes nothing; the other vote would silently not count.
+    if (earlier.decision === command.decision) return { kind: 'duplicate', request };
+    throw new VoteAlreadyCastError(
+      `${approver} already voted to ${earlier.decision} at ${earlier.time}; a vote cannot be changed`,
+      { details: { decision: earlier.decision, time: earlier.time } },
+    );
+  }
   const comment = command.comment?.trim();
   if (command.decision === 'reject' && !comment) {
     throw new ValidationError('a rejection needs a comment that tells the requester why', {

@@ -85,6 +85,11 @@ export class ApprovalService {
     return this.#deps.policy.directory;
   }
 
+  /** The digest of the policy bundle (module and data) decisions and the directory come from. */
+  get policyDigest(): string {
+    return this.#deps.policy.digest;
+  }
+
   /** Evaluates and records a new request, or returns the original for a repeated idempotency key. */
   async submit(
     principal: string,

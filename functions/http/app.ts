@@ -21,6 +21,7 @@ import {
   AuditView,
   CancelBody,
   DecisionBody,
+  DecisionView,
   ErrorView,
   EvaluationView,
   GrantView,
@@ -32,8 +33,9 @@ import {
   RequestIdParam,
   WaitQuery,
 } from './schemas.ts';
-import { toView } from './views.ts';
+import { toDecisionView, toView } from './views.ts';
 import { type ChangeHub, waitForStatusChange } from './waiter.ts';
+import { registerWhoami } from './whoami.ts';
 
 export interface AppDependencies {
   readonly service: ApprovalService;
@@ -57,7 +59,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'Not authenticated',
   403: 'Authenticated but not allowed',
   404: 'No such request, or not visible to you',
-  409: 'Conflicts with the request state (decided, stale action_hash, redeemed already)',
+  409: 'Conflicts with the request state (decided, stale action_hash, redeemed already, voted the other way already)',
   413: 'Body over 64 KiB',
   415: 'Body is not application/json',
   503: 'A dependency is unavailable; nothing was written; retry',
@@ -330,21 +332,27 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
       operationId: 'decideActionRequest',
       summary: 'Approve or reject (approvers)',
       description:
-        'The `action_hash` must be the one you reviewed. A rejection needs a comment. A repeated vote changes nothing.',
+        'The `action_hash` must be the one you reviewed. A rejection needs a comment. Repeating your vote changes nothing and answers 200 with `vote.recorded` false; voting the other way after you voted answers 409 `vote_already_cast`.',
       security,
       request: { params: RequestIdParam, ...body(DecisionBody) },
-      responses: { 200: json(ActionRequestView, 'Vote recorded'), ...errors(...COMMON, 403, 404, 409) },
+      responses: {
+        200: json(
+          DecisionView,
+          'Your vote: recorded now, or (`vote.recorded` false) the same vote recorded earlier',
+        ),
+        ...errors(...COMMON, 403, 404, 409),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       const vote = c.req.valid('json');
-      const { request } = await service.review(id, c.var.principal, {
+      const { request, duplicate } = await service.review(id, c.var.principal, {
         decision: vote.decision,
         ...(vote.comment !== undefined ? { comment: vote.comment } : {}),
         actionHash: vote.action_hash,
         channel: 'api',
       });
-      return c.json(toView(request), 200);
+      return c.json(toDecisionView(request, c.var.principal, !duplicate), 200);
     },
   );
 
@@ -485,6 +493,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
       );
     },
   );
+
+  registerWhoami(app, service);
 
   app.get('/healthz', (c) => c.json({ status: 'ok', version: deps.version ?? 'dev' }));
 

@@ -204,6 +204,23 @@ export const ActionRequestView = z
   .openapi('ActionRequest');
 export type ActionRequestView = z.infer<typeof ActionRequestView>;
 
+/** The answer to a vote: the request, and the caller's vote as it stands. */
+export const DecisionView = ActionRequestView.extend({
+  vote: z
+    .object({
+      approver: z.string(),
+      decision: z.enum(['approve', 'reject']),
+      channel: z.string(),
+      time: z.string(),
+      recorded: z.boolean().openapi({
+        description:
+          'true when this call recorded the vote; false when the same vote had been recorded earlier (a retry) and nothing changed',
+      }),
+    })
+    .openapi({ description: 'Your vote on this request as it stands' }),
+}).openapi('DecisionResult');
+export type DecisionView = z.infer<typeof DecisionView>;
+
 export const ActionRequestList = z
   .object({ items: z.array(ActionRequestView), count: z.number().int() })
   .openapi('ActionRequestList');

@@ -1,6 +1,6 @@
 /** What the API shows of a request, and the message written for the agent (an LLM) that asked. */
 import type { ActionRequest } from '../core/model.ts';
-import type { ActionRequestView } from './schemas.ts';
+import type { ActionRequestView, DecisionView } from './schemas.ts';
 
 export function requestPath(id: string): string {
   return `/v1/action-requests/${id}`;
@@ -66,6 +66,25 @@ export function toView(request: ActionRequest): ActionRequestView {
     updated_at: request.updatedAt,
     agent_message: agentMessage(request),
     links,
+  };
+}
+
+/**
+ * The answer to a vote: the request and the approver's vote as it stands, with whether this call
+ * recorded it, so a client can tell a retried vote (nothing new recorded) from a counted one.
+ */
+export function toDecisionView(request: ActionRequest, approver: string, recorded: boolean): DecisionView {
+  const vote = request.approval?.votes.find((v) => v.approver === approver);
+  if (!vote) throw new Error(`invariant: the vote of ${approver} is missing from ${request.id} after review`);
+  return {
+    ...toView(request),
+    vote: {
+      approver: vote.approver,
+      decision: vote.decision,
+      channel: vote.channel,
+      time: vote.time,
+      recorded,
+    },
   };
 }
 

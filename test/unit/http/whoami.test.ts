@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { testApp } from '../../support/app.ts';
+import { exportInput } from '../../support/fixtures.ts';
+
+interface Whoami {
+  principal: string;
+  type: string;
+  authentication: string;
+  groups: string[];
+  auditor: boolean;
+  chat_identities: { slack: string[]; teams: string[] };
+  policy_digest: string;
+  review?: {
+    request_id: string;
+    status: string;
+    may_vote: boolean;
+    reason?: { code: string; message: string };
+    approving_groups: string[];
+    your_vote?: { decision: string; time: string };
+  };
+}
+
+async function submit(call: ReturnType<typeof testApp>['call']) {
+  const res = await call('POST', '/v1/action-requests', { body: exportInput });
+  return (await res.json()) as { id: string; action_hash: string };
+}
+
+describe('GET /v1/whoami', () => {
+  it("names the caller, its type, the policy data's groups and chat bindings, and how it authenticated", async () => {
+    const { call } = testApp();
+
+    const bob = (await (await call('GET', '/v1/whoami', { token: 'bob' })).json()) as Whoami;
+    const audrey = (await (await call('GET', '/v1/whoami', { token: 'audrey' })).json()) as Whoami;
+    const agent = (await (await call('GET', '/v1/whoami', { token: 'agent' })).json()) as Whoami;
+
+    expect(bob).toEqual({
+      principal: 'user:bob@example.gov',
+      type: 'user',
+      authentication: 'bearer',
+      groups: ['data-owners'],
+      auditor: false,
+      chat_identities: { slack: ['U0BOB'], teams: [] },
+      policy_digest: `sha256:${'a'.repeat(64)}`,
+    });
+    expect(audrey).toMatchObject({ groups: ['auditors'], auditor: true });
+    expect(agent).toMatchObject({ principal: 'agent:demo-exporter', type: 'agent', groups: [] });
+  });
+
+  it('answers 401 without credentials', async () => {
+    const { call } = testApp();
+
+    const res = await call('GET', '/v1/whoami', { token: null });
+
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: 'unauthenticated' });
+  });
+
+  it('says whether the caller may vote on a request, and why not', async () => {
+    const { call } = testApp();
+    const { id, action_hash } = await submit(call);
+    await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'bob',
+      body: { decision: 'approve', action_hash },
+    });
+    const ask = async (token: 'bob' | 'carol' | 'agent' | 'audrey') =>
+      ((await (await call('GET', `/v1/whoami?request_id=${id}`, { token })).json()) as Whoami).review;
+
+    const carol = await ask('carol');
+    const bob = await ask('bob');
+    const agent = await ask('agent');
+    const audrey = await ask('audrey');
+
+    expect(carol).toEqual({
+      request_id: id,
+      status: 'pending',
+      may_vote: true,
+      approving_groups: ['data-owners'],
+    });
+    expect(bob).toMatchObject({
+      may_vote: false,
+      reason: { code: 'already_voted' },
+      your_vote: { decision: 'approve' },
+    });
+    expect(agent).toMatchObject({ may_vote: false, reason: { code: 'self_approval' } });
+    expect(audrey).toMatchObject({ may_vote: false, reason: { code: 'not_eligible' } });
+    expect(audrey?.reason?.message).toContain('not a member of any approving group (data-owners)');
+  });
+
+  it('says a decided request takes no more votes', async () => {
+    const { call } = testApp();
+    const { id } = await submit(call);
+    await call('POST', `/v1/action-requests/${id}/cancel`);
+
+    const res = await call('GET', `/v1/whoami?request_id=${id}`, { token: 'carol' });
+
+    expect(((await res.json()) as Whoami).review).toMatchObject({
+      status: 'cancelled',
+      may_vote: false,
+      reason: { code: 'request_not_pending' },
+    });
+  });
+
+  it('answers 404 for a request the caller may not see, and 400 for a malformed id', async () => {
+    const { call } = testApp();
+    const { id } = await submit(call);
+
+    const hidden = await call('GET', `/v1/whoami?request_id=${id}`, { token: 'mallory' });
+    const malformed = await call('GET', '/v1/whoami?request_id=r_1', { token: 'bob' });
+
+    expect(hidden.status).toBe(404);
+    expect(await malformed.json()).toMatchObject({
+      error: 'invalid_request',
+      message: expect.stringContaining('request_id'),
+    });
+    expect(malformed.status).toBe(400);
+  });
+
+  it('is described in the OpenAPI document with its response schema', async () => {
+    const { call } = testApp();
+
+    const doc = (await (await call('GET', '/v1/openapi.json', { token: null })).json()) as {
+      paths: Record<string, { get?: { operationId: string; responses: Record<string, unknown> } }>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+
+    expect(doc.paths['/v1/whoami']?.get?.operationId).toBe('whoami');
+    expect(Object.keys(doc.components.schemas.Whoami?.properties ?? {})).toEqual(
+      expect.arrayContaining(['principal', 'type', 'authentication', 'groups', 'review']),
+    );
+  });
+});
