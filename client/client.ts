@@ -9,12 +9,14 @@ import {
   type ActionRequestList,
   type ActionRequestView,
   type AuditView,
+  type DecisionView,
   type EvaluationView,
   type GrantView,
   MAX_WAIT_SECONDS,
   type OutcomeStatus,
   type RequestStatus,
   type VoteDecision,
+  type WhoamiView,
 } from './types.ts';
 
 type Awaitable<T> = T | Promise<T>;
@@ -258,9 +260,13 @@ export class ApprovalsClient {
     });
   }
 
-  /** Approves or rejects (approvers). */
-  async decide(id: string, decision: DecisionInput, options: CallOptions = {}): Promise<ActionRequestView> {
-    return this.#call<ActionRequestView>({
+  /**
+   * Approves or rejects (approvers). The answer's `vote.recorded` is false when the same vote had
+   * been cast before (nothing new was recorded); voting the other way after voting throws a 409
+   * `vote_already_cast`.
+   */
+  async decide(id: string, decision: DecisionInput, options: CallOptions = {}): Promise<DecisionView> {
+    return this.#call<DecisionView>({
       method: 'POST',
       path: `${requestPath(id)}/decisions`,
       body: {
@@ -308,6 +314,20 @@ export class ApprovalsClient {
     return this.#call<AuditView>({
       method: 'GET',
       path: `${requestPath(id)}/audit`,
+      idempotent: true,
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Who the gateway takes you to be: principal id, type, the policy data's groups you are in, how
+   * you authenticated. With `requestId`, also whether you may vote on that request, and why not.
+   */
+  async whoami(options: CallOptions & { readonly requestId?: string } = {}): Promise<WhoamiView> {
+    return this.#call<WhoamiView>({
+      method: 'GET',
+      path: '/v1/whoami',
+      query: { request_id: options.requestId },
       idempotent: true,
       signal: options.signal,
     });

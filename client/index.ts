@@ -39,6 +39,7 @@ export {
   type AuditEventView,
   type AuditView,
   DECIDED_STATUSES,
+  type DecisionView,
   type ErrorBody,
   type EvaluationView,
   type GrantCredentials,
@@ -47,4 +48,5 @@ export {
   type OutcomeStatus,
   type RequestStatus,
   type VoteDecision,
+  type WhoamiView,
 } from './types.ts';

@@ -8,12 +8,14 @@ import type {
   ActionRequestList as ActionRequestListSchema,
   AuditView as AuditViewSchema,
   DecisionBody,
+  DecisionView as DecisionViewSchema,
   ErrorView as ErrorViewSchema,
   EvaluationView as EvaluationViewSchema,
   GrantView as GrantViewSchema,
   OutcomeBody,
   ActionRequestView as RequestViewSchema,
 } from '../functions/http/schemas.ts';
+import type { WhoamiView as WhoamiViewSchema } from '../functions/http/whoami.ts';
 
 /** What an agent submits: the action, the resource it acts on, and why (AuthZEN-shaped). */
 export type ActionRequestInput = z.input<typeof ActionRequestBody>;
@@ -28,6 +30,10 @@ export type GrantCredentials = NonNullable<GrantView['credentials']>;
 export type EvaluationView = z.infer<typeof EvaluationViewSchema>;
 export type ErrorBody = z.infer<typeof ErrorViewSchema>;
 export type VoteDecision = z.infer<typeof DecisionBody>['decision'];
+/** The answer to a vote: the request, and `vote` as it stands (`recorded` false: cast earlier, nothing new). */
+export type DecisionView = z.infer<typeof DecisionViewSchema>;
+/** Who the gateway takes the caller to be; `review` when asked about a request. */
+export type WhoamiView = z.infer<typeof WhoamiViewSchema>;
 export type OutcomeStatus = z.infer<typeof OutcomeBody>['status'];
 
 /** Statuses after which a request never changes again (an approved one only gains a grant and outcome). */

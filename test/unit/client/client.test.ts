@@ -123,6 +123,46 @@ describe('Class: ApprovalsClient', () => {
       expect(await service.list('pending', 'user:bob@example.gov')).toHaveLength(0);
     });
 
+    it('tells the caller who the gateway takes it to be, and whether it may vote on a request', async () => {
+      const { as } = await gateway();
+      const submitted = await as('agent').request(input);
+
+      const bob = await as('bob').whoami();
+      const agentOnItsOwn = await as('agent').whoami({ requestId: submitted.id });
+
+      expect(bob).toMatchObject({
+        principal: 'user:bob@example.gov',
+        type: 'user',
+        authentication: 'bearer',
+        groups: ['data-owners'],
+        auditor: false,
+      });
+      expect(bob.review).toBeUndefined();
+      expect(agentOnItsOwn.review).toMatchObject({
+        request_id: submitted.id,
+        may_vote: false,
+        reason: { code: 'self_approval' },
+      });
+    });
+
+    it('tells a repeated vote (nothing recorded) from a counted one, and refuses a changed vote', async () => {
+      const { as } = await gateway();
+      const submitted = await as('agent').request(input);
+      const approve = { decision: 'approve' as const, actionHash: submitted.action_hash };
+
+      const first = await as('bob').decide(submitted.id, approve);
+      const retry = await as('bob').decide(submitted.id, approve);
+      const changed = await as('bob')
+        .decide(submitted.id, { decision: 'reject', comment: 'no', actionHash: submitted.action_hash })
+        .catch((error: unknown) => error);
+
+      expect(first.vote).toMatchObject({ decision: 'approve', recorded: true });
+      expect(retry.vote).toMatchObject({ decision: 'approve', recorded: false, time: first.vote.time });
+      expect(retry.approval?.received).toBe(1);
+      expect(changed).toBeInstanceOf(ApprovalsApiError);
+      expect(changed).toMatchObject({ status: 409, code: 'vote_already_cast' });
+    });
+
     it('long-polls a submission with waitSeconds and answers at once when the policy decides', async () => {
       const { as } = await gateway({ answer: decision({ outcome: 'deny', approval: undefined }) });
 
