@@ -11,6 +11,8 @@ export const EXIT = {
   usage: 2,
   /** `request --wait N`: still pending when the wait ran out. */
   pending: 3,
+  /** `approve`/`reject`: you had cast the same vote before; nothing new was recorded. */
+  unchanged: 4,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -1,5 +1,11 @@
 /** Human-readable output. Everything the gateway relays from an agent is untrusted text. */
-import type { ActionRequestView, AuditView, EvaluationView, GrantView } from '../../client/index.ts';
+import type {
+  ActionRequestView,
+  AuditView,
+  EvaluationView,
+  GrantView,
+  WhoamiView,
+} from '../../client/index.ts';
 
 /**
  * Makes untrusted text safe for a terminal: control characters (ANSI escapes, carriage returns),
@@ -98,8 +104,11 @@ function formatGrantSpec(grant: NonNullable<ActionRequestView['grant']>): string
   return parts.join('\n');
 }
 
-/** One line per request, for lists. */
-export function formatRequestLine(view: ActionRequestView): string {
+/**
+ * One line per request, for lists and for the first line of `request --wait`: id, status and
+ * approvals first, separated by spaces, so `awk '{print $1, $2}'` reads them.
+ */
+export function formatRequestLine(view: ActionRequestView, note?: string): string {
   const approvals = view.approval ? `${view.approval.received}/${view.approval.required}` : '-';
   return [
     safe(view.id),
@@ -107,7 +116,77 @@ export function formatRequestLine(view: ActionRequestView): string {
     approvals.padEnd(5),
     `${safe(view.action.name)} on ${safe(view.resource.type)} ${safe(view.resource.id)}`,
     `by ${safe(view.requester)}`,
+    ...(note ? [`(${note})`] : []),
   ].join('  ');
+}
+
+/** A time for a status line: `15:04:05Z` today (UTC), the full RFC 3339 time otherwise. */
+export function clock(time: Date | string, now: Date = new Date()): string {
+  const date = typeof time === 'string' ? new Date(time) : time;
+  if (Number.isNaN(date.getTime())) return safe(String(time));
+  const iso = date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return iso.slice(0, 10) === now.toISOString().slice(0, 10) ? iso.slice(11) : iso;
+}
+
+/**
+ * What a wait is waiting for, in one line: how many more approvals from whom, until when (the end of
+ * --wait or the request's deadline, whichever comes first), and when it escalates.
+ */
+export function describeWait(view: ActionRequestView, waitEnds: Date, now: Date = new Date()): string {
+  const approval = view.approval;
+  if (!approval) return `waiting for a decision on ${safe(view.id)} until ${clock(waitEnds, now)}`;
+  const groups = [...approval.groups, ...(approval.escalated ? approval.escalation_groups : [])].map(safe);
+  const more = Math.max(0, approval.required - approval.received);
+  const expires = new Date(approval.expires_at);
+  const expiresFirst = expires.getTime() <= waitEnds.getTime();
+  const until = expiresFirst
+    ? `until ${clock(expires, now)}, when it expires`
+    : `until ${clock(waitEnds, now)}`;
+  const escalation =
+    !approval.escalated && approval.escalate_at && approval.escalation_groups.length > 0
+      ? `; escalates to ${approval.escalation_groups.map(safe).join(', ')} at ${clock(approval.escalate_at, now)}`
+      : '';
+  return (
+    `waiting for ${more} more approval${more === 1 ? '' : 's'} (${approval.received} of ${approval.required}) ` +
+    `from ${groups.join(' or ')} ${until} (request ${safe(view.id)}${expiresFirst ? '' : `, expires ${clock(expires, now)}`}${escalation})`
+  );
+}
+
+/** Who the gateway takes you to be, and with a request, whether you may vote on it. */
+export function formatWhoami(view: WhoamiView): string {
+  const list = (items: readonly string[]) => (items.length > 0 ? items.map(safe).join(', ') : '(none)');
+  const lines = [
+    `You are ${safe(view.principal)}`,
+    field('type', safe(view.type)),
+    field('authenticated', view.authentication === 'bearer' ? 'bearer token' : 'AWS IAM (SigV4)'),
+    field('groups', list(view.groups)),
+    field('auditor', view.auditor ? 'yes: may read every request and audit trail' : 'no'),
+  ];
+  if (view.chat_identities.slack.length > 0) lines.push(field('slack', list(view.chat_identities.slack)));
+  if (view.chat_identities.teams.length > 0) lines.push(field('teams', list(view.chat_identities.teams)));
+  lines.push(field('policy digest', view.policy_digest));
+  const review = view.review;
+  if (review) {
+    lines.push(field('request', `${safe(review.request_id)}  ${review.status.toUpperCase()}`));
+    lines.push(field('approvers', `members of ${list(review.approving_groups)}`));
+    if (review.your_vote) {
+      lines.push(
+        field(
+          'your vote',
+          `${review.your_vote.decision} at ${review.your_vote.time} via ${safe(review.your_vote.channel)}`,
+        ),
+      );
+    }
+    lines.push(
+      field(
+        'may vote',
+        review.may_vote
+          ? 'yes'
+          : `no: ${safe(review.reason?.message ?? 'not now')} [${safe(review.reason?.code ?? '?')}]`,
+      ),
+    );
+  }
+  return lines.join('\n');
 }
 
 export function formatGrant(grant: GrantView): string {

@@ -33,25 +33,32 @@ export function processIo(): CliIo {
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
- * One self-rewriting status line on stderr while the CLI waits. Only on a terminal: in pipes, CI
- * logs and tests it prints nothing, so stderr stays readable.
+ * How a wait is shown on stderr: `auto` draws a self-rewriting line on a terminal and prints a
+ * plain line per change elsewhere (pipes, CI logs); `terminal` draws on a terminal only (`--json`,
+ * whose stderr carries JSON errors); `off` shows nothing.
  */
+export type ProgressMode = 'auto' | 'terminal' | 'off';
+
+/** What the CLI is waiting for, on stderr, so stdout stays machine-readable. */
 export class Progress {
   readonly #stream: OutputStream;
-  readonly #enabled: boolean;
+  readonly #style: 'spinner' | 'lines' | 'off';
   #text = '';
+  #printed: string | undefined;
   #frame = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #started = Date.now();
 
-  constructor(stream: OutputStream, enabled: boolean) {
+  constructor(stream: OutputStream, mode: ProgressMode) {
     this.#stream = stream;
-    this.#enabled = enabled && stream.isTTY === true;
+    this.#style =
+      mode === 'off' ? 'off' : stream.isTTY === true ? 'spinner' : mode === 'auto' ? 'lines' : 'off';
   }
 
   start(text: string): void {
     this.#text = text;
-    if (!this.#enabled || this.#timer) return;
+    if (this.#style === 'lines') this.#printLine();
+    if (this.#style !== 'spinner' || this.#timer) return;
     this.#render();
     this.#timer = setInterval(() => this.#render(), 100);
     this.#timer.unref?.();
@@ -59,12 +66,20 @@ export class Progress {
 
   update(text: string): void {
     this.#text = text;
+    if (this.#style === 'lines') this.#printLine();
   }
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    if (this.#enabled) this.#stream.write('\r\x1b[2K');
+    if (this.#style === 'spinner') this.#stream.write('\r\x1b[2K');
+  }
+
+  /** A plain line, only when the text changed: a CI log gets one line per change, not per poll. */
+  #printLine(): void {
+    if (this.#text === this.#printed) return;
+    this.#printed = this.#text;
+    this.#stream.write(`${this.#text}\n`);
   }
 
   #render(): void {

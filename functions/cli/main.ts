@@ -8,6 +8,7 @@ import { registerAuditCommands } from './commands/audit.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRequestCommands } from './commands/requests.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerWhoamiCommand } from './commands/whoami.ts';
 import { describeError, EXIT } from './errors.ts';
 import { type CliIo, processIo } from './io.ts';
 import { DEFAULT_URL, type GlobalOptions, Runtime } from './runtime.ts';
@@ -19,9 +20,11 @@ Environment:
 
 Exit codes:
   0  done (request --wait: approved)
-  1  refused or failed: denied, rejected, expired, 401/403/404/409, gateway unreachable, broken audit chain
+  1  refused or failed: denied, rejected, expired, cancelled, 401/403/404/409, gateway unreachable,
+     broken audit chain
   2  usage or input error: bad option or argument, unreadable or invalid file, 400/413/415 from the gateway
-  3  request --wait: still pending when the wait ran out`;
+  3  request --wait: still pending when the wait ran out
+  4  approve/reject: you had cast the same vote already; nothing new was recorded`;
 
 function version(): string {
   try {
@@ -64,6 +67,7 @@ export function buildProgram(runtime: Runtime): Command {
   registerRequestCommands(program, runtime);
   registerAuditCommands(program, runtime);
   registerPolicyCommands(program, runtime);
+  registerWhoamiCommand(program, runtime);
   return program;
 }
 

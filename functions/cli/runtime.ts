@@ -71,8 +71,9 @@ export class Runtime {
     this.print(this.json ? JSON.stringify(value, null, 2) : human());
   }
 
+  /** Shows a wait on stderr: on a terminal always; in pipes as plain lines, except with --json. */
   progress(): Progress {
-    return new Progress(this.io.stderr, !this.json);
+    return new Progress(this.io.stderr, this.json ? 'terminal' : 'auto');
   }
 }
 

@@ -2,7 +2,15 @@
 import { Argument, type Command, Option } from 'commander';
 import type { ActionRequestView, ApprovalsClient } from '../../../client/index.ts';
 import { CliError, EXIT } from '../errors.ts';
-import { formatCredentialsEnv, formatGrant, formatRequest, formatRequestLine, safe } from '../format.ts';
+import {
+  clock,
+  describeWait,
+  formatCredentialsEnv,
+  formatGrant,
+  formatRequest,
+  formatRequestLine,
+  safe,
+} from '../format.ts';
 import { buildRequest, collect, parseCount, parseSeconds, type RequestFlags } from '../input.ts';
 import { type Runtime, run } from '../runtime.ts';
 
@@ -13,7 +21,10 @@ function waitOption(): Option {
   ).argParser((value: string) => parseSeconds(value, '--wait'));
 }
 
-/** Waits for a decision, with a progress line on a terminal. */
+/**
+ * Waits for a decision and says on stderr what it waits for (approvals, groups, deadlines): a
+ * self-rewriting line on a terminal, a plain line per change in a pipe; stdout is left alone.
+ */
 async function waitWithProgress(
   runtime: Runtime,
   client: ApprovalsClient,
@@ -21,14 +32,15 @@ async function waitWithProgress(
   seconds: number,
 ): Promise<ActionRequestView> {
   if (view.status !== 'pending' || seconds <= 0) return view;
+  const waitEnds = new Date(Date.now() + seconds * 1000);
   const progress = runtime.progress();
-  const describe = (v: ActionRequestView) =>
-    `waiting for a decision on ${v.id}${v.approval ? ` (${v.approval.received} of ${v.approval.required} approvals)` : ''}`;
-  progress.start(describe(view));
+  progress.start(describeWait(view, waitEnds));
   try {
     return await client.waitForDecision(view.id, {
       timeoutMs: seconds * 1000,
-      onUpdate: (v) => progress.update(describe(v)),
+      onUpdate: (v) => {
+        if (v.status === 'pending') progress.update(describeWait(v, waitEnds));
+      },
     });
   } finally {
     progress.stop();
@@ -41,8 +53,11 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     .summary('submit an action request')
     .description(
       'Submit an action request from a JSON file (- for stdin) and/or flags; flags override the file.\n' +
-        'Exit code 0 when approved or accepted as pending, 1 when denied (or rejected/expired with --wait),\n' +
-        '3 when still pending after --wait. Gate a script on approval only with --wait.',
+        'Exit code 0 when approved or accepted as pending, 1 when denied (or rejected, expired or\n' +
+        'cancelled with --wait), 3 when still pending after --wait. Gate a script on approval only with --wait.\n' +
+        'With --wait, a pending request is printed at once (its id first), then again when the wait ends;\n' +
+        'with --json, as JSON Lines: one line as submitted, one as it ended. What the wait waits for\n' +
+        '(approvals, groups, deadline) goes to stderr.',
     )
     .argument('[file]', 'JSON body {action, resource, context}, or - for standard input')
     .option('--action <name>', 'action name, e.g. data.export')
@@ -51,7 +66,7 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     .option('--arg <key=value>', 'action argument; key:=<json> for non-strings (repeatable)', collect)
     .option('--prop <key=value>', 'resource property; key:=<json> for non-strings (repeatable)', collect)
     .option('--justification <text>', 'why the action is needed')
-    .option('--on-behalf-of <principal>', 'the human the request is made for, e.g. user:alice@agency.gov')
+    .option('--on-behalf-of <principal>', 'the human the request is made for, e.g. user:alice@example.gov')
     .option('--ticket <id>', 'change or ticket reference')
     .option('--idempotency-key <key>', 'repeat-safe key; the same key returns the same request')
     .addOption(waitOption())
@@ -68,8 +83,14 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
           const submitted = await client.request(input, {
             ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
           });
+          const waits = options.wait !== undefined;
+          if (waits && submitted.status === 'pending' && wait > 0) {
+            // The id at once, so a script reading a pipe can log, follow or cancel it during the wait.
+            runtime.print(runtime.json ? JSON.stringify(submitted) : formatRequestLine(submitted));
+          }
           const view = await waitWithProgress(runtime, client, submitted, wait);
-          runtime.emit(view, () => formatRequest(view, { message: true }));
+          if (waits && runtime.json) runtime.print(JSON.stringify(view));
+          else runtime.emit(view, () => formatRequest(view, { message: true }));
           if (view.status === 'approved') return EXIT.ok;
           if (view.status === 'pending') {
             if (options.wait === undefined) {
@@ -88,7 +109,8 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     .command('status')
     .summary("show a request's status")
     .description(
-      "Show a request's status; with --wait, wait for it to leave pending first. Exits 0 when shown.",
+      "Show a request's status; with --wait, wait for it to leave pending first (what it waits for goes\n" +
+        'to stderr). Exits 0 when shown, whatever the status.',
     )
     .argument('<id>', 'action request id (ar_…)')
     .addOption(waitOption())
@@ -104,19 +126,46 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
   program
     .command('pending')
     .summary('list the requests you may review')
-    .option('--limit <n>', 'at most this many (1-500)', (value: string) =>
+    .description(
+      'List the pending requests you may vote on, oldest first. Requests you already voted on are left\n' +
+        'out (your vote stands and cannot be changed); --all lists them too, marked.',
+    )
+    .option('--limit <n>', 'ask the gateway for at most this many (1-500)', (value: string) =>
       parseCount(value, '--limit', 1, 500),
     )
+    .option('--all', 'include requests you already voted on')
     .action(
-      run(runtime, async (options: { limit?: number }) => {
-        const items = await runtime
-          .client()
-          .pending(options.limit !== undefined ? { limit: options.limit } : {});
-        runtime.emit({ items, count: items.length }, () =>
+      run(runtime, async (options: { limit?: number; all?: boolean }) => {
+        const client = runtime.client();
+        const [listed, me] = await Promise.all([
+          client.pending(options.limit !== undefined ? { limit: options.limit } : {}),
+          client.whoami(),
+        ]);
+        // The gateway lists what the caller is eligible for, including requests it voted on already;
+        // they are filtered here from each request's votes (no server-side filter is assumed).
+        const myVote = (view: ActionRequestView) =>
+          view.approval?.votes.find((vote) => vote.approver === me.principal);
+        const voted = listed.filter((view) => myVote(view) !== undefined);
+        const items = options.all ? listed : listed.filter((view) => myVote(view) === undefined);
+        const hidden = listed.length - items.length;
+        runtime.emit({ items, count: items.length, hidden_already_voted: hidden }, () =>
           items.length === 0
             ? 'Nothing is waiting for your review.'
-            : items.map(formatRequestLine).join('\n'),
+            : items
+                .map((view) => {
+                  const vote = myVote(view);
+                  return formatRequestLine(view, vote ? `you voted ${vote.decision}` : undefined);
+                })
+                .join('\n'),
         );
+        if (hidden > 0) {
+          runtime.note(
+            `(${hidden} request${hidden === 1 ? '' : 's'} you already voted on not shown; ala pending --all lists ${hidden === 1 ? 'it' : 'them'})`,
+          );
+        }
+        if (options.all && voted.length > 0 && items.length > 0) {
+          runtime.note(`(${voted.length} of them you voted on already; your vote stands)`);
+        }
         return EXIT.ok;
       }),
     );
@@ -146,12 +195,24 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
         actionHash: options.actionHash ?? view.action_hash,
         ...(options.comment !== undefined ? { comment: options.comment } : {}),
       });
-      runtime.emit(decided, () => {
-        const progress = decided.approval
-          ? ` (${decided.approval.received} of ${decided.approval.required} approvals)`
-          : '';
-        return `${decision === 'approve' ? 'Approved' : 'Rejected'}: ${decided.id} is now ${decided.status}${progress}.`;
-      });
+      const progress = decided.approval
+        ? ` (${decided.approval.received} of ${decided.approval.required} approvals)`
+        : '';
+      const vote = decided.vote;
+      if (vote && !vote.recorded) {
+        // The gateway answers a repeated vote with the one on record and records nothing new.
+        runtime.emit(
+          decided,
+          () =>
+            `Nothing new was recorded: you had already voted to ${vote.decision} ${decided.id} at ${clock(vote.time)} via ${safe(vote.channel)}, and that vote stands. It is ${decided.status}${progress}.`,
+        );
+        return EXIT.unchanged;
+      }
+      runtime.emit(
+        decided,
+        () =>
+          `${decision === 'approve' ? 'Approved' : 'Rejected'}: ${decided.id} is now ${decided.status}${progress}.`,
+      );
       return EXIT.ok;
     });
 
@@ -160,7 +221,9 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     .summary('approve a pending request')
     .description(
       'Fetch the request, show exactly what is being approved, and vote for it with its action hash.\n' +
-        'With --action-hash, the vote is refused if the request is not the one you reviewed.',
+        'With --action-hash, the vote is refused if the request is not the one you reviewed.\n' +
+        'Exit code 0 when your vote was recorded; 4 when you had approved already (nothing new was\n' +
+        'recorded; your vote stands); 1 when refused, e.g. you rejected it already (409 vote_already_cast).',
     )
     .argument('<id>', 'action request id (ar_…)')
     .option('--comment <text>', 'note for the audit trail')
@@ -170,7 +233,11 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
   program
     .command('reject')
     .summary('reject a pending request (a comment is required)')
-    .description('Reject a pending request; any rejection ends it. The comment is shown to the agent.')
+    .description(
+      'Reject a pending request; any rejection ends it. The comment is shown to the agent.\n' +
+        'Exit code 0 when your vote was recorded; 4 when you had rejected already (nothing new was\n' +
+        'recorded); 1 when refused, e.g. you approved it already (409 vote_already_cast).',
+    )
     .argument('<id>', 'action request id (ar_…)')
     .requiredOption('--comment <text>', 'why; the agent and the audit trail see it')
     .option('--action-hash <hash>', 'the action hash you reviewed (sha256:…)')

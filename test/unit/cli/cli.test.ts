@@ -1,8 +1,15 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { ActionRequestView, AuditEventView, GrantView } from '../../../client/index.ts';
+import {
+  type ActionRequestView,
+  ApprovalsClient,
+  type AuditEventView,
+  type GrantView,
+  type WhoamiView,
+} from '../../../client/index.ts';
 import type { CliIo } from '../../../functions/cli/io.ts';
 import { main } from '../../../functions/cli/main.ts';
 import { TOKENS } from '../../support/app.ts';
@@ -23,16 +30,18 @@ afterEach(async () => {
 const workDir = mkdtempSync(join(tmpdir(), 'ala-cli-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-/** Runs `ala …` in-process with captured output; `as` picks the ALA_TOKEN. */
-async function ala(
-  argv: string[],
-  options: {
-    url?: string;
-    as?: keyof typeof TOKENS | null;
-    stdin?: string;
-    env?: Record<string, string>;
-  } = {},
-): Promise<Run> {
+interface AlaOptions {
+  url?: string;
+  as?: keyof typeof TOKENS | null;
+  stdin?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts `ala …` in-process with output captured as it is written (stdout and stderr are not
+ * terminals, as in a pipe); `as` picks the ALA_TOKEN.
+ */
+function alaLive(argv: string[], options: AlaOptions = {}) {
   let stdout = '';
   let stderr = '';
   const env: Record<string, string> = { ...options.env };
@@ -46,8 +55,24 @@ async function ala(
     cwd: workDir,
     readStdin: async () => options.stdin ?? '',
   };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+  const done = main(argv, io).then((code): Run => ({ code, stdout, stderr }));
+  return { stdout: () => stdout, stderr: () => stderr, done };
+}
+
+/** Runs `ala …` in-process to the end. */
+function ala(argv: string[], options: AlaOptions = {}): Promise<Run> {
+  return alaLive(argv, options).done;
+}
+
+/** Polls until `probe` returns something; fails with `what` after `timeoutMs`. */
+async function eventually<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function gateway(answer?: PolicyAnswer) {
@@ -78,6 +103,12 @@ const REQUEST_FLAGS = [
   'user:alice@example.gov',
 ];
 
+const ROOT = join(import.meta.dirname, '../../..');
+
+function client(who: keyof typeof TOKENS, url: string): ApprovalsClient {
+  return new ApprovalsClient({ baseUrl: url, token: TOKENS[who] });
+}
+
 function parse<T>(run: Run): T {
   return JSON.parse(run.stdout) as T;
 }
@@ -100,6 +131,7 @@ describe('CLI: ala', () => {
       ['audit', 'verify'],
       ['policy'],
       ['policy', 'eval'],
+      ['whoami'],
     ];
     for (const command of commands) {
       const run = await ala([...command, '--help']);
@@ -406,5 +438,205 @@ describe('CLI: ala', () => {
     expect(run.stderr).toContain('no credentials');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('grant_already_redeemed');
+  });
+
+  describe('whoami', () => {
+    it('shows who the gateway takes you to be: principal, type, groups, authentication', async () => {
+      const { as } = await gateway();
+
+      const bob = await as('bob', ['whoami']);
+      const audrey = await as('audrey', ['whoami', '--json']);
+
+      expect(bob.code).toBe(0);
+      expect(bob.stdout).toContain('You are user:bob@example.gov');
+      expect(bob.stdout).toMatch(/groups\s+data-owners/);
+      expect(bob.stdout).toMatch(/authenticated\s+bearer token/);
+      expect(bob.stdout).toMatch(/slack\s+U0BOB/);
+      expect(parse<WhoamiView>(audrey)).toMatchObject({
+        principal: 'user:audrey@example.gov',
+        type: 'user',
+        groups: ['auditors'],
+        auditor: true,
+      });
+    });
+
+    it('says why you may not vote on a request, with --request', async () => {
+      const { as } = await gateway();
+      const { id } = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+
+      const auditor = await as('audrey', ['whoami', '--request', id]);
+      const owner = await as('bob', ['whoami', '--request', id]);
+      const stranger = await as('mallory', ['whoami', '--request', id]);
+
+      expect(auditor.code).toBe(0);
+      expect(auditor.stdout).toMatch(
+        /may vote\s+no: user:audrey@example.gov is not a member of any approving group \(data-owners\) \[not_eligible\]/,
+      );
+      expect(owner.stdout).toMatch(/may vote\s+yes/);
+      expect(stranger.code).toBe(1);
+      expect(stranger.stderr).toContain('not found');
+    });
+  });
+
+  describe('pending', () => {
+    it('leaves out requests you already voted on, and lists them marked with --all', async () => {
+      const { as } = await gateway();
+      const first = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+      const second = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+      await as('bob', ['approve', first.id]);
+
+      const bob = await as('bob', ['pending']);
+      const bobAll = await as('bob', ['pending', '--all']);
+      const bobJson = parse<{ items: ActionRequestView[]; hidden_already_voted: number }>(
+        await as('bob', ['pending', '--json']),
+      );
+      const carol = await as('carol', ['pending']);
+
+      expect(bob.code).toBe(0);
+      expect(bob.stdout).toContain(second.id);
+      expect(bob.stdout).not.toContain(first.id);
+      expect(bob.stderr).toContain('1 request you already voted on not shown; ala pending --all lists it');
+      expect(bobAll.stdout).toMatch(new RegExp(`${first.id} .*\\(you voted approve\\)`));
+      expect(bobAll.stdout).toContain(second.id);
+      expect(bobJson.items.map((item) => item.id)).toEqual([second.id]);
+      expect(bobJson.hidden_already_voted).toBe(1);
+      expect(carol.stdout).toContain(first.id);
+      expect(carol.stdout).toContain(second.id);
+    });
+
+    it('says nothing is waiting when you voted on everything', async () => {
+      const { as } = await gateway();
+      const { id } = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+      await as('bob', ['approve', id]);
+
+      const run = await as('bob', ['pending']);
+
+      expect(run.stdout).toBe('Nothing is waiting for your review.\n');
+    });
+  });
+
+  describe('a repeated vote', () => {
+    it('exits 4 and says the earlier vote stands and nothing new was recorded', async () => {
+      const { as } = await gateway();
+      const { id } = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+      await as('bob', ['approve', id, '--comment', 'first']);
+
+      const again = await as('bob', ['approve', id, '--comment', 'second']);
+      const againJson = await as('bob', ['approve', id, '--json']);
+      const status = parse<ActionRequestView>(await as('agent', ['status', id, '--json']));
+
+      expect(again.code).toBe(4);
+      expect(again.stdout).toMatch(
+        new RegExp(
+          `Nothing new was recorded: you had already voted to approve ${id} at .+ via api, and that vote stands\\. It is pending \\(1 of 2 approvals\\)\\.`,
+        ),
+      );
+      expect(again.stdout).not.toContain('Approved:');
+      expect(againJson.code).toBe(4);
+      expect(parse<{ vote: { recorded: boolean } }>(againJson).vote.recorded).toBe(false);
+      expect(status.approval?.votes).toEqual([
+        expect.objectContaining({ approver: 'user:bob@example.gov', comment: 'first' }),
+      ]);
+    });
+
+    it('exits 1 when you try to vote the other way after voting', async () => {
+      const { as } = await gateway();
+      const { id } = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+      await as('bob', ['approve', id]);
+
+      const reject = await as('bob', ['reject', id, '--comment', 'changed my mind']);
+
+      expect(reject.code).toBe(1);
+      expect(reject.stderr).toMatch(
+        /already voted to approve at .*; a vote cannot be changed \(409 vote_already_cast\)/,
+      );
+    });
+  });
+
+  describe('request --wait', () => {
+    it('prints the id and status at once, says on stderr what it waits for, then prints the result', async () => {
+      const { as, url } = await gateway();
+
+      const run = alaLive([...REQUEST_FLAGS, '--wait', '60'], { url, as: 'agent' });
+      const firstLine = await eventually(
+        () => /^(ar_\w{26}) +pending +0\/2 .*\n/.exec(run.stdout()) ?? undefined,
+        'the id on stdout',
+      );
+      const id = firstLine[1] as string;
+      const waitingForTwo = await eventually(
+        () => (run.stderr().includes('waiting for 2 more approvals') ? run.stderr() : undefined),
+        'the wait described on stderr',
+      );
+      await as('bob', ['approve', id]);
+      await as('carol', ['approve', id]);
+      const done = await run.done;
+
+      expect(waitingForTwo).toMatch(
+        new RegExp(
+          `waiting for 2 more approvals \\(0 of 2\\) from data-owners until \\S+Z \\(request ${id}, expires \\S+Z; escalates to data-owner-leads at \\S+Z\\)`,
+        ),
+      );
+      expect(done.code).toBe(0);
+      expect(done.stdout.startsWith(firstLine[0])).toBe(true);
+      expect(done.stdout).toContain(`Request ${id}  APPROVED`);
+      // One line per change of what it waits for, not one per poll: the long-poll answered once, at the end.
+      expect(done.stderr.split('\n').filter((line) => line.startsWith('waiting for'))).toHaveLength(1);
+    }, 30_000);
+
+    it('with --json, prints JSON Lines: the request as submitted at once, then as it ended', async () => {
+      const { as, url } = await gateway();
+
+      const run = alaLive([...REQUEST_FLAGS, '--wait', '60', '--json'], { url, as: 'agent' });
+      const submitted = await eventually(() => {
+        const line = run.stdout().split('\n')[0];
+        return run.stdout().includes('\n') && line ? (JSON.parse(line) as ActionRequestView) : undefined;
+      }, 'the submitted request on stdout');
+      await as('bob', ['reject', submitted.id, '--comment', 'Use the redacted set.']);
+      const done = await run.done;
+      const lines = done.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as ActionRequestView);
+
+      expect(submitted.status).toBe('pending');
+      expect(done.code).toBe(1);
+      expect(lines.map((line) => [line.id, line.status])).toEqual([
+        [submitted.id, 'pending'],
+        [submitted.id, 'rejected'],
+      ]);
+      // stderr carries JSON errors with --json; the wait is shown there only on a terminal.
+      expect(done.stderr).toBe('');
+    }, 30_000);
+
+    it('prints the id before the decision through a real pipe, from the installed command', async () => {
+      const { url } = await gateway();
+      const child = spawn(process.execPath, [join(ROOT, 'bin/ala.js'), ...REQUEST_FLAGS, '--wait', '60'], {
+        cwd: workDir,
+        env: { ...process.env, ALA_URL: url, ALA_TOKEN: TOKENS.agent },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      closers.push(async () => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+      const id = await eventually(
+        () => /^(ar_\w{26}) +pending /.exec(stdout)?.[1],
+        'the id on the pipe',
+        25_000,
+      );
+      const hash = ((await client('bob', url).get(id)) as ActionRequestView).action_hash;
+      await client('bob', url).decide(id, { decision: 'approve', actionHash: hash });
+      await client('carol', url).decide(id, { decision: 'approve', actionHash: hash });
+      const code = await exited;
+
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Request ${id}  APPROVED`);
+      expect(stderr).toContain(`waiting for 2 more approvals (0 of 2) from data-owners`);
+    }, 60_000);
   });
 });

@@ -11,7 +11,7 @@ function stream(isTTY: boolean) {
 describe('Class: Progress', () => {
   it('draws a self-rewriting line on a terminal and clears it when stopped', async () => {
     const tty = stream(true);
-    const progress = new Progress(tty, true);
+    const progress = new Progress(tty, 'auto');
 
     progress.start('waiting for a decision on ar_1');
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -26,17 +26,42 @@ describe('Class: Progress', () => {
     expect(tty.chunks.at(-1)).toBe('\r\x1b[2K');
   });
 
-  it('prints nothing when stderr is not a terminal, or with --json', () => {
+  it('prints a plain line per change when stderr is not a terminal, not one per poll', () => {
+    const pipe = stream(false);
+    const progress = new Progress(pipe, 'auto');
+
+    progress.start('waiting for 2 more approvals');
+    progress.update('waiting for 2 more approvals');
+    progress.update('waiting for 1 more approval');
+    progress.stop();
+
+    expect(pipe.chunks).toEqual(['waiting for 2 more approvals\n', 'waiting for 1 more approval\n']);
+  });
+
+  it('prints nothing in a pipe with --json (stderr carries JSON errors), nor when off', () => {
     const pipe = stream(false);
     const tty = stream(true);
 
-    for (const progress of [new Progress(pipe, true), new Progress(tty, false)]) {
+    for (const progress of [new Progress(pipe, 'terminal'), new Progress(tty, 'off')]) {
       progress.start('waiting');
+      progress.update('still waiting');
       progress.stop();
     }
 
     expect(pipe.chunks).toEqual([]);
     expect(tty.chunks).toEqual([]);
+  });
+
+  it('still draws on a terminal with --json, where it does not touch stdout', () => {
+    const tty = stream(true);
+    const progress = new Progress(tty, 'terminal');
+
+    progress.start('waiting');
+    progress.stop();
+
+    expect(tty.chunks[0]?.startsWith('\r\x1b[2K')).toBe(true);
+    expect(tty.chunks[0]).toMatch(/. waiting \(0s\)$/);
+    expect(tty.chunks.at(-1)).toBe('\r\x1b[2K');
   });
 });
 
