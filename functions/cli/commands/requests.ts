@@ -145,7 +145,6 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
         // they are filtered here from each request's votes (no server-side filter is assumed).
         const myVote = (view: ActionRequestView) =>
           view.approval?.votes.find((vote) => vote.approver === me.principal);
-        const voted = listed.filter((view) => myVote(view) !== undefined);
         const items = options.all ? listed : listed.filter((view) => myVote(view) === undefined);
         const hidden = listed.length - items.length;
         runtime.emit({ items, count: items.length, hidden_already_voted: hidden }, () =>
@@ -162,9 +161,6 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
           runtime.note(
             `(${hidden} request${hidden === 1 ? '' : 's'} you already voted on not shown; ala pending --all lists ${hidden === 1 ? 'it' : 'them'})`,
           );
-        }
-        if (options.all && voted.length > 0 && items.length > 0) {
-          runtime.note(`(${voted.length} of them you voted on already; your vote stands)`);
         }
         return EXIT.ok;
       }),
