@@ -14,6 +14,7 @@ export type ApiErrorCode =
   | 'not_found'
   | 'request_not_pending'
   | 'stale_action_hash'
+  | 'vote_already_cast'
   | 'not_approved'
   | 'grant_already_redeemed'
   | 'outcome_already_reported'

@@ -47,7 +47,7 @@ export function buildProgram(runtime: Runtime): Command {
     .version(version(), '-V, --version', 'print the version')
     .addOption(new Option('--url <url>', `gateway URL (env ALA_URL, default ${DEFAULT_URL})`))
     .addOption(new Option('--token <token>', 'bearer token (env ALA_TOKEN)'))
-    .option('--json', 'print machine-readable JSON (errors as JSON on stderr)')
+    .option('--json', 'print machine-readable JSON (request --wait: JSON Lines; errors as JSON on stderr)')
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),

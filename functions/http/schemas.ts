@@ -68,7 +68,7 @@ const JsonObject = z
 
 const Principal = z
   .string()
-  .regex(PRINCIPAL, 'must be a principal id like "user:alice@agency.gov" (type, colon, name; no spaces)');
+  .regex(PRINCIPAL, 'must be a principal id like "user:alice@example.gov" (type, colon, name; no spaces)');
 
 export const RequestIdParam = z.object({
   id: z
@@ -125,7 +125,10 @@ export const ActionRequestBody = z
         id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
         properties: { environment: 'prod', data_classification: 'CUI' },
       },
-      context: { justification: 'Quarterly reconciliation, CHG-4821', on_behalf_of: 'user:alice@agency.gov' },
+      context: {
+        justification: 'Quarterly reconciliation, CHG-4821',
+        on_behalf_of: 'user:alice@example.gov',
+      },
     },
   });
 export type ActionRequestBody = z.infer<typeof ActionRequestBody>;

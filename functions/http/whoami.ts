@@ -48,11 +48,9 @@ export const WhoamiView = z
           .object({ code: z.string(), message: z.string() })
           .optional()
           .openapi({ description: 'Why not, when `may_vote` is false' }),
-        approving_groups: z
-          .array(z.string())
-          .openapi({
-            description: 'The groups whose members may vote now (escalation groups once escalated)',
-          }),
+        approving_groups: z.array(z.string()).openapi({
+          description: 'The groups whose members may vote now (escalation groups once escalated)',
+        }),
         your_vote: VoteView.optional(),
       })
       .optional()

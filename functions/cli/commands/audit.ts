@@ -25,8 +25,8 @@ export function registerAuditCommands(program: Command, runtime: Runtime): void 
     .summary("read and verify requests' audit trails")
     .description(
       "Read a request's hash-chained audit events, or verify chains locally: each event's hash is\n" +
-        'recomputed as sha256(prev_hash + "\\n" + JCS(event without hash)), so a tampered, missing or\n' +
-        'reordered event is found without trusting the gateway.',
+        'recomputed as "sha256:" + hex(sha256(prev_hash + "\\n" + JCS(event without hash))), so a\n' +
+        'tampered, missing or reordered event is found without trusting the gateway.',
     );
 
   audit

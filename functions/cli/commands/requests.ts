@@ -130,7 +130,7 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
       'List the pending requests you may vote on, oldest first. Requests you already voted on are left\n' +
         'out (your vote stands and cannot be changed); --all lists them too, marked.',
     )
-    .option('--limit <n>', 'ask the gateway for at most this many (1-500)', (value: string) =>
+    .option('--limit <n>', 'ask the gateway for at most this many (1-500, default 100)', (value: string) =>
       parseCount(value, '--limit', 1, 500),
     )
     .option('--all', 'include requests you already voted on')
