@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { SqliteRequestStore } from '../../../functions/adapters/sqlite/sqlite-store.ts';
+import { ulidIds } from '../../../functions/adapters/system/system.ts';
+import { ApprovalService } from '../../../functions/core/service.ts';
+import { createApp } from '../../../functions/http/app.ts';
+import { iamAuthenticator } from '../../../functions/http/auth.ts';
+import { silentLogger } from '../../../functions/observability/logger.ts';
 import { testApp } from '../../support/app.ts';
-import { exportInput } from '../../support/fixtures.ts';
+import { decision, exportInput, fixedPolicy, ManualClock } from '../../support/fixtures.ts';
 
 interface Whoami {
   principal: string;
@@ -44,6 +50,40 @@ describe('GET /v1/whoami', () => {
     });
     expect(audrey).toMatchObject({ groups: ['auditors'], auditor: true });
     expect(agent).toMatchObject({ principal: 'agent:demo-exporter', type: 'agent', groups: [] });
+  });
+
+  it('says iam for a caller API Gateway authenticated with SigV4', async () => {
+    const app = createApp({
+      service: new ApprovalService({
+        store: new SqliteRequestStore({ path: ':memory:' }),
+        policy: fixedPolicy(decision()),
+        clock: new ManualClock(),
+        ids: ulidIds(),
+      }),
+      authenticate: iamAuthenticator(),
+      logger: silentLogger,
+    });
+    const event = {
+      requestContext: { identity: { userArn: 'arn:aws-us-gov:sts::123456789012:assumed-role/agent/s1' } },
+    };
+
+    const res = await app.request(
+      '/v1/whoami',
+      {
+        headers: {
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/us-gov-west-1/execute-api/aws4_request',
+        },
+      },
+      { event },
+    );
+
+    expect(await res.json()).toMatchObject({
+      principal: 'iam:arn:aws-us-gov:iam::123456789012:role/agent',
+      type: 'iam',
+      authentication: 'iam',
+      groups: [],
+    });
   });
 
   it('answers 401 without credentials', async () => {
