@@ -12,6 +12,7 @@ import {
   StaleActionHashError,
   TerminalStateError,
   ValidationError,
+  VoteAlreadyCastError,
 } from '../../../functions/core/errors.ts';
 import * as lifecycle from '../../../functions/core/lifecycle.ts';
 import type { ActionRequest, AuditEvent } from '../../../functions/core/model.ts';
@@ -235,6 +236,25 @@ describe('Module: lifecycle', () => {
         directory,
       );
       expect(again).toEqual({ kind: 'duplicate', request });
+    });
+
+    it('refuses a vote the other way from an approver who already voted', () => {
+      const { request } = run(start(), vote(BOB));
+      const changed = () =>
+        lifecycle.review(
+          request,
+          {
+            approver: BOB,
+            decision: 'reject',
+            comment: 'changed my mind',
+            actionHash: request.actionHash,
+            channel: 'api',
+            now: at(2),
+          },
+          directory,
+        );
+      expect(changed).toThrow(VoteAlreadyCastError);
+      expect(changed).toThrow(/already voted to approve at .*; a vote cannot be changed/);
     });
 
     it('ends the request on any rejection (veto), which needs a comment', () => {
