@@ -85,6 +85,11 @@ export class ApprovalService {
     return this.#deps.policy.directory;
   }
 
+  /** The service's clock: what deadlines are compared with. */
+  now(): Date {
+    return this.#deps.clock.now();
+  }
+
   /** The digest of the policy bundle (module and data) decisions and the directory come from. */
   get policyDigest(): string {
     return this.#deps.policy.digest;

@@ -112,7 +112,7 @@ export function registerWhoami<E extends { Variables: { principal: string } }>(
         policy_digest: service.policyDigest,
         ...(requestId === undefined
           ? {}
-          : { review: review(await service.get(requestId, principal), principal, directory) }),
+          : { review: review(await service.get(requestId, principal), principal, directory, service.now()) }),
       };
       return c.json(view, 200);
     },
@@ -140,6 +140,7 @@ function review(
   request: ActionRequest,
   principal: string,
   directory: Directory,
+  now: Date,
 ): NonNullable<WhoamiView['review']> {
   const approval = request.approval;
   const approvingGroups = approval ? [...lifecycle.activeGroups(approval)] : [];
@@ -151,12 +152,17 @@ function review(
     ...(vote ? { your_vote: { decision: vote.decision, channel: vote.channel, time: vote.time } } : {}),
   };
   const refusal = lifecycle.ineligibility(request, principal, directory);
+  // A deadline can pass before the expiry timer fires; a vote then is late, as the vote itself finds.
+  const overdue = approval !== undefined && now.getTime() >= Date.parse(approval.expiresAt);
   const reason = refusal
     ? { code: refusal.code, message: refusal.message }
-    : request.status !== 'pending'
+    : request.status !== 'pending' || overdue
       ? {
           code: 'request_not_pending',
-          message: `request ${request.id} is ${request.status}; votes are no longer accepted`,
+          message:
+            request.status === 'pending'
+              ? `request ${request.id} passed its deadline at ${approval?.expiresAt}; votes are no longer accepted`
+              : `request ${request.id} is ${request.status}; votes are no longer accepted`,
         }
       : vote
         ? {

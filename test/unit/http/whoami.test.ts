@@ -140,6 +140,20 @@ describe('GET /v1/whoami', () => {
     });
   });
 
+  it('says a request past its deadline takes no more votes, before its timer has fired', async () => {
+    const { call, clock } = testApp();
+    const { id } = await submit(call);
+    clock.advance(3600);
+
+    const res = await call('GET', `/v1/whoami?request_id=${id}`, { token: 'carol' });
+
+    expect(((await res.json()) as Whoami).review).toMatchObject({
+      status: 'pending',
+      may_vote: false,
+      reason: { code: 'request_not_pending', message: expect.stringContaining('passed its deadline') },
+    });
+  });
+
   it('answers 404 for a request the caller may not see, and 400 for a malformed id', async () => {
     const { call } = testApp();
     const { id } = await submit(call);
