@@ -50,6 +50,22 @@ export interface ApprovalsClientOptions {
   readonly timeoutMs?: number;
   /** Sent as `User-Agent` where the runtime allows it. */
   readonly userAgent?: string;
+  /** Told before each retry's wait: why the call waits, and for how long (e.g. to show a person). */
+  readonly onRetry?: (notice: RetryNotice) => void;
+}
+
+/** A retry about to wait. */
+export interface RetryNotice {
+  readonly method: 'GET' | 'POST';
+  /** The API path, e.g. `/v1/action-requests`. */
+  readonly path: string;
+  /** Which retry this is (1 for the first) of at most `retries`. */
+  readonly retry: number;
+  readonly retries: number;
+  /** How long the call waits before the retry: backoff, or the gateway's `Retry-After`. */
+  readonly delayMs: number;
+  /** What the previous attempt got. */
+  readonly error: ApprovalsApiError | ApprovalsNetworkError;
 }
 
 export interface CallOptions {
@@ -110,6 +126,7 @@ export class ApprovalsClient {
   readonly #retry: RetryOptions;
   readonly #timeoutMs: number;
   readonly #userAgent: string | undefined;
+  readonly #onRetry: ((notice: RetryNotice) => void) | undefined;
 
   constructor(options: ApprovalsClientOptions) {
     this.baseUrl = normalizeBaseUrl(options.baseUrl);
@@ -131,6 +148,7 @@ export class ApprovalsClient {
       throw new RangeError(`timeoutMs must be a positive number of milliseconds (got ${options.timeoutMs})`);
     }
     this.#userAgent = options.userAgent;
+    this.#onRetry = options.onRetry;
   }
 
   /**
@@ -358,7 +376,7 @@ export class ApprovalsClient {
         // Refused connections never reached the gateway, so any call may be repeated.
         const repeatable = spec.idempotent || error.code === 'connection_refused';
         if (repeatable && error.code !== 'invalid_response' && attempt < this.#retry.retries) {
-          await sleep(backoffDelay(attempt, this.#retry), signal);
+          await this.#pause(spec, attempt, backoffDelay(attempt, this.#retry), error);
           continue;
         }
         throw error;
@@ -368,8 +386,25 @@ export class ApprovalsClient {
       if (!error.retryable || attempt >= this.#retry.retries) throw error;
       const after = error.retryAfterMs;
       if (after !== undefined && after > this.#retry.maxRetryAfterMs) throw error;
-      await sleep(Math.max(after ?? 0, backoffDelay(attempt, this.#retry)), signal);
+      await this.#pause(spec, attempt, Math.max(after ?? 0, backoffDelay(attempt, this.#retry)), error);
     }
+  }
+
+  async #pause(
+    spec: CallSpec,
+    attempt: number,
+    delayMs: number,
+    error: ApprovalsApiError | ApprovalsNetworkError,
+  ): Promise<void> {
+    this.#onRetry?.({
+      method: spec.method,
+      path: spec.path,
+      retry: attempt + 1,
+      retries: this.#retry.retries,
+      delayMs,
+      error,
+    });
+    await sleep(delayMs, spec.signal);
   }
 
   async #attempt(url: string, spec: CallSpec): Promise<Attempt> {

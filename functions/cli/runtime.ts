@@ -1,5 +1,5 @@
 /** What every command needs: global options, a client, output in the chosen format, the exit code. */
-import { ApprovalsClient } from '../../client/index.ts';
+import { ApprovalsApiError, ApprovalsClient } from '../../client/index.ts';
 import { EXIT, type ExitCode, UsageError } from './errors.ts';
 import { type CliIo, Progress } from './io.ts';
 
@@ -47,6 +47,18 @@ export class Runtime {
         userAgent: 'ala-cli',
         // A person is waiting at the terminal: fail fast rather than back off for long.
         retry: { retries: 2, maxRetryAfterMs: 10_000 },
+        // Short backoffs pass unnoticed; a wait a person would notice says what it waits for.
+        onRetry: (notice) => {
+          if (notice.delayMs < 1000) return;
+          const call = `${notice.method} ${notice.path}`;
+          const what =
+            notice.error instanceof ApprovalsApiError
+              ? `the gateway answered ${notice.error.status} ${notice.error.code} to ${call}`
+              : `no answer from the gateway to ${call} (${notice.error.code.replaceAll('_', ' ')})`;
+          this.note(
+            `${what}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s (retry ${notice.retry} of ${notice.retries})`,
+          );
+        },
       });
     } catch (error) {
       // The constructor's messages name the option; say which flag or variable to fix.

@@ -14,7 +14,7 @@ import type { CliIo } from '../../../functions/cli/io.ts';
 import { main } from '../../../functions/cli/main.ts';
 import { TOKENS } from '../../support/app.ts';
 import { decision, exportInput } from '../../support/fixtures.ts';
-import { closedPortUrl, type PolicyAnswer, startGateway } from '../client/server.ts';
+import { closedPortUrl, jsonError, type PolicyAnswer, startGateway } from '../client/server.ts';
 
 interface Run {
   code: number;
@@ -259,6 +259,26 @@ describe('CLI: ala', () => {
     expect(again.stderr).toMatch(/conflict: .*\(409 request_not_pending\)/);
     expect(JSON.parse(asJson.stderr)).toMatchObject({ error: 'request_not_pending', status: 409 });
     expect(asJson.stdout).toBe('');
+  });
+
+  it('says on stderr what a retry waits for when the gateway asks to wait', async () => {
+    let refused = 0;
+    const started = await startGateway({
+      // `pending` also asks GET /v1/whoami, concurrently: only the listing is made to fail, once.
+      faults: (request) =>
+        new URL(request.url).pathname === '/v1/action-requests' && refused++ === 0
+          ? jsonError(503, 'store_unavailable', { 'retry-after': '1' })
+          : undefined,
+    });
+    closers.push(started.close);
+
+    const run = await ala(['pending'], { url: started.url, as: 'bob' });
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      'the gateway answered 503 store_unavailable to GET /v1/action-requests; retrying in 1.0 s (retry 1 of 2)',
+    );
+    expect(run.stdout).toBe('Nothing is waiting for your review.\n');
   });
 
   it('tells the user to start the gateway when nothing listens', async () => {

@@ -7,6 +7,7 @@ import {
   ApprovalsClient,
   ApprovalsNetworkError,
   MAX_WAIT_SECONDS,
+  type RetryNotice,
 } from '../../../client/index.ts';
 import { verifyChain } from '../../../functions/core/audit.ts';
 import { MAX_WAIT_SECONDS as SERVER_MAX_WAIT_SECONDS } from '../../../functions/http/schemas.ts';
@@ -282,6 +283,32 @@ describe('Class: ApprovalsClient', () => {
       expect(items).toEqual([]);
       expect(seen).toHaveLength(2);
       expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    });
+
+    it('tells onRetry why and how long each retry waits', async () => {
+      const { url } = await gateway({
+        faults: (_request, attempt) =>
+          attempt === 1 ? jsonError(503, 'store_unavailable', { 'retry-after': '1' }) : undefined,
+      });
+      const notices: RetryNotice[] = [];
+      const client = new ApprovalsClient({
+        baseUrl: url,
+        token: TOKENS.bob,
+        retry: FAST_RETRY,
+        onRetry: (notice) => notices.push(notice),
+      });
+
+      await client.pending();
+
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatchObject({
+        method: 'GET',
+        path: '/v1/action-requests',
+        retry: 1,
+        retries: 3,
+        delayMs: 1000,
+        error: { status: 503, code: 'store_unavailable' },
+      });
     });
 
     it('gives up after the configured retries and throws the last 503', async () => {
