@@ -599,8 +599,10 @@ describe('CLI: ala', () => {
       expect(done.code).toBe(0);
       expect(done.stdout.startsWith(firstLine[0])).toBe(true);
       expect(done.stdout).toContain(`Request ${id}  APPROVED`);
-      // One line per change of what it waits for, not one per poll: the long-poll answered once, at the end.
-      expect(done.stderr.split('\n').filter((line) => line.startsWith('waiting for'))).toHaveLength(1);
+      // One line per change of what it waits for, never the same line again for another poll.
+      const waitLines = done.stderr.split('\n').filter((line) => line.startsWith('waiting for'));
+      expect(waitLines[0]).toBe(waitingForTwo.trim());
+      expect(new Set(waitLines).size).toBe(waitLines.length);
     }, 30_000);
 
     it('with --json, prints JSON Lines: the request as submitted at once, then as it ended', async () => {
