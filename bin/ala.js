@@ -1,8 +1,15 @@
 #!/usr/bin/env node
-// Launcher for the TypeScript CLI: registers tsx's ESM loader, then runs functions/cli/main.ts, so
-// `npx ala …` works from a clone without a build step.
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import(new URL('../functions/cli/main.ts', import.meta.url).href);
-process.exitCode = await main(process.argv.slice(2));
+// The `ala` command: runs the compiled CLI in dist/cli/ (built by `npm run build`, which
+// `npm install` and `npm ci` run through `prepare`). No TypeScript loader at run time.
+let cli;
+try {
+  cli = await import('../dist/cli/ala.js');
+} catch (error) {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/cli/ala.js'))
+    throw error;
+  process.stderr.write(
+    'error: the CLI is not built (dist/cli/ala.js is missing); run `npm run build` in the repository\n',
+  );
+  process.exit(2);
+}
+process.exitCode = await cli.main(process.argv.slice(2));

@@ -2,6 +2,7 @@
  * `npm start`: the local gateway. Reads the config (--config or ALA_CONFIG, else dev defaults),
  * loads the policy bundle, opens the SQLite store, re-arms pending approvals, and serves the API.
  */
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '../observability/logger.ts';
@@ -79,7 +80,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     `  openapi   ${gateway.url}/v1/openapi.json`,
   ];
   if (demo) {
-    banner.push('  demo mode: tokens below are for this machine only (kept in <dataDir>/demo-tokens.json)');
+    banner.push(
+      `  demo mode: tokens below are for this machine only (kept in ${join(config.dataDir, 'demo-tokens.json')})`,
+    );
     for (const p of config.principals) banner.push(`    ${p.id.padEnd(32)} ${p.token}`);
   } else {
     banner.push(`  ${config.principals.length} principal(s) from the config file`);
