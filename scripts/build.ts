@@ -38,7 +38,8 @@ const common: BuildOptions = {
   absWorkingDir: ROOT,
 };
 
-function buildSdk(): void {
+/** The SDK package's output, client/dist/ (also `npm run build` in client/, before `npm pack`). */
+export function buildSdk(): void {
   const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
   rmSync(join(ROOT, 'client', 'dist'), { recursive: true, force: true });
   const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'client', 'tsconfig.json')], {
@@ -47,7 +48,8 @@ function buildSdk(): void {
   if (result.status !== 0) throw new Error(`tsc -p client/tsconfig.json failed (exit ${result.status})`);
 }
 
-async function buildAll(): Promise<void> {
+/** The gateway and CLI bundles in dist/ (about a second: tests and the bench call it first). */
+export async function buildBundles(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
   await Promise.all([
     build({ ...common, entryPoints: ['functions/local/main.ts'], outfile: join(DIST, 'gateway.js') }),
@@ -59,7 +61,9 @@ async function buildAll(): Promise<void> {
       chunkNames: 'chunks/[name]-[hash]',
     }),
   ]);
-  buildSdk();
 }
 
-await buildAll();
+if (import.meta.filename === resolve(process.argv[1] ?? '')) {
+  await buildBundles();
+  buildSdk();
+}
