@@ -23,7 +23,9 @@ beforeAll(async () => {
   // `npm pack` runs the package's prepack script, which compiles the SDK afresh.
   const pack = await run(NPM, ['pack', '--json', '--pack-destination', scratch], join(ROOT, 'client'));
   expect(pack.code, pack.stderr).toBe(0);
-  [packed] = JSON.parse(pack.stdout) as (typeof packed)[];
+  const [entry] = JSON.parse(pack.stdout) as (typeof packed)[];
+  if (!entry) throw new Error(`npm pack printed no package:\n${pack.stdout}`);
+  packed = entry;
 
   writeFileSync(
     join(scratch, 'package.json'),
