@@ -15,25 +15,28 @@ export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[!-~\u00a1-\uffff]{1,256}$/;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * What JSON.parse accepts but this API must not: numbers that overflowed to ±Infinity, strings or
- * keys with lone surrogates (not I-JSON, so no RFC 8785 verifier could re-hash them), a
- * `__proto__` key (dropped silently by object copies, so approvers would see less than was sent),
- * nesting beyond what hashing and the stores handle. Returns the first problem with its path.
+ * The one JSON hygiene rule of the API: what JSON.parse accepts but this API must not. Numbers
+ * that overflowed to ±Infinity, strings or keys with lone surrogates (not I-JSON, so no RFC 8785
+ * verifier could re-hash them), a `__proto__` key (dropped silently by object copies, so approvers
+ * would see less than was sent), nesting beyond what hashing and the stores handle (MAX_JSON_DEPTH
+ * inside `args`, `properties` and `attributes`, which sit up to four levels below the body).
+ * Returns the first problem and where it is. The body size is bodySizeLimit's (middleware.ts).
  */
 export function jsonProblem(
   value: unknown,
   path = '(body)',
   depthLeft = MAX_JSON_DEPTH + 4,
-): string | undefined {
+): { path: string; message: string } | undefined {
   if (typeof value === 'number')
-    return Number.isFinite(value) ? undefined : `${path}: numbers must be finite`;
+    return Number.isFinite(value) ? undefined : { path, message: 'numbers must be finite' };
   if (typeof value === 'string') {
     return LONE_SURROGATE.test(value)
-      ? `${path}: text must be well-formed Unicode (a lone surrogate was found)`
+      ? { path, message: 'text must be well-formed Unicode (a lone surrogate was found)' }
       : undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  if (depthLeft <= 0) return `${path}: nested too deeply; flatten the structure`;
+  if (depthLeft <= 0)
+    return { path, message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure` };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const problem = jsonProblem(value[i], `${path}[${i}]`, depthLeft - 1);
@@ -42,28 +45,17 @@ export function jsonProblem(
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    if (key === '__proto__') return `${path}: the key "__proto__" is not allowed`;
-    if (LONE_SURROGATE.test(key)) return `${path}: keys must be well-formed Unicode`;
+    if (key === '__proto__') return { path, message: 'the key "__proto__" is not allowed' };
+    if (LONE_SURROGATE.test(key)) return { path, message: 'keys must be well-formed Unicode' };
     const problem = jsonProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depthLeft - 1);
     if (problem) return problem;
   }
   return undefined;
 }
 
-function depth(value: unknown, limit: number): boolean {
-  if (limit < 0) return false;
-  if (Array.isArray(value)) return value.every((v) => depth(v, limit - 1));
-  if (typeof value === 'object' && value !== null)
-    return Object.values(value).every((v) => depth(v, limit - 1));
-  return true;
-}
-
-/** Free-form JSON object with bounded nesting (canonical hashing and policies recurse over it). */
+/** Free-form JSON object; its nesting and values are bounded by jsonProblem before validation. */
 const JsonObject = z
   .record(z.string().max(256), z.unknown())
-  .refine((value) => depth(value, MAX_JSON_DEPTH), {
-    message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure`,
-  })
   .openapi({ type: 'object', additionalProperties: true });
 
 const Principal = z
@@ -259,6 +251,7 @@ export const AuditView = z
     }),
   })
   .openapi('AuditTrail');
+export type AuditView = z.infer<typeof AuditView>;
 
 export const GrantView = z
   .object({
@@ -278,6 +271,7 @@ export const GrantView = z
     agent_message: z.string(),
   })
   .openapi('Grant');
+export type GrantView = z.infer<typeof GrantView>;
 
 export const EvaluationView = z
   .object({
@@ -300,6 +294,7 @@ export const EvaluationView = z
     action_hash: z.string(),
   })
   .openapi('Evaluation');
+export type EvaluationView = z.infer<typeof EvaluationView>;
 
 export const ErrorView = z
   .object({
