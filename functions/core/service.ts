@@ -16,6 +16,7 @@ import {
   StaleStateError,
   ValidationError,
 } from './errors.ts';
+import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from './identifiers.ts';
 import * as lifecycle from './lifecycle.ts';
 import type {
   ActionRequest,
@@ -26,6 +27,7 @@ import type {
   Status,
   VoteDecision,
 } from './model.ts';
+import { cursorAfter, MAX_PAGE_LIMIT, pageLimit } from './paging.ts';
 import type { Clock } from './ports/clock.port.ts';
 import type { CredentialBroker, IssuedCredentials } from './ports/credentials.port.ts';
 import type { IdSource } from './ports/id.port.ts';
@@ -51,6 +53,8 @@ export interface ServiceDependencies {
   /** How many times a mutation re-reads after losing a race before giving up (503). @default 30 */
   readonly maxAttempts?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Requests a listing call examines at most (a bound on the reads of one call). @default 2000 */
+  readonly listScanBudget?: number;
 }
 
 export interface VoteInput {
@@ -66,7 +70,23 @@ export interface Redemption {
   readonly credentials?: IssuedCredentials;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export interface ListOptions {
+  /** At most this many requests (1..MAX_PAGE_LIMIT). @default DEFAULT_PAGE_LIMIT */
+  readonly limit?: number;
+  /** From a previous page: continue right after its last request. */
+  readonly cursor?: string;
+  /** Pending listings: keep the requests the caller has voted on already. @default false */
+  readonly includeVoted?: boolean;
+}
+
+export interface RequestPage {
+  readonly items: readonly ActionRequest[];
+  /** Present when more requests may follow; pass it back to continue. */
+  readonly cursor?: string;
+}
+
+/** Requests read per store call while listing. */
+const SCAN_PAGE = 200;
 
 type Step<T> =
   | { readonly commit: Transition; readonly result: T; readonly error?: GatewayError }
@@ -93,8 +113,8 @@ export class ApprovalService {
   ): Promise<{ request: ActionRequest; created: boolean }> {
     const { store, policy, clock, ids } = this.#deps;
     const key = options.idempotencyKey;
-    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-      throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters', {
+    if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+      throw new ValidationError(IDEMPOTENCY_KEY_RULE, {
         details: { field: 'Idempotency-Key' },
       });
     }
@@ -167,42 +187,59 @@ export class ApprovalService {
     return request;
   }
 
-  /** Pending requests `principal` may vote on now. */
-  async pendingFor(principal: string, limit = 100): Promise<ActionRequest[]> {
-    const mine: ActionRequest[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.#deps.store.listByStatus('pending', {
-        limit: 200,
+  /**
+   * A page of the pending requests `principal` may vote on now, oldest first. By default only those
+   * still awaiting its vote: a request it has voted on already is left out (`includeVoted` keeps it).
+   */
+  pendingFor(principal: string, options: ListOptions = {}): Promise<RequestPage> {
+    const directory = this.directory;
+    return this.#page('pending', options, (request) => {
+      if (lifecycle.ineligibility(request, principal, directory)) return false;
+      return options.includeVoted === true || !request.approval?.votes.some((v) => v.approver === principal);
+    });
+  }
+
+  /**
+   * A page of the requests in a status that `principal` may see, oldest first; for `pending`, those
+   * it may vote on (pendingFor).
+   */
+  list(status: Status, principal: string, options: ListOptions = {}): Promise<RequestPage> {
+    if (status === 'pending') return this.pendingFor(principal, options);
+    const directory = this.directory;
+    return this.#page(status, options, (request) => canView(request, principal, directory));
+  }
+
+  /**
+   * Reads store pages until `limit` requests are kept or `listScanBudget` requests were examined, so one
+   * call costs a bounded number of reads however few of the stored requests the caller may see.
+   * The cursor continues right after the last request examined; a page can therefore be short (even
+   * empty) and still have a cursor: the listing ends only when the cursor is absent.
+   */
+  async #page(
+    status: Status,
+    options: ListOptions,
+    keep: (request: ActionRequest) => boolean,
+  ): Promise<RequestPage> {
+    const limit = pageLimit(options.limit, MAX_PAGE_LIMIT);
+    const items: ActionRequest[] = [];
+    let cursor = options.cursor;
+    const budget = this.#deps.listScanBudget ?? 2000;
+    let examined = 0;
+    while (examined < budget) {
+      const page = await this.#deps.store.listByStatus(status, {
+        limit: Math.min(SCAN_PAGE, budget - examined),
         ...(cursor ? { cursor } : {}),
       });
       for (const request of page.items) {
-        if (!lifecycle.ineligibility(request, principal, this.directory)) mine.push(request);
-        if (mine.length >= limit) return mine;
+        examined++;
+        if (!keep(request)) continue;
+        items.push(request);
+        if (items.length >= limit) return { items, cursor: cursorAfter(request) };
       }
+      if (!page.cursor) return { items };
       cursor = page.cursor;
-    } while (cursor);
-    return mine;
-  }
-
-  /** Requests in a status that `principal` may see, oldest first (at most 50 store pages are read). */
-  async list(status: Status, principal: string, limit = 100): Promise<ActionRequest[]> {
-    if (status === 'pending') return this.pendingFor(principal, limit);
-    const visible: ActionRequest[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 50; page++) {
-      const result = await this.#deps.store.listByStatus(status, {
-        limit: 200,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const request of result.items) {
-        if (canView(request, principal, this.directory)) visible.push(request);
-        if (visible.length >= limit) return visible;
-      }
-      cursor = result.cursor;
-      if (!cursor) break;
     }
-    return visible;
+    return cursor ? { items, cursor } : { items };
   }
 
   async review(

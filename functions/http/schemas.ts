@@ -3,6 +3,13 @@
  * validation, types and documentation cannot drift.
  */
 import { z } from '@hono/zod-openapi';
+import {
+  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_KEY_RULE,
+  REQUEST_ID_EXAMPLE,
+  REQUEST_ID_PATTERN,
+} from '../core/identifiers.ts';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
@@ -53,6 +60,13 @@ export function jsonProblem(
   return undefined;
 }
 
+/** The `Idempotency-Key` header of a submission. */
+export const IdempotencyKeyHeader = z
+  .string()
+  .regex(IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE.replace('Idempotency-Key ', ''))
+  .optional()
+  .openapi({ param: { name: 'idempotency-key', in: 'header' } });
+
 /** Free-form JSON object; its nesting and values are bounded by jsonProblem before validation. */
 const JsonObject = z
   .record(z.string().max(256), z.unknown())
@@ -65,8 +79,8 @@ const Principal = z
 export const RequestIdParam = z.object({
   id: z
     .string()
-    .regex(/^ar_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an action request id like ar_01JD3…')
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R' }),
+    .regex(REQUEST_ID_PATTERN, `must be an action request id like ${REQUEST_ID_EXAMPLE}`)
+    .openapi({ param: { name: 'id', in: 'path' }, example: REQUEST_ID_EXAMPLE }),
 });
 
 export const ActionRequestBody = z
@@ -197,18 +211,46 @@ export const ActionRequestView = z
 export type ActionRequestView = z.infer<typeof ActionRequestView>;
 
 export const ActionRequestList = z
-  .object({ items: z.array(ActionRequestView), count: z.number().int() })
+  .object({
+    items: z.array(ActionRequestView),
+    count: z.number().int(),
+    cursor: z.string().optional().openapi({
+      description:
+        'Present when more requests may follow: pass it as `?cursor=` (with the same `status`) to continue. A page may hold fewer than `limit` items, even none, and still have a cursor; the listing ends when the cursor is absent.',
+    }),
+  })
   .openapi('ActionRequestList');
 
 export const ListQuery = z.object({
-  status: Status.default('pending').openapi({ param: { name: 'status', in: 'query' } }),
+  status: Status.default('pending').openapi({
+    param: { name: 'status', in: 'query' },
+    description:
+      '`pending` (the default): the pending requests you may vote on and have not voted on yet. Any other status: the requests in it that you may see.',
+  }),
   limit: z.coerce
     .number()
     .int()
     .min(1)
-    .max(500)
-    .default(100)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
+    .max(MAX_PAGE_LIMIT)
+    .default(DEFAULT_PAGE_LIMIT)
+    .openapi({ param: { name: 'limit', in: 'query' }, description: 'At most this many requests.' }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .openapi({
+      param: { name: 'cursor', in: 'query' },
+      description: 'The `cursor` of the previous page.',
+    }),
+  include_voted: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({
+      param: { name: 'include_voted', in: 'query' },
+      description:
+        'With `status=pending`: `true` also lists the pending requests you have voted on already (default `false`: only those awaiting your vote).',
+    }),
 });
 
 export const WaitQuery = z.object({

@@ -10,6 +10,7 @@ import {
   ActionRequestList,
   ActionRequestView,
   CancelBody,
+  IdempotencyKeyHeader,
   ListQuery,
   MAX_WAIT_SECONDS,
   RequestIdParam,
@@ -29,11 +30,7 @@ const submitRoute = createRoute({
   request: {
     ...jsonBody(ActionRequestBody),
     headers: z.object({
-      'idempotency-key': z
-        .string()
-        .max(255)
-        .optional()
-        .openapi({ param: { name: 'idempotency-key', in: 'header' } }),
+      'idempotency-key': IdempotencyKeyHeader,
       prefer: z
         .string()
         .max(200)
@@ -55,7 +52,9 @@ const listRoute = createRoute({
   method: 'get',
   path: '/v1/action-requests',
   operationId: 'listActionRequests',
-  summary: 'List requests: by default, the pending ones you may review',
+  summary: 'List requests: by default, the pending ones awaiting your vote',
+  description:
+    'Pages through the requests in one status that you may see, oldest first. For `pending`, the requests you may vote on now and have not voted on yet (`include_voted=true` adds those you have). Follow `cursor` until it is absent.',
   security,
   request: { query: ListQuery },
   responses: { 200: json(ActionRequestList, 'Requests'), ...errorResponses(400, 401, 503) },
@@ -102,9 +101,20 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
   });
 
   app.openapi(listRoute, async (c) => {
-    const { status, limit } = c.req.valid('query');
-    const items = await service.list(status, c.var.principal, limit);
-    return c.json({ items: items.map(toView), count: items.length }, 200);
+    const { status, limit, cursor, include_voted } = c.req.valid('query');
+    const page = await service.list(status, c.var.principal, {
+      limit,
+      ...(cursor ? { cursor } : {}),
+      includeVoted: include_voted === 'true',
+    });
+    return c.json(
+      {
+        items: page.items.map(toView),
+        count: page.items.length,
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+      },
+      200,
+    );
   });
 
   app.openapi(getRoute, async (c) => {
