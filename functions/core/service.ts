@@ -88,6 +88,9 @@ export interface RequestPage {
 /** Requests read per store call while listing. */
 const SCAN_PAGE = 200;
 
+/** The gateway itself (timers, notifications): it sees every request. */
+const SYSTEM: unique symbol = Symbol('system');
+
 type Step<T> =
   | { readonly commit: Transition; readonly result: T; readonly error?: GatewayError }
   | { readonly commit?: undefined; readonly result: T };
@@ -248,30 +251,32 @@ export class ApprovalService {
     vote: VoteInput,
   ): Promise<{ request: ActionRequest; duplicate: boolean }> {
     // Someone who may not see the request learns nothing of it, and leaves nothing in its trail.
-    await this.get(requestId, approver);
-    return this.#mutate<{ request: ActionRequest; duplicate: boolean }>(requestId, (request, now) => {
-      const outcome = lifecycle.review(request, { approver, ...vote, now }, this.directory);
-      switch (outcome.kind) {
-        case 'recorded':
-          return {
-            commit: outcome.transition,
-            result: { request: outcome.transition.request, duplicate: false },
-          };
-        case 'duplicate':
-          return { result: { request: outcome.request, duplicate: true } };
-        case 'late':
-          return {
-            commit: outcome.transition,
-            result: { request: outcome.transition.request, duplicate: false },
-            error: outcome.error,
-          };
-      }
-    });
+    return this.#mutate<{ request: ActionRequest; duplicate: boolean }>(
+      requestId,
+      approver,
+      (request, now) => {
+        const outcome = lifecycle.review(request, { approver, ...vote, now }, this.directory);
+        switch (outcome.kind) {
+          case 'recorded':
+            return {
+              commit: outcome.transition,
+              result: { request: outcome.transition.request, duplicate: false },
+            };
+          case 'duplicate':
+            return { result: { request: outcome.request, duplicate: true } };
+          case 'late':
+            return {
+              commit: outcome.transition,
+              result: { request: outcome.transition.request, duplicate: false },
+              error: outcome.error,
+            };
+        }
+      },
+    );
   }
 
   async cancel(requestId: string, actor: string, reason?: string): Promise<ActionRequest> {
-    await this.get(requestId, actor);
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, actor, (request, now) => {
       const commit = lifecycle.cancel(request, actor, now, reason);
       return { commit, result: commit.request };
     });
@@ -279,7 +284,7 @@ export class ApprovalService {
 
   /** Escalates when due; returns the request unchanged if it was decided or escalated already. */
   async escalate(requestId: string): Promise<ActionRequest> {
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, SYSTEM, (request, now) => {
       const commit = lifecycle.escalate(request, now);
       return commit ? { commit, result: commit.request } : { result: request };
     });
@@ -287,7 +292,7 @@ export class ApprovalService {
 
   /** Expires when due; returns the request unchanged if a decision won the race. */
   async expire(requestId: string, options: { why?: string } = {}): Promise<ActionRequest> {
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, SYSTEM, (request, now) => {
       const commit = lifecycle.expire(request, now, options.why);
       return commit ? { commit, result: commit.request } : { result: request };
     });
@@ -302,7 +307,7 @@ export class ApprovalService {
       escalation?: boolean;
     },
   ): Promise<ActionRequest> {
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, SYSTEM, (request, now) => {
       const commit = lifecycle.recordNotification(request, notification, now);
       return { commit, result: commit.request };
     });
@@ -314,10 +319,9 @@ export class ApprovalService {
    * loser's credentials are dropped unseen. If STS fails, nothing is committed and the call can be retried.
    */
   async redeem(requestId: string, actor: string): Promise<Redemption> {
-    await this.get(requestId, actor);
     const redemptionId = this.#deps.ids.requestId();
     let credentials: IssuedCredentials | undefined;
-    const request = await this.#mutate(requestId, async (current, now) => {
+    const request = await this.#mutate(requestId, actor, async (current, now) => {
       const commit = lifecycle.redeem(current, actor, now, redemptionId);
       if (current.grant?.type === 'aws_sts' && !credentials) {
         const broker = this.#deps.credentials;
@@ -338,8 +342,7 @@ export class ApprovalService {
     actor: string,
     outcome: { status: 'succeeded' | 'failed'; detail?: string },
   ): Promise<ActionRequest> {
-    await this.get(requestId, actor);
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, actor, (request, now) => {
       const commit = lifecycle.reportOutcome(request, actor, outcome, now);
       return { commit, result: commit.request };
     });
@@ -384,15 +387,23 @@ export class ApprovalService {
     }
   }
 
+  /**
+   * Read → decide → conditional commit, with one read per attempt: the read that decides is also
+   * the one that checks the caller may see the request (`visibleTo`; SYSTEM for the gateway's own
+   * timers). A lost race reads again and decides again.
+   */
   async #mutate<T>(
     requestId: string,
+    visibleTo: string | typeof SYSTEM,
     decide: (request: ActionRequest, now: Date) => Step<T> | Promise<Step<T>>,
   ): Promise<T> {
     const { store, clock } = this.#deps;
     const attempts = this.#deps.maxAttempts ?? 30;
     for (let attempt = 1; ; attempt++) {
       const request = await store.get(requestId);
-      if (!request) throw new NotFoundError(requestId);
+      if (!request || (visibleTo !== SYSTEM && !canView(request, visibleTo, this.directory))) {
+        throw new NotFoundError(requestId);
+      }
       const step = await decide(request, clock.now());
       if (!step.commit) return step.result;
       try {
