@@ -38,19 +38,23 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
 
   app.onError((error, c) => {
     const { status, body, expected } = toHttpError(error);
-    const requestId = c.get('requestId');
+    const httpRequestId = c.get('requestId');
     const principal = c.get('principal');
-    if (status >= 500) {
-      // A 503 the gateway expected (store outage, missing configuration) has no stack worth logging.
+    if (status >= 500 && body.error !== 'contention') {
+      // Outages and missing configuration (503) and bugs (500) need an operator: error. An
+      // expected one has no stack worth logging.
       logger.error('request failed', {
-        requestId,
+        httpRequestId,
         principal,
         status,
         error: expected ? body.error : error,
-        message: body.message,
+        detail: body.message,
       });
+    } else if (status >= 500) {
+      // Too many writers raced on one request: retryable by design, worth seeing, not alarming.
+      logger.warn('request failed', { httpRequestId, principal, status, error: body.error });
     } else {
-      logger.info('request refused', { requestId, principal, status, error: body.error });
+      logger.info('request refused', { httpRequestId, principal, status, error: body.error });
     }
     return c.json(body, status);
   });

@@ -25,8 +25,9 @@ export function requestContext(logger: Logger): Middleware {
     const started = performance.now();
     await next();
     c.header('x-request-id', requestId);
+    // `httpRequestId` in logs: `requestId` there always means an action request's id (ar_…).
     logger.debug('http', {
-      requestId,
+      httpRequestId: requestId,
       method: c.req.method,
       path: new URL(c.req.url).pathname,
       status: c.res.status,
