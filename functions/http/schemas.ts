@@ -9,6 +9,7 @@ import {
   REQUEST_ID_EXAMPLE,
   REQUEST_ID_PATTERN,
 } from '../core/identifiers.ts';
+import { type JsonFlawKind, jsonFlaw } from '../core/json-hygiene.ts';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -19,45 +20,30 @@ export const MAX_WAIT_SECONDS = 25;
 // tooling (JSON Schema `pattern`, ECMA 262 without flags) can use it as is.
 export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[!-~\u00a1-\uffff]{1,256}$/;
 
-const LONE_SURROGATE = /\p{Cs}/u;
+const JSON_FLAW_MESSAGES: Record<JsonFlawKind, string> = {
+  not_finite: 'numbers must be finite',
+  lone_surrogate: 'text must be well-formed Unicode (a lone surrogate was found)',
+  lone_surrogate_key: 'keys must be well-formed Unicode',
+  proto_key: 'the key "__proto__" is not allowed',
+  too_deep: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure`,
+  too_many_values: 'too many values',
+  not_json: 'not a JSON value',
+};
 
 /**
- * The one JSON hygiene rule of the API: what JSON.parse accepts but this API must not. Numbers
- * that overflowed to ±Infinity, strings or keys with lone surrogates (not I-JSON, so no RFC 8785
- * verifier could re-hash them), a `__proto__` key (dropped silently by object copies, so approvers
- * would see less than was sent), nesting beyond what hashing and the stores handle (MAX_JSON_DEPTH
- * inside `args`, `properties` and `attributes`, which sit up to four levels below the body).
- * Returns the first problem and where it is. The body size is bodySizeLimit's (middleware.ts).
+ * What JSON.parse accepts but this API must not (core/json-hygiene.ts: ±Infinity, lone
+ * surrogates, `__proto__`, nesting beyond MAX_JSON_DEPTH inside `args`, `properties` and
+ * `attributes`, which sit up to four levels below the body). The first problem and where it is,
+ * e.g. `(body).action.args.x`. The body size is bodySizeLimit's (middleware.ts).
  */
-export function jsonProblem(
-  value: unknown,
-  path = '(body)',
-  depthLeft = MAX_JSON_DEPTH + 4,
-): { path: string; message: string } | undefined {
-  if (typeof value === 'number')
-    return Number.isFinite(value) ? undefined : { path, message: 'numbers must be finite' };
-  if (typeof value === 'string') {
-    return LONE_SURROGATE.test(value)
-      ? { path, message: 'text must be well-formed Unicode (a lone surrogate was found)' }
-      : undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (depthLeft <= 0)
-    return { path, message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure` };
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const problem = jsonProblem(value[i], `${path}[${i}]`, depthLeft - 1);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (key === '__proto__') return { path, message: 'the key "__proto__" is not allowed' };
-    if (LONE_SURROGATE.test(key)) return { path, message: 'keys must be well-formed Unicode' };
-    const problem = jsonProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depthLeft - 1);
-    if (problem) return problem;
-  }
-  return undefined;
+export function jsonProblem(body: unknown): { path: string; message: string } | undefined {
+  const flaw = jsonFlaw(body, { maxDepth: MAX_JSON_DEPTH + 4 });
+  if (!flaw) return undefined;
+  const path = flaw.path.reduce<string>(
+    (text, step) => (typeof step === 'number' ? `${text}[${step}]` : `${text}.${step}`),
+    '(body)',
+  );
+  return { path, message: JSON_FLAW_MESSAGES[flaw.kind] };
 }
 
 /** The `Idempotency-Key` header of a submission. */
