@@ -38,8 +38,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
 
   app.onError((error, c) => {
     const { status, body, expected } = toHttpError(error);
-    const httpRequestId = c.get('requestId');
-    const principal = c.get('principal');
+    const httpRequestId = c.var.requestId;
+    const principal = c.var.principal;
     if (status >= 500 && body.error !== 'contention') {
       // Outages and missing configuration (503) and bugs (500) need an operator: error. An
       // expected one has no stack worth logging.
@@ -53,10 +53,9 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
     } else if (status >= 500) {
       // Too many writers raced on one request: retryable by design, worth seeing, not alarming.
       logger.warn('request failed', { httpRequestId, principal, status, error: body.error });
-    } else {
-      logger.info('request refused', { httpRequestId, principal, status, error: body.error });
     }
-    return c.json(body, status);
+    // Refusals (4xx) are logged once, by the access log (middleware.ts requestContext).
+    return respond(c, { status, body });
   });
   app.notFound((c) => respond(c, problems.noRoute(c.req.method, new URL(c.req.url).pathname)));
 

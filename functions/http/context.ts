@@ -15,7 +15,14 @@ export interface AppDependencies {
 }
 
 /** Set by the middleware for every call under /v1 (principal) and every call at all (requestId). */
-export type GatewayEnv = { Variables: { principal: string; requestId: string } };
+export type GatewayEnv = {
+  Variables: {
+    principal: string;
+    requestId: string;
+    /** The error code of a refusal (4xx), for the access log. */
+    refusal?: string;
+  };
+};
 
 export type GatewayApp = OpenAPIHono<GatewayEnv>;
 

@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorKind, GatewayError } from '../core/errors.ts';
+import type { GatewayEnv } from './context.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 
 export interface ErrorBody {
@@ -116,8 +117,9 @@ export class ProblemError extends Error {
   }
 }
 
-/** Answers with a problem. */
-export function respond(c: Context, problem: Problem): Response {
+/** Answers with a problem, and notes a refusal's code for the access log (middleware.ts). */
+export function respond(c: Context<GatewayEnv>, problem: Problem): Response {
+  if (problem.status < 500) c.set('refusal', problem.body.error);
   return c.json(problem.body, problem.status);
 }
 

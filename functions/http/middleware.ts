@@ -17,7 +17,11 @@ type Middleware = MiddlewareHandler<GatewayEnv>;
 /** Paths under /v1 that anyone may read. */
 const PUBLIC_PATHS = new Set(['/v1/openapi.json']);
 
-/** A fresh request id on every call (the `x-request-id` answer header), and one access-log line. */
+/**
+ * A fresh request id on every call (the `x-request-id` answer header), and the access log: every
+ * refusal (4xx) at info with its error code, every call at debug. Failures (5xx) are logged with
+ * their cause where they are caught (app.ts onError).
+ */
 export function requestContext(logger: Logger): Middleware {
   return async (c, next) => {
     const requestId = randomUUID();
@@ -26,14 +30,17 @@ export function requestContext(logger: Logger): Middleware {
     await next();
     c.header('x-request-id', requestId);
     // `httpRequestId` in logs: `requestId` there always means an action request's id (ar_…).
-    logger.debug('http', {
+    const call = {
       httpRequestId: requestId,
       method: c.req.method,
       path: new URL(c.req.url).pathname,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
       principal: c.var.principal,
-    });
+    };
+    if (c.res.status >= 400 && c.res.status < 500) {
+      logger.info('request refused', { ...call, error: c.var.refusal ?? 'refused' });
+    }
+    logger.debug('http', { ...call, ms: Math.round((performance.now() - started) * 10) / 10 });
   };
 }
 
