@@ -49,6 +49,7 @@ export function jsonProblem(body: unknown): { path: string; message: string } | 
 /** The `Idempotency-Key` header of a submission. */
 export const IdempotencyKeyHeader = z
   .string()
+  .max(255)
   .regex(IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE.replace('Idempotency-Key ', ''))
   .optional()
   .openapi({ param: { name: 'idempotency-key', in: 'header' } });
