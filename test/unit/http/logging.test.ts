@@ -79,6 +79,6 @@ describe('HTTP application logs', () => {
     expect(await res.text()).not.toContain('a bug');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'ERROR', message: 'request failed', status: 500 });
-    expect((lines[0]?.error as { stack?: string }).stack).toMatch(/TypeError: a bug/);
+    expect((lines[0]?.error as { stack?: string } | undefined)?.stack).toMatch(/TypeError: a bug/);
   });
 });
