@@ -111,6 +111,8 @@ export interface ActionRequestView {
 export interface ActionRequestList {
   items: ActionRequestView[];
   count: number;
+  /** Present when more may follow: pass it back as `cursor` to continue; the listing ends without it. */
+  cursor?: string | undefined;
 }
 
 export interface AuditEventView {

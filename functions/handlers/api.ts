@@ -7,6 +7,7 @@ import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
+import { logLifecycle } from '../observability/lifecycle-log.ts';
 import { dataPlaneFromEnv, lambdaLogger, workflowFromEnv } from './composition.ts';
 import { loadBundledPolicy } from './policy.ts';
 
@@ -22,6 +23,7 @@ const service = new ApprovalService({
   // The request is committed either way; the sweeper starts executions that failed to start.
   onWorkflowError: (error, request) =>
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
+  onCommit: logLifecycle(logger),
   // No credential broker yet (a later issue): aws_sts grants answer 503 credentials_unavailable.
 });
 

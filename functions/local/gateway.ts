@@ -14,6 +14,7 @@ import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { bearerTokenAuthenticator } from '../http/auth.ts';
 import { ChangeHub } from '../http/waiter.ts';
+import { logLifecycle } from '../observability/lifecycle-log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ConfigError, type LocalConfig } from './config.ts';
 
@@ -35,6 +36,7 @@ export async function startGateway(
   mkdirSync(config.dataDir, { recursive: true });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
   const hub = new ChangeHub();
+  const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
   const service = new ApprovalService({
     store,
@@ -44,7 +46,10 @@ export async function startGateway(
     workflow,
     onWorkflowError: (error, request) =>
       logger.error('workflow call failed', { requestId: request.id, error }),
-    onCommit: hub.publish,
+    onCommit: (transition) => {
+      hub.publish(transition);
+      logCommit(transition);
+    },
   });
   workflow.attach(service);
   const recovered = await workflow.recover(store);

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { jsonLogger } from '../observability/logger.ts';
+import { localLogger, logFormat } from '../observability/logger.ts';
 import { loadPolicyEvaluatorFromFiles } from '../policy/files.ts';
 import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
 import { type RunningGateway, startGateway } from './gateway.ts';
@@ -61,7 +61,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   }
   if (values['data-dir'] !== undefined) config = { ...config, dataDir: values['data-dir'] };
 
-  const logger = jsonLogger({ level: config.logLevel });
+  // Readable lines on a terminal, JSON lines for anything that collects them (LOG_FORMAT overrides).
+  const logger = localLogger({
+    level: config.logLevel,
+    format: logFormat(process.env, process.stdout.isTTY === true),
+  });
   const policy = await loadPolicyEvaluatorFromFiles(config.policy, { logger });
   if (demo) {
     const people = new Set(Object.values(policy.directory.groups).flat());

@@ -120,7 +120,7 @@ describe('Class: ApprovalsClient', () => {
         approval: { groups: ['data-owners'], min_approvals: 2 },
       });
       expect(evaluation.action_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(await service.list('pending', 'user:bob@example.gov')).toHaveLength(0);
+      expect((await service.list('pending', 'user:bob@example.gov')).items).toHaveLength(0);
     });
 
     it('long-polls a submission with waitSeconds and answers at once when the policy decides', async () => {
