@@ -90,13 +90,38 @@ export interface PolicyDecision {
   readonly inputHash: string;
 }
 
-/** Group membership and chat identity bindings, read from the policy bundle's data (DESIGN §4.2). */
+/** A human an agent may act for (`context.on_behalf_of`), optionally only within a period. */
+export interface Delegation {
+  /** A `user:` principal. */
+  readonly principal: string;
+  /** RFC 3339; the delegation holds from this instant on. */
+  readonly not_before?: string;
+  /** RFC 3339; the delegation holds until this instant (exclusive). */
+  readonly not_after?: string;
+}
+
+/** What policy data declares about one agent. */
+export interface AgentDeclaration {
+  /** The people answerable for the agent; never eligible to approve its requests. */
+  readonly owners: readonly string[];
+  /** The humans it may name as `context.on_behalf_of`; anyone else is refused. */
+  readonly acts_for?: readonly Delegation[];
+  /** IAM role ARNs whose sessions are this agent (AWS deployments). */
+  readonly aws_roles?: readonly string[];
+}
+
+/**
+ * Group membership, chat identity bindings and agent declarations, read from the policy bundle's
+ * data (DESIGN §4.2). Every principal id in it is canonical (functions/core/principals.ts).
+ */
 export interface Directory {
   readonly groups: Record<string, readonly string[]>;
   readonly identities: {
     readonly slack?: Record<string, string>;
     readonly teams?: Record<string, string>;
   };
+  /** Keyed by the agent's canonical `agent:` id. An agent not listed has no owners and acts for nobody. */
+  readonly agents?: Record<string, AgentDeclaration>;
 }
 
 export type VoteDecision = 'approve' | 'reject';

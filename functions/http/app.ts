@@ -255,7 +255,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<Env> {
           links: REQUEST_LINKS,
         },
         202: { ...json(ActionRequestView, 'Pending human approval'), links: REQUEST_LINKS },
-        ...errors(...COMMON, 409),
+        ...errors(...COMMON, 403, 409),
       },
     }),
     async (c) => {
