@@ -4,6 +4,7 @@
  * decides again, so the store's conditional write is the single source of truth.
  */
 import { canReadAudit, canView } from './access.ts';
+import { withVouched } from './attributes.ts';
 import { type ChainVerdict, verifyChain } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
 import { delegationProblem } from './eligibility.ts';
@@ -115,7 +116,9 @@ export class ApprovalService {
       const problem = delegationProblem(principal, onBehalfOf, this.directory, now);
       if (problem) await this.#refuse(subject, input, now, problem, onBehalfOf);
     }
-    const decision = policy.evaluate({ subject, ...input, now: now.toISOString() });
+    const decision = policy.evaluate(
+      withVouched({ subject, ...input, now: now.toISOString() }, this.directory),
+    );
     const id = ids.requestId();
     const submitted = lifecycle.submit({ id, subject, input, decision, now, directory: this.directory });
     const idempotency: IdempotencyRecord | undefined =
@@ -195,7 +198,7 @@ export class ApprovalService {
 
   /** Dry run of the policy: nothing is recorded. */
   evaluate(input: PolicyInput): PolicyDecision {
-    return this.#deps.policy.evaluate(input);
+    return this.#deps.policy.evaluate(withVouched(input, this.directory));
   }
 
   /** A request as `principal` may see it; NotFound for anyone not entitled to know it exists. */

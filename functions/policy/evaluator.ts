@@ -199,6 +199,7 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
       groups: directory.data.groups,
       identities: directory.data.identities,
       ...(directory.data.agents ? { agents: directory.data.agents } : {}),
+      ...(directory.data.inventory ? { inventory: directory.data.inventory } : {}),
     });
     this.#groups = new Set(Object.keys(directory.data.groups));
     this.#dataJson = JSON.stringify(options.data);

@@ -134,6 +134,15 @@ const agentSchema = z.strictObject({
   aws_roles: z.array(roleArn).optional(),
 });
 
+/** An inventory entry: ids matching `match` (`*`, `?` wildcards) have these vouched attributes. */
+const inventoryEntry = z.strictObject({
+  match: z.string().min(1).max(2048),
+  attributes: z.record(
+    z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a snake_case attribute name'),
+    z.string().max(256),
+  ),
+});
+
 /**
  * The part of the policy data the core reads (model `Directory`). Other top-level keys are policy
  * configuration and pass through; chat identity maps are optional so a Slack-only team needs none
@@ -141,6 +150,7 @@ const agentSchema = z.strictObject({
  * the `user:bob@x` who signs in, so it is refused at load.
  */
 export const directorySchema = z.object({
+  inventory: z.array(inventoryEntry).max(10_000).optional(),
   groups: z.record(z.string().min(1), z.array(principalId())),
   identities: z.object({
     slack: z.record(z.string().min(1), principalId()).optional(),
