@@ -60,6 +60,9 @@ export function delegationProblem(
   directory: Directory,
   now: Date,
 ): string | undefined {
+  if (!requester.startsWith('agent:')) {
+    return `only agents act on behalf of someone; ${requester} is not an agent and cannot name ${onBehalfOf} in context.on_behalf_of, so leave it out`;
+  }
   const declared = agentDeclaration(directory, requester)?.acts_for ?? [];
   const entries = declared.filter((delegation) => delegation.principal === onBehalfOf);
   const how =

@@ -134,6 +134,15 @@ describe('eligibility', () => {
       );
     });
 
+    it('refuses on_behalf_of from anyone but an agent', () => {
+      expect(delegationProblem(CAROL, BOB, directory, T0)).toMatch(
+        /only agents act on behalf of someone; user:carol@example.gov is not an agent/,
+      );
+      expect(delegationProblem('iam:arn:aws:iam::123456789012:role/ci', BOB, directory, T0)).toMatch(
+        /is not an agent/,
+      );
+    });
+
     it('honours the validity period of a delegation', () => {
       expect(delegationProblem(AGENT, CAROL, directory, new Date('2026-11-10T00:00:00Z'))).toBeUndefined();
       expect(delegationProblem(AGENT, CAROL, directory, T0)).toMatch(
