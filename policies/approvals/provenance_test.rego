@@ -18,11 +18,26 @@ _internal := {"dataset": "ledger_2026q2", "destination": "s3://agency-internal-a
 
 # One request per action family, each with the reason code it gets on a production resource.
 _families := {
-	"read_only": {"name": "logs.describe", "args": {}, "type": "aws:logs:group", "id": _stack, "prod": "prod_read_only"},
-	"data_export": {"name": "data.export", "args": _internal, "type": "aws:s3:bucket", "id": _bucket, "prod": "prod_data_export"},
-	"privilege_escalation": {"name": "iam.attach_role_policy", "args": {}, "type": "aws:iam:role", "id": _role, "prod": "privilege_escalation"},
-	"infra_change": {"name": "infra.stack.update", "args": {}, "type": "aws:cloudformation:stack", "id": _stack, "prod": "prod_infra_change"},
-	"secrets_read": {"name": "secrets.read", "args": {}, "type": "aws:secretsmanager:secret", "id": _secret, "prod": "secrets_read"},
+	"read_only": {
+		"name": "logs.describe", "args": {}, "type": "aws:logs:group", "id": _stack,
+		"prod": "prod_read_only",
+	},
+	"data_export": {
+		"name": "data.export", "args": _internal, "type": "aws:s3:bucket", "id": _bucket,
+		"prod": "prod_data_export",
+	},
+	"privilege_escalation": {
+		"name": "iam.attach_role_policy", "args": {}, "type": "aws:iam:role", "id": _role,
+		"prod": "privilege_escalation",
+	},
+	"infra_change": {
+		"name": "infra.stack.update", "args": {}, "type": "aws:cloudformation:stack", "id": _stack,
+		"prod": "prod_infra_change",
+	},
+	"secrets_read": {
+		"name": "secrets.read", "args": {}, "type": "aws:secretsmanager:secret", "id": _secret,
+		"prod": "secrets_read",
+	},
 }
 
 _claims := [{"environment": "prod"}, {"environment": "dev"}, {"environment": "sandbox"}, {}]
@@ -74,4 +89,22 @@ test_the_agent_claim_that_was_auto_allowed_is_now_reviewed if {
 	d := approvals.decision with input as object.union(req, {"subject": {"id": "agent:demo-ops", "type": "agent"}})
 	d.outcome == "require_approval"
 	testing.codes(d) == {"prod_infra_change"}
+}
+
+test_a_vouched_cui_classification_holds_without_any_claim if {
+	req := object.union(
+		testing.claimed("data.export", {"dataset": "d", "destination": "s3://agency-drop/x/"}, "aws:s3:bucket", _bucket, "dev", {}),
+		{"vouched": {"resource": testing.vouched_resource({"environment": "dev", "data_classification": "CUI//SP-PRVCY"})}},
+	)
+	testing.codes(approvals.decision) == {"cui_external_destination"} with input as req
+}
+
+test_a_claimed_cui_classification_tightens_a_resource_the_gateway_calls_unclassified if {
+	req := testing.claimed(
+		"data.export", {"dataset": "d", "destination": "s3://agency-drop/x/"},
+		"aws:s3:bucket", _bucket, "dev", {"data_classification": "cui"},
+	)
+	testing.codes(approvals.decision) == {"cui_external_destination"} with input as req
+	unclaimed := testing.claimed("data.export", {"dataset": "d", "destination": "s3://agency-drop/x/"}, "aws:s3:bucket", _bucket, "dev", {})
+	testing.codes(approvals.decision) == {"nonprod_data_export"} with input as unclaimed
 }
