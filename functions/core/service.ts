@@ -4,8 +4,10 @@
  * decides again, so the store's conditional write is the single source of truth.
  */
 import { canReadAudit, canView } from './access.ts';
+import { withVouched } from './attributes.ts';
 import { type ChainVerdict, verifyChain } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
+import { delegationProblem } from './eligibility.ts';
 import {
   ContentionError,
   CredentialsUnavailableError,
@@ -14,6 +16,7 @@ import {
   IdempotencyKeyTakenError,
   NotFoundError,
   StaleStateError,
+  UndeclaredDelegationError,
   ValidationError,
 } from './errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from './identifiers.ts';
@@ -34,6 +37,7 @@ import type { IdSource } from './ports/id.port.ts';
 import type { PolicyEvaluator } from './ports/policy.port.ts';
 import type { IdempotencyRecord, RequestStore, Transition } from './ports/store.port.ts';
 import type { ApprovalWorkflow } from './ports/workflow.port.ts';
+import { parsePrincipal } from './principals.ts';
 
 export interface ServiceDependencies {
   readonly store: RequestStore;
@@ -126,11 +130,20 @@ export class ApprovalService {
       const existing = await store.getIdempotency(principal, key);
       if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
     }
+    parsePrincipal(principal, 'subject');
+    const onBehalfOf = input.context.on_behalf_of;
+    if (onBehalfOf !== undefined) parsePrincipal(onBehalfOf, 'context.on_behalf_of');
     const subject = lifecycle.subjectOf(principal);
     const now = clock.now();
-    const decision = policy.evaluate({ subject, ...input, now: now.toISOString() });
+    if (onBehalfOf !== undefined) {
+      const problem = delegationProblem(principal, onBehalfOf, this.directory, now);
+      if (problem) await this.#refuse(subject, input, now, problem, onBehalfOf);
+    }
+    const decision = policy.evaluate(
+      withVouched({ subject, ...input, now: now.toISOString() }, this.directory),
+    );
     const id = ids.requestId();
-    const submitted = lifecycle.submit({ id, subject, input, decision, now });
+    const submitted = lifecycle.submit({ id, subject, input, decision, now, directory: this.directory });
     const idempotency: IdempotencyRecord | undefined =
       key === undefined
         ? undefined
@@ -166,6 +179,34 @@ export class ApprovalService {
     return { request: transition.request, created: true };
   }
 
+  /**
+   * Records a refused submission (denied, never pending: nobody is asked, no grant exists) and
+   * throws the refusal. No idempotency record is kept: a corrected retry must not replay a refusal.
+   */
+  async #refuse(
+    subject: ReturnType<typeof lifecycle.subjectOf>,
+    input: ActionRequestInput,
+    now: Date,
+    problem: string,
+    onBehalfOf: string,
+  ): Promise<never> {
+    const id = this.#deps.ids.requestId();
+    const reasons = [{ code: 'undeclared_delegation', message: problem }];
+    const transition = lifecycle.refuse({
+      id,
+      subject,
+      input,
+      reasons,
+      policyDigest: this.#deps.policy.digest,
+      now,
+    });
+    await this.#deps.store.commit(transition);
+    this.#deps.onCommit?.(transition);
+    throw new UndeclaredDelegationError(problem, {
+      details: { field: 'context.on_behalf_of', got: onBehalfOf, request_id: id },
+    });
+  }
+
   async #replay(record: IdempotencyRecord, bodyHash: string): Promise<ActionRequest> {
     if (record.bodyHash !== bodyHash) {
       throw new IdempotencyConflictError(
@@ -180,7 +221,7 @@ export class ApprovalService {
 
   /** Dry run of the policy: nothing is recorded. */
   evaluate(input: PolicyInput): PolicyDecision {
-    return this.#deps.policy.evaluate(input);
+    return this.#deps.policy.evaluate(withVouched(input, this.directory));
   }
 
   /** A request as `principal` may see it; NotFound for anyone not entitled to know it exists. */

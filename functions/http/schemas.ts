@@ -11,14 +11,15 @@ import {
 } from '../core/identifiers.ts';
 import { type JsonFlawKind, jsonFlaw } from '../core/json-hygiene.ts';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
+import { principalProblem } from '../core/principals.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 export const MAX_WAIT_SECONDS = 25;
 
-// Visible characters only (no spaces or controls); written without the `u` flag so that OpenAPI
-// tooling (JSON Schema `pattern`, ECMA 262 without flags) can use it as is.
-export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[!-~\u00a1-\uffff]{1,256}$/;
+// The outline of a canonical principal id (functions/core/principals.ts has the full rules);
+// written without the `u` flag so that OpenAPI tooling (JSON Schema `pattern`) can use it as is.
+export const PRINCIPAL = /^(user|agent|iam):[!-~]{1,256}$/;
 
 const JSON_FLAW_MESSAGES: Record<JsonFlawKind, string> = {
   not_finite: 'numbers must be finite',
@@ -59,9 +60,20 @@ const JsonObject = z
   .record(z.string().max(256), z.unknown())
   .openapi({ type: 'object', additionalProperties: true });
 
-const Principal = z
+/**
+ * A principal id in canonical form. A non-canonical id (`user:Bob@Example.gov`, `human:bob@…`,
+ * a trailing dot) is refused with a message that names the canonical form, never silently fixed:
+ * the caller must learn which identity the gateway will compare.
+ */
+export const PrincipalId = z
   .string()
-  .regex(PRINCIPAL, 'must be a principal id like "user:alice@agency.gov" (type, colon, name; no spaces)');
+  .max(300)
+  .superRefine((value, ctx) => {
+    const problem = principalProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({ type: 'string', pattern: PRINCIPAL.source, example: 'user:alice@agency.gov' });
+const Principal = PrincipalId;
 
 export const RequestIdParam = z.object({
   id: z

@@ -44,7 +44,7 @@ const submitRoute = createRoute({
       links: REQUEST_LINKS,
     },
     202: { ...json(ActionRequestView, 'Pending human approval'), links: REQUEST_LINKS },
-    ...errorResponses(...COMMON_ERRORS, 409),
+    ...errorResponses(...COMMON_ERRORS, 403, 409),
   },
 });
 
