@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { packageRoot } from './package-root.ts';
 import { PrincipalId } from '../http/schemas.ts';
+import { packageRoot } from './package-root.ts';
 
 export const REPO_ROOT = packageRoot();
 
