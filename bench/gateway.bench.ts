@@ -1,7 +1,7 @@
 /**
  * Local gateway throughput and latency on the auto-allowed path (policy allows at once): the real
- * gateway process (SQLite on disk, default policy bundle) under autocannon, beside a bare Node HTTP
- * server measured the same way as the ceiling of this machine.
+ * gateway process as `npm start` runs it (the bundle, SQLite on disk, default policy bundle) under
+ * autocannon, beside a bare Node HTTP server measured the same way as the ceiling of this machine.
  *
  * Targets (DESIGN §7): ≥ 3,000 requests/s on 2 cores; p99 ≤ 20 ms at 1,000 requests/s.
  */
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     }),
   );
   const gateway = await startChild(
-    ['--import', 'tsx', 'functions/local/main.ts', '--config', config],
+    ['dist/gateway.js', '--config', config], // what `npm start` runs; bench/run.ts builds it first
     /listening on (http:\/\/127\.0\.0\.1:\d+)/,
   );
   try {

@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// Launcher for the TypeScript CLI: registers tsx's ESM loader, then runs functions/cli/main.ts, so
-// `npx ala …` works from a clone without a build step.
-import { register } from 'tsx/esm/api';
+// The `ala` command: runs the compiled CLI in dist/cli/ (built by `npm run build`, which
+// `npm install` and `npm ci` run through `prepare`). No TypeScript loader at run time.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import(new URL('../functions/cli/main.ts', import.meta.url).href);
+const compiled = new URL('../dist/cli/ala.js', import.meta.url);
+if (!existsSync(compiled)) {
+  process.stderr.write(
+    'error: the CLI is not built (dist/cli/ala.js is missing); run `npm run build` in the repository\n',
+  );
+  process.exit(2);
+}
+const { main } = await import(compiled.href);
 process.exitCode = await main(process.argv.slice(2));

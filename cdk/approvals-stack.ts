@@ -86,6 +86,23 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default false - bundles stay under 1 MB
    */
   readonly bundleAwsSdk?: boolean;
+  /**
+   * Accounts, besides the stack's own, whose IAM callers may use the API. The API's resource
+   * policy denies every other account, and the api function refuses them too (docs/aws.md).
+   * @default - none: only callers from the stack's account
+   */
+  readonly trustedAccountIds?: readonly string[];
+  /**
+   * When set, the API's resource policy also requires callers to belong to this AWS Organization
+   * (`aws:PrincipalOrgID`, `o-…`).
+   * @default - no organization condition
+   */
+  readonly principalOrgId?: string;
+  /**
+   * Map IAM Identity Center sessions (`AWSReservedSSO_*` roles) to `user:<user name>` principals.
+   * @default true
+   */
+  readonly identityCenterUsers?: boolean;
 }
 
 /** Whether `region` is a GovCloud region; undefined when the region is not known at synth time. */
@@ -191,6 +208,20 @@ export class ApprovalsGatewayStack extends Stack {
     this.apiFunction.useTables(this.tables, this.key);
     this.apiFunction.allow(startExecutions, resumeTasks);
     this.apiFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
+    const trustedAccountIds = [...(props.trustedAccountIds ?? [])];
+    for (const account of trustedAccountIds) {
+      if (!/^\d{12}$/.test(account)) {
+        throw new Error(`trustedAccountIds holds "${account}", which is not a 12-digit AWS account id`);
+      }
+    }
+    if (props.principalOrgId !== undefined && !/^o-[a-z0-9]{10,32}$/.test(props.principalOrgId)) {
+      throw new Error(`principalOrgId "${props.principalOrgId}" is not an AWS Organizations id (o-…)`);
+    }
+    this.apiFunction.function.addEnvironment(ENV.trustedAccounts, trustedAccountIds.join(','));
+    this.apiFunction.function.addEnvironment(
+      ENV.identityCenterUsers,
+      String(props.identityCenterUsers ?? true),
+    );
     this.apiFunction.function.node.addDependency(this.apiFunction.policy);
 
     this.sweeperFunction = new GatewayFunction(this, 'SweeperFunction', {
@@ -221,6 +252,8 @@ export class ApprovalsGatewayStack extends Stack {
       throttleBurstLimit: props.apiThrottleBurstLimit ?? 100,
       manageCloudWatchRole: props.manageApiGatewayCloudWatchRole ?? true,
       ...(props.webAclArn !== undefined ? { webAclArn: props.webAclArn } : {}),
+      trustedAccountIds,
+      ...(props.principalOrgId !== undefined ? { principalOrgId: props.principalOrgId } : {}),
     });
 
     acknowledgeDeadLetters({

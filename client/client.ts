@@ -118,6 +118,12 @@ interface CallSpec {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * The gateway's Idempotency-Key rule (functions/core/identifiers.ts), checked here too so a bad key
+ * fails before any call. A copy, because the SDK loads no server code; a unit test keeps them equal.
+ */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
 export class ApprovalsClient {
   readonly baseUrl: string;
   readonly #token: ApprovalsClientOptions['token'];
@@ -158,7 +164,7 @@ export class ApprovalsClient {
    */
   async request(input: ActionRequestInput, options: SubmitOptions = {}): Promise<ActionRequestView> {
     const idempotencyKey = options.idempotencyKey ?? globalThis.crypto.randomUUID();
-    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+    if (!IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw new TypeError(
         `idempotencyKey must be 1 to 255 visible ASCII characters (got ${JSON.stringify(idempotencyKey.slice(0, 40))})`,
       );
@@ -308,20 +314,37 @@ export class ApprovalsClient {
     });
   }
 
-  /** The pending requests the caller may review. */
+  /**
+   * The pending requests awaiting the caller's vote (one page: at most `limit`, default 100; the
+   * gateway leaves out requests the caller has voted on already).
+   */
   async pending(options: CallOptions & { readonly limit?: number } = {}): Promise<ActionRequestView[]> {
     const list = await this.list({ status: 'pending', ...options });
     return list.items;
   }
 
-  /** Requests in one status that the caller may see. */
+  /**
+   * One page of the requests in one status that the caller may see, oldest first. Pass the answer's
+   * `cursor` back to continue; the listing ends when it is absent. For `pending`, `includeVoted`
+   * also lists the requests the caller has voted on already.
+   */
   async list(
-    options: CallOptions & { readonly status?: RequestStatus; readonly limit?: number } = {},
+    options: CallOptions & {
+      readonly status?: RequestStatus;
+      readonly limit?: number;
+      readonly cursor?: string;
+      readonly includeVoted?: boolean;
+    } = {},
   ): Promise<ActionRequestList> {
     return this.#call<ActionRequestList>({
       method: 'GET',
       path: '/v1/action-requests',
-      query: { status: options.status ?? 'pending', limit: options.limit },
+      query: {
+        status: options.status ?? 'pending',
+        limit: options.limit,
+        cursor: options.cursor,
+        include_voted: options.includeVoted === undefined ? undefined : String(options.includeVoted),
+      },
       idempotent: true,
       signal: options.signal,
     });

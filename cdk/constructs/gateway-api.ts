@@ -1,5 +1,6 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,6 +19,10 @@ export interface GatewayApiProps {
   readonly manageCloudWatchRole: boolean;
   /** A WAFv2 web ACL (REGIONAL scope) to associate with the stage. @default - none */
   readonly webAclArn?: string;
+  /** Accounts besides the stack's own whose callers may invoke the API. */
+  readonly trustedAccountIds: readonly string[];
+  /** Require callers to belong to this AWS Organization. @default - no condition */
+  readonly principalOrgId?: string;
 }
 
 /**
@@ -47,6 +52,7 @@ export class GatewayApi extends Construct {
       description: 'Action-Level Approvals gateway (SigV4)',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      policy: resourcePolicy(props.trustedAccountIds, props.principalOrgId),
       cloudWatchRole: props.manageCloudWatchRole,
       ...(props.manageCloudWatchRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
       deployOptions: {
@@ -96,6 +102,46 @@ export class GatewayApi extends Construct {
       }
     }
   }
+}
+
+/**
+ * Who may invoke the API at all: callers from the stack's account and the listed accounts (and,
+ * if given, only inside the organization). The api function maps the same account list
+ * (functions/http/iam-principal.ts), so API Gateway and the gateway agree on who can arrive.
+ * Same-account callers still need an identity policy allowing execute-api:Invoke.
+ */
+function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: string): iam.PolicyDocument {
+  const accounts = [Aws.ACCOUNT_ID, ...trustedAccountIds];
+  const statements = [
+    new iam.PolicyStatement({
+      sid: 'AllowListedAccounts',
+      effect: iam.Effect.ALLOW,
+      principals: accounts.map((account) => new iam.AccountPrincipal(account)),
+      actions: ['execute-api:Invoke'],
+      resources: ['execute-api:/*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DenyOtherAccounts',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['execute-api:Invoke'],
+      resources: ['execute-api:/*'],
+      conditions: { StringNotEquals: { 'aws:PrincipalAccount': accounts } },
+    }),
+  ];
+  if (principalOrgId !== undefined) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'DenyOutsideOrganization',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+        conditions: { StringNotEquals: { 'aws:PrincipalOrgID': principalOrgId } },
+      }),
+    );
+  }
+  return new iam.PolicyDocument({ statements });
 }
 
 function acknowledgeApiFindings(api: apigw.RestApi, hasWebAcl: boolean): void {

@@ -52,6 +52,12 @@ export class SelfApprovalError extends GatewayError {
   readonly kind = 'forbidden';
 }
 
+/** The requester named an `on_behalf_of` that policy data does not declare for it. */
+export class UndeclaredDelegationError extends GatewayError {
+  readonly code = 'undeclared_delegation';
+  readonly kind = 'forbidden';
+}
+
 export class NotEligibleError extends GatewayError {
   readonly code = 'not_eligible';
   readonly kind = 'forbidden';

@@ -6,14 +6,13 @@
 
 import { type AuditDraft, appendEvents } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
+import { approvers as distinctApprovers, ineligibility, requestingSide } from './eligibility.ts';
 import {
   ForbiddenError,
   GrantAlreadyRedeemedError,
   NotApprovedError,
   NotDueError,
-  NotEligibleError,
   OutcomeAlreadyReportedError,
-  SelfApprovalError,
   StaleActionHashError,
   TerminalStateError,
   ValidationError,
@@ -82,10 +81,15 @@ export interface SubmitCommand {
   readonly input: ActionRequestInput;
   readonly decision: PolicyDecision;
   readonly now: Date;
+  /**
+   * Policy data at submission: the requesting agent's owners are written into the approval's
+   * exclusions, so they stay excluded even if the data changes later. The service always passes it.
+   */
+  readonly directory?: Directory;
 }
 
 /** A new request: records the submission and the policy's verdict, and opens the approval if one is owed. */
-export function submit({ id, subject, input, decision, now }: SubmitCommand): Transition {
+export function submit({ id, subject, input, decision, now, directory }: SubmitCommand): Transition {
   const time = now.toISOString();
   const hash = actionHash(subject, input);
   let outcome = decision.outcome;
@@ -126,7 +130,7 @@ export function submit({ id, subject, input, decision, now }: SubmitCommand): Tr
     drafts.push({ type: 'request.denied', actor: POLICY_ACTOR, data: { reasons } });
   } else {
     status = 'pending';
-    approval = openApproval(subject, input, decision, now);
+    approval = openApproval(subject, input, decision, now, directory ?? { groups: {}, identities: {} });
     drafts.push({
       type: 'approval.requested',
       actor: POLICY_ACTOR,
@@ -170,18 +174,66 @@ export function submit({ id, subject, input, decision, now }: SubmitCommand): Tr
   return { expectedVersion: 0, request, events };
 }
 
+export const GATEWAY_ACTOR = 'system:gateway';
+
+export interface RefuseCommand {
+  readonly id: string;
+  readonly subject: Subject;
+  readonly input: ActionRequestInput;
+  /** Why the gateway refused the request before any policy saw it. */
+  readonly reasons: readonly { code: string; message: string }[];
+  readonly policyDigest: string;
+  readonly now: Date;
+}
+
+/**
+ * A submission the gateway refuses before evaluating it (an undeclared `on_behalf_of`, say): it is
+ * recorded as denied, with its own audit trail, and never pending, so nobody is asked to approve
+ * it and no grant exists.
+ */
+export function refuse({ id, subject, input, reasons, policyDigest, now }: RefuseCommand): Transition {
+  const time = now.toISOString();
+  const hash = actionHash(subject, input);
+  const drafts: AuditDraft[] = [
+    {
+      type: 'request.submitted',
+      actor: subject.id,
+      data: { action: input.action, resource: input.resource, context: input.context, action_hash: hash },
+    },
+    { type: 'request.denied', actor: GATEWAY_ACTOR, data: { reasons, refused_by: 'gateway' } },
+  ];
+  const { events, head } = appendEvents(id, { seq: 0, hash: GENESIS_HASH }, time, drafts);
+  const request: ActionRequest = {
+    id,
+    version: 1,
+    status: 'denied',
+    subject,
+    action: input.action,
+    resource: input.resource,
+    context: input.context,
+    actionHash: hash,
+    decision: { outcome: 'deny', reasons, policyDigest, inputHash: hashCanonical(input) },
+    createdAt: time,
+    updatedAt: time,
+    auditSeq: head.seq,
+    auditHead: head.hash,
+  };
+  return { expectedVersion: 0, request, events };
+}
+
 function openApproval(
   subject: Subject,
   input: ActionRequestInput,
   decision: PolicyDecision,
   now: Date,
+  directory: Directory,
 ): ApprovalState {
   const spec = decision.approval;
   if (!spec) throw new Error('unreachable: approval terms checked by submit');
-  // The requester and the human it acts for can never approve, whatever the policy says.
-  const exclude = new Set(spec.exclude ?? []);
-  exclude.add(subject.id);
-  if (typeof input.context.on_behalf_of === 'string') exclude.add(input.context.on_behalf_of);
+  // The requesting side (requester, the human it acts for, the agent's owners) can never approve,
+  // whatever the policy says.
+  const onBehalfOf = typeof input.context.on_behalf_of === 'string' ? input.context.on_behalf_of : undefined;
+  const exclude = new Set([...(spec.exclude ?? []), ...requestingSide(subject.id, onBehalfOf, directory)]);
   const escalationGroups = spec.escalation_groups ?? [];
   const expiresAt = new Date(now.getTime() + spec.timeout_seconds * 1000);
   const escalateAfter = spec.escalate_after_seconds;
@@ -220,35 +272,7 @@ export type ReviewResult =
   /** The request is no longer pending: commit the `review.late` record, then refuse with `error`. */
   | { readonly kind: 'late'; readonly transition: Transition; readonly error: TerminalStateError };
 
-/** Groups whose members may vote now: the policy's groups, plus the escalation groups once escalated. */
-export function activeGroups(approval: ApprovalState): readonly string[] {
-  return approval.escalated ? [...approval.groups, ...approval.escalationGroups] : approval.groups;
-}
-
-/** Why `principal` may not vote on `request`, or undefined if it may. Used for listings too. */
-export function ineligibility(
-  request: ActionRequest,
-  principal: string,
-  directory: Directory,
-): SelfApprovalError | NotEligibleError | undefined {
-  if (principal === request.subject.id) {
-    return new SelfApprovalError('the requester cannot approve its own request');
-  }
-  if (principal === request.context.on_behalf_of) {
-    return new SelfApprovalError(`${principal} is the person this request acts for and cannot approve it`);
-  }
-  const approval = request.approval;
-  if (!approval) return new NotEligibleError('this request needs no human approval');
-  if (approval.exclude.includes(principal)) {
-    return new NotEligibleError(`${principal} is excluded from approving this request by policy`);
-  }
-  const groups = activeGroups(approval);
-  const member = groups.some((group) => directory.groups[group]?.includes(principal) ?? false);
-  if (!member) {
-    return new NotEligibleError(`${principal} is not a member of any approving group (${groups.join(', ')})`);
-  }
-  return undefined;
-}
+export { activeGroups, ineligibility } from './eligibility.ts';
 
 export function review(request: ActionRequest, command: ReviewCommand, directory: Directory): ReviewResult {
   const { approver, now } = command;
@@ -340,7 +364,7 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
     status = 'rejected';
     drafts.push({ type: 'request.rejected', actor: approver, data: { comment } });
   } else {
-    const approvers = votes.filter((v) => v.decision === 'approve').map((v) => v.approver);
+    const approvers = distinctApprovers(votes);
     if (approvers.length >= approval.minApprovals) {
       status = 'approved';
       drafts.push({ type: 'request.approved', actor: approver, data: { by: 'review', approvers } });

@@ -40,14 +40,35 @@ export interface ActionRequestInput {
   readonly context: RequestContext;
 }
 
+/** What the gateway vouches for about a resource, as opposed to the agent's `properties`. */
+export interface VouchedResource {
+  /** Whether any trusted source knows the resource; an unknown one gets its family's strictest path. */
+  readonly known: boolean;
+  /** Where the attributes come from: `inventory` (policy data) or `none`. */
+  readonly source: 'inventory' | 'none';
+  /** The inventory pattern that matched. */
+  readonly match?: string;
+  /** `environment`, `data_classification`, `owner`, … as the source states them. */
+  readonly attributes: Record<string, string>;
+}
+
 /** Input document handed to the Rego entrypoint `approvals/decision`. */
 export interface PolicyInput {
   readonly subject: Subject;
   readonly action: Action;
+  /** `properties` are the agent's claims; see `vouched` for what the gateway stands behind. */
   readonly resource: Resource;
   readonly context: RequestContext;
   /** RFC 3339 UTC timestamp of the evaluation; policies never read a clock of their own. */
   readonly now: string;
+  /** Attributes the gateway resolved itself; the agent cannot set them. */
+  readonly vouched?: { readonly resource: VouchedResource };
+}
+
+/** One resource inventory entry: resource ids matching `match` (`*` any run, `?` one character). */
+export interface InventoryEntry {
+  readonly match: string;
+  readonly attributes: Record<string, string>;
 }
 
 export type PolicyOutcome = 'allow' | 'deny' | 'require_approval';
@@ -90,13 +111,40 @@ export interface PolicyDecision {
   readonly inputHash: string;
 }
 
-/** Group membership and chat identity bindings, read from the policy bundle's data (DESIGN §4.2). */
+/** A human an agent may act for (`context.on_behalf_of`), optionally only within a period. */
+export interface Delegation {
+  /** A `user:` principal. */
+  readonly principal: string;
+  /** RFC 3339; the delegation holds from this instant on. */
+  readonly not_before?: string;
+  /** RFC 3339; the delegation holds until this instant (exclusive). */
+  readonly not_after?: string;
+}
+
+/** What policy data declares about one agent. */
+export interface AgentDeclaration {
+  /** The people answerable for the agent; never eligible to approve its requests. */
+  readonly owners: readonly string[];
+  /** The humans it may name as `context.on_behalf_of`; anyone else is refused. */
+  readonly acts_for?: readonly Delegation[];
+  /** IAM role ARNs whose sessions are this agent (AWS deployments). */
+  readonly aws_roles?: readonly string[];
+}
+
+/**
+ * Group membership, chat identity bindings and agent declarations, read from the policy bundle's
+ * data (DESIGN §4.2). Every principal id in it is canonical (functions/core/principals.ts).
+ */
 export interface Directory {
   readonly groups: Record<string, readonly string[]>;
   readonly identities: {
     readonly slack?: Record<string, string>;
     readonly teams?: Record<string, string>;
   };
+  /** Keyed by the agent's canonical `agent:` id. An agent not listed has no owners and acts for nobody. */
+  readonly agents?: Record<string, AgentDeclaration>;
+  /** Resource inventory, first match wins: what the gateway vouches for about a resource. */
+  readonly inventory?: readonly InventoryEntry[];
 }
 
 export type VoteDecision = 'approve' | 'reject';

@@ -4,8 +4,10 @@
  * decides again, so the store's conditional write is the single source of truth.
  */
 import { canReadAudit, canView } from './access.ts';
+import { withVouched } from './attributes.ts';
 import { type ChainVerdict, verifyChain } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
+import { delegationProblem } from './eligibility.ts';
 import {
   ContentionError,
   CredentialsUnavailableError,
@@ -14,8 +16,10 @@ import {
   IdempotencyKeyTakenError,
   NotFoundError,
   StaleStateError,
+  UndeclaredDelegationError,
   ValidationError,
 } from './errors.ts';
+import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from './identifiers.ts';
 import * as lifecycle from './lifecycle.ts';
 import type {
   ActionRequest,
@@ -26,12 +30,14 @@ import type {
   Status,
   VoteDecision,
 } from './model.ts';
+import { cursorAfter, MAX_PAGE_LIMIT, pageLimit } from './paging.ts';
 import type { Clock } from './ports/clock.port.ts';
 import type { CredentialBroker, IssuedCredentials } from './ports/credentials.port.ts';
 import type { IdSource } from './ports/id.port.ts';
 import type { PolicyEvaluator } from './ports/policy.port.ts';
 import type { IdempotencyRecord, RequestStore, Transition } from './ports/store.port.ts';
 import type { ApprovalWorkflow } from './ports/workflow.port.ts';
+import { parsePrincipal } from './principals.ts';
 
 export interface ServiceDependencies {
   readonly store: RequestStore;
@@ -51,6 +57,8 @@ export interface ServiceDependencies {
   /** How many times a mutation re-reads after losing a race before giving up (503). @default 30 */
   readonly maxAttempts?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Requests a listing call examines at most (a bound on the reads of one call). @default 2000 */
+  readonly listScanBudget?: number;
 }
 
 export interface VoteInput {
@@ -66,7 +74,26 @@ export interface Redemption {
   readonly credentials?: IssuedCredentials;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export interface ListOptions {
+  /** At most this many requests (1..MAX_PAGE_LIMIT). @default DEFAULT_PAGE_LIMIT */
+  readonly limit?: number;
+  /** From a previous page: continue right after its last request. */
+  readonly cursor?: string;
+  /** Pending listings: keep the requests the caller has voted on already. @default false */
+  readonly includeVoted?: boolean;
+}
+
+export interface RequestPage {
+  readonly items: readonly ActionRequest[];
+  /** Present when more requests may follow; pass it back to continue. */
+  readonly cursor?: string;
+}
+
+/** Requests read per store call while listing. */
+const SCAN_PAGE = 200;
+
+/** The gateway itself (timers, notifications): it sees every request. */
+const SYSTEM: unique symbol = Symbol('system');
 
 type Step<T> =
   | { readonly commit: Transition; readonly result: T; readonly error?: GatewayError }
@@ -103,8 +130,8 @@ export class ApprovalService {
   ): Promise<{ request: ActionRequest; created: boolean }> {
     const { store, policy, clock, ids } = this.#deps;
     const key = options.idempotencyKey;
-    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-      throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters', {
+    if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+      throw new ValidationError(IDEMPOTENCY_KEY_RULE, {
         details: { field: 'Idempotency-Key' },
       });
     }
@@ -113,11 +140,20 @@ export class ApprovalService {
       const existing = await store.getIdempotency(principal, key);
       if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
     }
+    parsePrincipal(principal, 'subject');
+    const onBehalfOf = input.context.on_behalf_of;
+    if (onBehalfOf !== undefined) parsePrincipal(onBehalfOf, 'context.on_behalf_of');
     const subject = lifecycle.subjectOf(principal);
     const now = clock.now();
-    const decision = policy.evaluate({ subject, ...input, now: now.toISOString() });
+    if (onBehalfOf !== undefined) {
+      const problem = delegationProblem(principal, onBehalfOf, this.directory, now);
+      if (problem) await this.#refuse(subject, input, now, problem, onBehalfOf);
+    }
+    const decision = policy.evaluate(
+      withVouched({ subject, ...input, now: now.toISOString() }, this.directory),
+    );
     const id = ids.requestId();
-    const submitted = lifecycle.submit({ id, subject, input, decision, now });
+    const submitted = lifecycle.submit({ id, subject, input, decision, now, directory: this.directory });
     const idempotency: IdempotencyRecord | undefined =
       key === undefined
         ? undefined
@@ -153,6 +189,34 @@ export class ApprovalService {
     return { request: transition.request, created: true };
   }
 
+  /**
+   * Records a refused submission (denied, never pending: nobody is asked, no grant exists) and
+   * throws the refusal. No idempotency record is kept: a corrected retry must not replay a refusal.
+   */
+  async #refuse(
+    subject: ReturnType<typeof lifecycle.subjectOf>,
+    input: ActionRequestInput,
+    now: Date,
+    problem: string,
+    onBehalfOf: string,
+  ): Promise<never> {
+    const id = this.#deps.ids.requestId();
+    const reasons = [{ code: 'undeclared_delegation', message: problem }];
+    const transition = lifecycle.refuse({
+      id,
+      subject,
+      input,
+      reasons,
+      policyDigest: this.#deps.policy.digest,
+      now,
+    });
+    await this.#deps.store.commit(transition);
+    this.#deps.onCommit?.(transition);
+    throw new UndeclaredDelegationError(problem, {
+      details: { field: 'context.on_behalf_of', got: onBehalfOf, request_id: id },
+    });
+  }
+
   async #replay(record: IdempotencyRecord, bodyHash: string): Promise<ActionRequest> {
     if (record.bodyHash !== bodyHash) {
       throw new IdempotencyConflictError(
@@ -167,7 +231,7 @@ export class ApprovalService {
 
   /** Dry run of the policy: nothing is recorded. */
   evaluate(input: PolicyInput): PolicyDecision {
-    return this.#deps.policy.evaluate(input);
+    return this.#deps.policy.evaluate(withVouched(input, this.directory));
   }
 
   /** A request as `principal` may see it; NotFound for anyone not entitled to know it exists. */
@@ -177,42 +241,59 @@ export class ApprovalService {
     return request;
   }
 
-  /** Pending requests `principal` may vote on now. */
-  async pendingFor(principal: string, limit = 100): Promise<ActionRequest[]> {
-    const mine: ActionRequest[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.#deps.store.listByStatus('pending', {
-        limit: 200,
+  /**
+   * A page of the pending requests `principal` may vote on now, oldest first. By default only those
+   * still awaiting its vote: a request it has voted on already is left out (`includeVoted` keeps it).
+   */
+  pendingFor(principal: string, options: ListOptions = {}): Promise<RequestPage> {
+    const directory = this.directory;
+    return this.#page('pending', options, (request) => {
+      if (lifecycle.ineligibility(request, principal, directory)) return false;
+      return options.includeVoted === true || !request.approval?.votes.some((v) => v.approver === principal);
+    });
+  }
+
+  /**
+   * A page of the requests in a status that `principal` may see, oldest first; for `pending`, those
+   * it may vote on (pendingFor).
+   */
+  list(status: Status, principal: string, options: ListOptions = {}): Promise<RequestPage> {
+    if (status === 'pending') return this.pendingFor(principal, options);
+    const directory = this.directory;
+    return this.#page(status, options, (request) => canView(request, principal, directory));
+  }
+
+  /**
+   * Reads store pages until `limit` requests are kept or `listScanBudget` requests were examined, so one
+   * call costs a bounded number of reads however few of the stored requests the caller may see.
+   * The cursor continues right after the last request examined; a page can therefore be short (even
+   * empty) and still have a cursor: the listing ends only when the cursor is absent.
+   */
+  async #page(
+    status: Status,
+    options: ListOptions,
+    keep: (request: ActionRequest) => boolean,
+  ): Promise<RequestPage> {
+    const limit = pageLimit(options.limit, MAX_PAGE_LIMIT);
+    const items: ActionRequest[] = [];
+    let cursor = options.cursor;
+    const budget = this.#deps.listScanBudget ?? 2000;
+    let examined = 0;
+    while (examined < budget) {
+      const page = await this.#deps.store.listByStatus(status, {
+        limit: Math.min(SCAN_PAGE, budget - examined),
         ...(cursor ? { cursor } : {}),
       });
       for (const request of page.items) {
-        if (!lifecycle.ineligibility(request, principal, this.directory)) mine.push(request);
-        if (mine.length >= limit) return mine;
+        examined++;
+        if (!keep(request)) continue;
+        items.push(request);
+        if (items.length >= limit) return { items, cursor: cursorAfter(request) };
       }
+      if (!page.cursor) return { items };
       cursor = page.cursor;
-    } while (cursor);
-    return mine;
-  }
-
-  /** Requests in a status that `principal` may see, oldest first (at most 50 store pages are read). */
-  async list(status: Status, principal: string, limit = 100): Promise<ActionRequest[]> {
-    if (status === 'pending') return this.pendingFor(principal, limit);
-    const visible: ActionRequest[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 50; page++) {
-      const result = await this.#deps.store.listByStatus(status, {
-        limit: 200,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const request of result.items) {
-        if (canView(request, principal, this.directory)) visible.push(request);
-        if (visible.length >= limit) return visible;
-      }
-      cursor = result.cursor;
-      if (!cursor) break;
     }
-    return visible;
+    return cursor ? { items, cursor } : { items };
   }
 
   async review(
@@ -221,30 +302,32 @@ export class ApprovalService {
     vote: VoteInput,
   ): Promise<{ request: ActionRequest; duplicate: boolean }> {
     // Someone who may not see the request learns nothing of it, and leaves nothing in its trail.
-    await this.get(requestId, approver);
-    return this.#mutate<{ request: ActionRequest; duplicate: boolean }>(requestId, (request, now) => {
-      const outcome = lifecycle.review(request, { approver, ...vote, now }, this.directory);
-      switch (outcome.kind) {
-        case 'recorded':
-          return {
-            commit: outcome.transition,
-            result: { request: outcome.transition.request, duplicate: false },
-          };
-        case 'duplicate':
-          return { result: { request: outcome.request, duplicate: true } };
-        case 'late':
-          return {
-            commit: outcome.transition,
-            result: { request: outcome.transition.request, duplicate: false },
-            error: outcome.error,
-          };
-      }
-    });
+    return this.#mutate<{ request: ActionRequest; duplicate: boolean }>(
+      requestId,
+      approver,
+      (request, now) => {
+        const outcome = lifecycle.review(request, { approver, ...vote, now }, this.directory);
+        switch (outcome.kind) {
+          case 'recorded':
+            return {
+              commit: outcome.transition,
+              result: { request: outcome.transition.request, duplicate: false },
+            };
+          case 'duplicate':
+            return { result: { request: outcome.request, duplicate: true } };
+          case 'late':
+            return {
+              commit: outcome.transition,
+              result: { request: outcome.transition.request, duplicate: false },
+              error: outcome.error,
+            };
+        }
+      },
+    );
   }
 
   async cancel(requestId: string, actor: string, reason?: string): Promise<ActionRequest> {
-    await this.get(requestId, actor);
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, actor, (request, now) => {
       const commit = lifecycle.cancel(request, actor, now, reason);
       return { commit, result: commit.request };
     });
@@ -252,7 +335,7 @@ export class ApprovalService {
 
   /** Escalates when due; returns the request unchanged if it was decided or escalated already. */
   async escalate(requestId: string): Promise<ActionRequest> {
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, SYSTEM, (request, now) => {
       const commit = lifecycle.escalate(request, now);
       return commit ? { commit, result: commit.request } : { result: request };
     });
@@ -260,7 +343,7 @@ export class ApprovalService {
 
   /** Expires when due; returns the request unchanged if a decision won the race. */
   async expire(requestId: string, options: { why?: string } = {}): Promise<ActionRequest> {
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, SYSTEM, (request, now) => {
       const commit = lifecycle.expire(request, now, options.why);
       return commit ? { commit, result: commit.request } : { result: request };
     });
@@ -275,7 +358,7 @@ export class ApprovalService {
       escalation?: boolean;
     },
   ): Promise<ActionRequest> {
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, SYSTEM, (request, now) => {
       const commit = lifecycle.recordNotification(request, notification, now);
       return { commit, result: commit.request };
     });
@@ -287,10 +370,9 @@ export class ApprovalService {
    * loser's credentials are dropped unseen. If STS fails, nothing is committed and the call can be retried.
    */
   async redeem(requestId: string, actor: string): Promise<Redemption> {
-    await this.get(requestId, actor);
     const redemptionId = this.#deps.ids.requestId();
     let credentials: IssuedCredentials | undefined;
-    const request = await this.#mutate(requestId, async (current, now) => {
+    const request = await this.#mutate(requestId, actor, async (current, now) => {
       const commit = lifecycle.redeem(current, actor, now, redemptionId);
       if (current.grant?.type === 'aws_sts' && !credentials) {
         const broker = this.#deps.credentials;
@@ -311,8 +393,7 @@ export class ApprovalService {
     actor: string,
     outcome: { status: 'succeeded' | 'failed'; detail?: string },
   ): Promise<ActionRequest> {
-    await this.get(requestId, actor);
-    return this.#mutate(requestId, (request, now) => {
+    return this.#mutate(requestId, actor, (request, now) => {
       const commit = lifecycle.reportOutcome(request, actor, outcome, now);
       return { commit, result: commit.request };
     });
@@ -357,15 +438,23 @@ export class ApprovalService {
     }
   }
 
+  /**
+   * Read → decide → conditional commit, with one read per attempt: the read that decides is also
+   * the one that checks the caller may see the request (`visibleTo`; SYSTEM for the gateway's own
+   * timers). A lost race reads again and decides again.
+   */
   async #mutate<T>(
     requestId: string,
+    visibleTo: string | typeof SYSTEM,
     decide: (request: ActionRequest, now: Date) => Step<T> | Promise<Step<T>>,
   ): Promise<T> {
     const { store, clock } = this.#deps;
     const attempts = this.#deps.maxAttempts ?? 30;
     for (let attempt = 1; ; attempt++) {
       const request = await store.get(requestId);
-      if (!request) throw new NotFoundError(requestId);
+      if (!request || (visibleTo !== SYSTEM && !canView(request, visibleTo, this.directory))) {
+        throw new NotFoundError(requestId);
+      }
       const step = await decide(request, clock.now());
       if (!step.commit) return step.result;
       try {

@@ -7,7 +7,10 @@ import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
+import { agentRolesOf, parseAccountList } from '../http/iam-principal.ts';
+import { logLifecycle } from '../observability/lifecycle-log.ts';
 import { dataPlaneFromEnv, lambdaLogger, workflowFromEnv } from './composition.ts';
+import { ENV, optionalEnv } from './env.ts';
 import { loadBundledPolicy } from './policy.ts';
 
 const logger = lambdaLogger('ala-api');
@@ -22,10 +25,20 @@ const service = new ApprovalService({
   // The request is committed either way; the sweeper starts executions that failed to start.
   onWorkflowError: (error, request) =>
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
+  onCommit: logLifecycle(logger),
   // No credential broker yet (a later issue): aws_sts grants answer 503 credentials_unavailable.
 });
 
-const serve = handle(createApp({ service, authenticate: iamAuthenticator(), logger }));
+const authenticate = iamAuthenticator(
+  {
+    trustedAccounts: parseAccountList(optionalEnv(ENV.trustedAccounts)),
+    agentRoles: agentRolesOf(policy.directory),
+    identityCenter: optionalEnv(ENV.identityCenterUsers) !== 'false',
+  },
+  (reason, arn) => logger.warn('caller refused', { reason, arn }),
+);
+
+const serve = handle(createApp({ service, authenticate, logger }));
 
 export const handler = logger.withContext((event: LambdaEvent, context: LambdaContext) =>
   serve(event, context),

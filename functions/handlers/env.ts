@@ -28,6 +28,10 @@ export const ENV = {
   stateMachineArn: 'STATE_MACHINE_ARN',
   /** Folder holding policy.wasm and data.json; defaults to the bundle's own folder. */
   policyDir: 'POLICY_DIR',
+  /** Comma-separated 12-digit accounts, besides the API's own, whose callers are accepted. */
+  trustedAccounts: 'TRUSTED_ACCOUNT_IDS',
+  /** `false` stops mapping IAM Identity Center sessions to people. @default true */
+  identityCenterUsers: 'IDENTITY_CENTER_USERS',
 } as const;
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */

@@ -2,6 +2,7 @@
 import type { Context } from 'aws-lambda';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { ApprovalService } from '../core/service.ts';
+import { logLifecycle } from '../observability/lifecycle-log.ts';
 import { dataPlaneFromEnv, lambdaLogger, workflowFromEnv } from './composition.ts';
 import { noPolicy } from './no-policy.ts';
 import { type SweepReport, sweepPendingRequests } from './sweep.ts';
@@ -18,6 +19,7 @@ const service = new ApprovalService({
   workflow,
   onWorkflowError: (error, request) =>
     logger.error('could not resume the approval execution', { requestId: request.id, error }),
+  onCommit: logLifecycle(logger),
 });
 
 export const handler = logger.withContext(

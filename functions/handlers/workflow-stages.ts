@@ -125,7 +125,8 @@ async function expire(
       ? { why: `approval workflow failed (${failure.Error.slice(0, 100)}); expired at the deadline` }
       : {},
   );
-  deps.logger.info('expiry checked', { requestId, status: request.status });
+  // Debug: an expiry is logged once, as a lifecycle event (request expired).
+  deps.logger.debug('expiry checked', { requestId, status: request.status });
   return { request_id: requestId, stage: 'expire', status: request.status };
 }
 

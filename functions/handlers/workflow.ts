@@ -5,6 +5,7 @@
 import type { Context } from 'aws-lambda';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { ApprovalService } from '../core/service.ts';
+import { logLifecycle } from '../observability/lifecycle-log.ts';
 import { dataPlaneFromEnv, lambdaLogger } from './composition.ts';
 import type { ApprovalNotifier } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
@@ -14,7 +15,13 @@ const logger = lambdaLogger('ala-workflow');
 const plane = dataPlaneFromEnv();
 const policy = await loadBundledPolicy(logger);
 // No workflow here: this function runs inside the execution it would tell.
-const service = new ApprovalService({ store: plane.store, policy, clock: systemClock, ids: ulidIds() });
+const service = new ApprovalService({
+  store: plane.store,
+  policy,
+  clock: systemClock,
+  ids: ulidIds(),
+  onCommit: logLifecycle(logger),
+});
 // Slack and Teams notifiers join this list in their own issues.
 const notifiers: readonly ApprovalNotifier[] = [];
 

@@ -1,6 +1,7 @@
 /** Who is calling. The body can never say; only the transport's authentication can. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
+import { type IamMappingConfig, iamPrincipalMapper } from './iam-principal.ts';
 
 /** Returns the caller's principal id, or undefined when the caller is not authenticated. */
 export type Authenticator = (c: Context) => string | undefined | Promise<string | undefined>;
@@ -36,27 +37,29 @@ export function bearerTokenAuthenticator(principals: readonly BearerPrincipal[])
 
 /** The parts of an API Gateway (REST, IAM auth) event this gateway reads. */
 interface ApiGatewayIdentityEvent {
-  requestContext?: { identity?: { userArn?: string | null; caller?: string | null } };
+  requestContext?: { accountId?: string | null; identity?: { userArn?: string | null } };
 }
 
 /**
- * AWS: the caller's IAM identity, verified by API Gateway (SigV4, `AWS_IAM` authorization). An
- * assumed-role session is named by its role (`iam:arn:aws:iam::123456789012:role/agent`), so policy
- * data can grant or exclude roles regardless of session names.
+ * AWS: the caller's IAM identity, verified by API Gateway (SigV4, `AWS_IAM` authorization), mapped
+ * to a principal by functions/http/iam-principal.ts (Identity Center users are people, declared
+ * agent roles are agents, anything else stays an `iam:` principal). A refused caller is
+ * unauthenticated; `onRefused` hears why, for the log.
  */
-export function iamAuthenticator(): Authenticator {
+export function iamAuthenticator(
+  config: IamMappingConfig = {},
+  onRefused?: (reason: string, arn: string) => void,
+): Authenticator {
+  const map = iamPrincipalMapper(config);
   return (c) => {
     const env = c.env as { event?: ApiGatewayIdentityEvent } | undefined;
-    const arn = env?.event?.requestContext?.identity?.userArn;
-    return arn ? iamPrincipal(arn) : undefined;
+    const context = env?.event?.requestContext;
+    const arn = context?.identity?.userArn;
+    const apiAccount = context?.accountId;
+    if (!arn || !apiAccount) return undefined;
+    const mapped = map(arn, apiAccount);
+    if (mapped.ok) return mapped.principal;
+    onRefused?.(mapped.reason, arn);
+    return undefined;
   };
-}
-
-export function iamPrincipal(arn: string): string | undefined {
-  const assumed = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,64})\/[\w+=,.@-]{2,64}$/.exec(
-    arn,
-  );
-  if (assumed) return `iam:arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}`;
-  if (/^arn:aws[a-z-]*:iam::\d{12}:(user|role)\/[\w+=,.@/-]{1,512}$/.test(arn)) return `iam:${arn}`;
-  return undefined;
 }

@@ -3,78 +3,83 @@
  * validation, types and documentation cannot drift.
  */
 import { z } from '@hono/zod-openapi';
+import {
+  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_KEY_RULE,
+  REQUEST_ID_EXAMPLE,
+  REQUEST_ID_PATTERN,
+} from '../core/identifiers.ts';
+import { type JsonFlawKind, jsonFlaw } from '../core/json-hygiene.ts';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
+import { principalProblem } from '../core/principals.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 export const MAX_WAIT_SECONDS = 25;
 
-// Visible characters only (no spaces or controls); written without the `u` flag so that OpenAPI
-// tooling (JSON Schema `pattern`, ECMA 262 without flags) can use it as is.
-export const PRINCIPAL = /^[a-z][a-z0-9_-]{0,31}:[!-~\u00a1-\uffff]{1,256}$/;
+// The outline of a canonical principal id (functions/core/principals.ts has the full rules);
+// written without the `u` flag so that OpenAPI tooling (JSON Schema `pattern`) can use it as is.
+export const PRINCIPAL = /^(user|agent|iam):[!-~]{1,256}$/;
 
-const LONE_SURROGATE = /\p{Cs}/u;
+const JSON_FLAW_MESSAGES: Record<JsonFlawKind, string> = {
+  not_finite: 'numbers must be finite',
+  lone_surrogate: 'text must be well-formed Unicode (a lone surrogate was found)',
+  lone_surrogate_key: 'keys must be well-formed Unicode',
+  proto_key: 'the key "__proto__" is not allowed',
+  too_deep: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure`,
+  too_many_values: 'too many values',
+  not_json: 'not a JSON value',
+};
 
 /**
- * What JSON.parse accepts but this API must not: numbers that overflowed to ±Infinity, strings or
- * keys with lone surrogates (not I-JSON, so no RFC 8785 verifier could re-hash them), a
- * `__proto__` key (dropped silently by object copies, so approvers would see less than was sent),
- * nesting beyond what hashing and the stores handle. Returns the first problem with its path.
+ * What JSON.parse accepts but this API must not (core/json-hygiene.ts: ±Infinity, lone
+ * surrogates, `__proto__`, nesting beyond MAX_JSON_DEPTH inside `args`, `properties` and
+ * `attributes`, which sit up to four levels below the body). The first problem and where it is,
+ * e.g. `(body).action.args.x`. The body size is bodySizeLimit's (middleware.ts).
  */
-export function jsonProblem(
-  value: unknown,
-  path = '(body)',
-  depthLeft = MAX_JSON_DEPTH + 4,
-): string | undefined {
-  if (typeof value === 'number')
-    return Number.isFinite(value) ? undefined : `${path}: numbers must be finite`;
-  if (typeof value === 'string') {
-    return LONE_SURROGATE.test(value)
-      ? `${path}: text must be well-formed Unicode (a lone surrogate was found)`
-      : undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (depthLeft <= 0) return `${path}: nested too deeply; flatten the structure`;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const problem = jsonProblem(value[i], `${path}[${i}]`, depthLeft - 1);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (key === '__proto__') return `${path}: the key "__proto__" is not allowed`;
-    if (LONE_SURROGATE.test(key)) return `${path}: keys must be well-formed Unicode`;
-    const problem = jsonProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depthLeft - 1);
-    if (problem) return problem;
-  }
-  return undefined;
+export function jsonProblem(body: unknown): { path: string; message: string } | undefined {
+  const flaw = jsonFlaw(body, { maxDepth: MAX_JSON_DEPTH + 4 });
+  if (!flaw) return undefined;
+  const path = flaw.path.reduce<string>(
+    (text, step) => (typeof step === 'number' ? `${text}[${step}]` : `${text}.${step}`),
+    '(body)',
+  );
+  return { path, message: JSON_FLAW_MESSAGES[flaw.kind] };
 }
 
-function depth(value: unknown, limit: number): boolean {
-  if (limit < 0) return false;
-  if (Array.isArray(value)) return value.every((v) => depth(v, limit - 1));
-  if (typeof value === 'object' && value !== null)
-    return Object.values(value).every((v) => depth(v, limit - 1));
-  return true;
-}
+/** The `Idempotency-Key` header of a submission. */
+export const IdempotencyKeyHeader = z
+  .string()
+  .max(255)
+  .regex(IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE.replace('Idempotency-Key ', ''))
+  .optional()
+  .openapi({ param: { name: 'idempotency-key', in: 'header' } });
 
-/** Free-form JSON object with bounded nesting (canonical hashing and policies recurse over it). */
+/** Free-form JSON object; its nesting and values are bounded by jsonProblem before validation. */
 const JsonObject = z
   .record(z.string().max(256), z.unknown())
-  .refine((value) => depth(value, MAX_JSON_DEPTH), {
-    message: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure`,
-  })
   .openapi({ type: 'object', additionalProperties: true });
 
-const Principal = z
+/**
+ * A principal id in canonical form. A non-canonical id (`user:Bob@Example.gov`, `human:bob@…`,
+ * a trailing dot) is refused with a message that names the canonical form, never silently fixed:
+ * the caller must learn which identity the gateway will compare.
+ */
+export const PrincipalId = z
   .string()
-  .regex(PRINCIPAL, 'must be a principal id like "user:alice@example.gov" (type, colon, name; no spaces)');
+  .max(300)
+  .superRefine((value, ctx) => {
+    const problem = principalProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({ type: 'string', pattern: PRINCIPAL.source, example: 'user:alice@agency.gov' });
+const Principal = PrincipalId;
 
 export const RequestIdParam = z.object({
   id: z
     .string()
-    .regex(/^ar_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be an action request id like ar_01JD3…')
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R' }),
+    .regex(REQUEST_ID_PATTERN, `must be an action request id like ${REQUEST_ID_EXAMPLE}`)
+    .openapi({ param: { name: 'id', in: 'path' }, example: REQUEST_ID_EXAMPLE }),
 });
 
 export const ActionRequestBody = z
@@ -224,19 +229,104 @@ export const DecisionView = ActionRequestView.extend({
 }).openapi('DecisionResult');
 export type DecisionView = z.infer<typeof DecisionView>;
 
+const VoteSummary = z.object({
+  decision: z.enum(['approve', 'reject']),
+  channel: z.string(),
+  time: z.string(),
+});
+
+/** `GET /v1/whoami`: who the gateway takes the caller to be, and what the policy data says about them. */
+export const WhoamiView = z
+  .object({
+    principal: z.string().openapi({
+      description: 'Your principal id: the one approvals, exclusions and the audit trail use',
+      example: 'user:bob@example.gov',
+    }),
+    type: z.string().openapi({ description: 'The part of the id before the first colon', example: 'user' }),
+    authentication: z.enum(['bearer', 'iam']).openapi({
+      description: '`bearer`: a token of the local gateway; `iam`: AWS SigV4 through API Gateway',
+    }),
+    groups: z.array(z.string()).openapi({
+      description:
+        "The policy data's groups you are a member of; a request's approving groups are matched against these",
+      example: ['data-owners'],
+    }),
+    auditor: z.boolean().openapi({ description: 'Whether you may read every request and audit trail' }),
+    chat_identities: z
+      .object({ slack: z.array(z.string()), teams: z.array(z.string()) })
+      .openapi({ description: 'Chat user ids the policy data binds to you (for approvals from chat)' }),
+    policy_digest: z.string().openapi({
+      description: 'The policy bundle whose data these answers come from',
+      example: `sha256:${'0'.repeat(64)}`,
+    }),
+    review: z
+      .object({
+        request_id: z.string(),
+        status: z.string(),
+        may_vote: z.boolean().openapi({ description: 'Whether a vote from you would be counted now' }),
+        reason: z.object({ code: z.string(), message: z.string() }).optional().openapi({
+          description:
+            "Why not, when `may_vote` is false: the same code and message a vote would be refused with (e.g. `self_approval` for the requester, the person it acts for or the requesting agent's owners)",
+        }),
+        approving_groups: z.array(z.string()).openapi({
+          description: 'The groups whose members may vote now (escalation groups once escalated)',
+        }),
+        your_vote: VoteSummary.optional(),
+      })
+      .optional()
+      .openapi({ description: 'With `?request_id=`: whether you may vote on that request, and if not, why' }),
+  })
+  .openapi('Whoami');
+export type WhoamiView = z.infer<typeof WhoamiView>;
+
+export const WhoamiQuery = z.object({
+  request_id: RequestIdParam.shape.id.optional().openapi({
+    param: { name: 'request_id', in: 'query' },
+    description: 'Also say whether you may vote on this request, and why not',
+  }),
+});
+
 export const ActionRequestList = z
-  .object({ items: z.array(ActionRequestView), count: z.number().int() })
+  .object({
+    items: z.array(ActionRequestView),
+    count: z.number().int(),
+    cursor: z.string().optional().openapi({
+      description:
+        'Present when more requests may follow: pass it as `?cursor=` (with the same `status`) to continue. A page may hold fewer than `limit` items, even none, and still have a cursor; the listing ends when the cursor is absent.',
+    }),
+  })
   .openapi('ActionRequestList');
 
 export const ListQuery = z.object({
-  status: Status.default('pending').openapi({ param: { name: 'status', in: 'query' } }),
+  status: Status.default('pending').openapi({
+    param: { name: 'status', in: 'query' },
+    description:
+      '`pending` (the default): the pending requests you may vote on and have not voted on yet. Any other status: the requests in it that you may see.',
+  }),
   limit: z.coerce
     .number()
     .int()
     .min(1)
-    .max(500)
-    .default(100)
-    .openapi({ param: { name: 'limit', in: 'query' } }),
+    .max(MAX_PAGE_LIMIT)
+    .default(DEFAULT_PAGE_LIMIT)
+    .openapi({ param: { name: 'limit', in: 'query' }, description: 'At most this many requests.' }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .openapi({
+      param: { name: 'cursor', in: 'query' },
+      description: 'The `cursor` of the previous page.',
+    }),
+  include_voted: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({
+      param: { name: 'include_voted', in: 'query' },
+      description:
+        'With `status=pending`: `true` also lists the pending requests you have voted on already (default `false`: only those awaiting your vote).',
+    }),
 });
 
 export const WaitQuery = z.object({
@@ -279,6 +369,7 @@ export const AuditView = z
     }),
   })
   .openapi('AuditTrail');
+export type AuditView = z.infer<typeof AuditView>;
 
 export const GrantView = z
   .object({
@@ -298,6 +389,7 @@ export const GrantView = z
     agent_message: z.string(),
   })
   .openapi('Grant');
+export type GrantView = z.infer<typeof GrantView>;
 
 export const EvaluationView = z
   .object({
@@ -320,6 +412,7 @@ export const EvaluationView = z
     action_hash: z.string(),
   })
   .openapi('Evaluation');
+export type EvaluationView = z.infer<typeof EvaluationView>;
 
 export const ErrorView = z
   .object({

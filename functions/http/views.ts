@@ -1,6 +1,11 @@
-/** What the API shows of a request, and the message written for the agent (an LLM) that asked. */
-import type { ActionRequest } from '../core/model.ts';
-import type { ActionRequestView, DecisionView } from './schemas.ts';
+/**
+ * What the API shows: of a request, its grant, its audit trail and a policy dry run; and the
+ * messages written for the agent (an LLM) that asked.
+ */
+import type { ChainVerdict } from '../core/audit.ts';
+import type { ActionRequest, AuditEvent, PolicyDecision } from '../core/model.ts';
+import type { IssuedCredentials } from '../core/ports/credentials.port.ts';
+import type { ActionRequestView, AuditView, DecisionView, EvaluationView, GrantView } from './schemas.ts';
 
 export function requestPath(id: string): string {
   return `/v1/action-requests/${id}`;
@@ -86,6 +91,70 @@ export function toDecisionView(request: ActionRequest, approver: string, recorde
       recorded,
     },
   };
+}
+
+/** A redeemed grant: its terms, the credentials when it has any (shown once), what to do next. */
+export function toGrantView(request: ActionRequest, credentials: IssuedCredentials | undefined): GrantView {
+  const grant = request.grant ?? { type: 'none' as const };
+  return {
+    request_id: request.id,
+    action_hash: request.actionHash,
+    grant: { type: grant.type, ...(grant.role ? { role: grant.role } : {}) },
+    ...(credentials
+      ? {
+          credentials: {
+            access_key_id: credentials.accessKeyId,
+            secret_access_key: credentials.secretAccessKey,
+            session_token: credentials.sessionToken,
+            expiration: credentials.expiration,
+            usable_until: credentials.usableUntil,
+            ...(credentials.region ? { region: credentials.region } : {}),
+          },
+        }
+      : {}),
+    agent_message:
+      grant.type === 'none'
+        ? 'Granted. This action needs no credentials from the gateway: perform exactly the approved action now, then report the outcome.'
+        : 'Here are credentials scoped to exactly the approved action; they are shown once and work only within the approved window. Perform the action, then report the outcome.',
+  };
+}
+
+/** A request's audit chain with the gateway's verification of it. */
+export function toAuditView(
+  requestId: string,
+  events: readonly AuditEvent[],
+  verification: ChainVerdict,
+): AuditView {
+  return {
+    request_id: requestId,
+    events: events.map((e) => ({ ...e })),
+    verification: verification.ok
+      ? { ok: true, count: verification.count, head: verification.head }
+      : { ok: false, problems: verification.problems.map((p) => ({ ...p })) },
+  };
+}
+
+/** A policy dry run, with the action hash the request would get. */
+export function toEvaluationView(decision: PolicyDecision, actionHash: string): EvaluationView {
+  return {
+    outcome: decision.outcome,
+    reasons: [...decision.reasons],
+    ...(decision.approval ? { approval: mutableCopy(decision.approval) } : {}),
+    ...(decision.grant ? { grant: mutableCopy(decision.grant) } : {}),
+    policy_digest: decision.policyDigest,
+    input_hash: decision.inputHash,
+    action_hash: actionHash,
+  };
+}
+
+/** A JSON-safe deep copy whose type drops `readonly`, for response bodies. */
+type Mutable<T> = T extends readonly (infer U)[]
+  ? Mutable<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Mutable<T[K]> }
+    : T;
+function mutableCopy<T>(value: T): Mutable<T> {
+  return structuredClone(value) as Mutable<T>;
 }
 
 const NOT_EXECUTED = 'Nothing has been executed.';

@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { PRINCIPAL } from '../http/schemas.ts';
+import { PrincipalId } from '../http/schemas.ts';
+import { packageRoot } from './package-root.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO_ROOT = packageRoot();
 
 const Principal = z.strictObject({
   token: z
@@ -14,7 +14,7 @@ const Principal = z.strictObject({
     .min(16, 'tokens must be at least 16 characters')
     .max(512)
     .regex(/^[\x21-\x7e]+$/),
-  id: z.string().regex(PRINCIPAL, 'must look like "agent:name" or "user:alice@agency.gov"'),
+  id: PrincipalId,
 });
 
 export const LocalConfigSchema = z.strictObject({

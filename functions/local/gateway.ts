@@ -14,8 +14,9 @@ import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { bearerTokenAuthenticator } from '../http/auth.ts';
 import { ChangeHub } from '../http/waiter.ts';
+import { logLifecycle } from '../observability/lifecycle-log.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { LocalConfig } from './config.ts';
+import { ConfigError, type LocalConfig } from './config.ts';
 
 export interface RunningGateway {
   readonly url: string;
@@ -35,6 +36,7 @@ export async function startGateway(
   mkdirSync(config.dataDir, { recursive: true });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
   const hub = new ChangeHub();
+  const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
   const service = new ApprovalService({
     store,
@@ -44,7 +46,10 @@ export async function startGateway(
     workflow,
     onWorkflowError: (error, request) =>
       logger.error('workflow call failed', { requestId: request.id, error }),
-    onCommit: hub.publish,
+    onCommit: (transition) => {
+      hub.publish(transition);
+      logCommit(transition);
+    },
   });
   workflow.attach(service);
   const recovered = await workflow.recover(store);
@@ -57,6 +62,10 @@ export async function startGateway(
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
     s.once('error', reject);
+  }).catch((error: unknown) => {
+    workflow.stop();
+    store.close();
+    throw listenError(error, config);
   });
   // Long-polls hold sockets for up to 25 s; keep-alive must outlive them.
   if ('keepAliveTimeout' in server) server.keepAliveTimeout = 30_000;
@@ -79,4 +88,24 @@ export async function startGateway(
       store.close();
     },
   };
+}
+
+/** The port cannot be had: says which, and how to choose another (a configuration problem). */
+export class PortUnavailableError extends ConfigError {}
+
+function listenError(error: unknown, config: LocalConfig): unknown {
+  const code = (error as { code?: unknown }).code;
+  const where = `port ${config.port} on ${config.host}`;
+  const choose =
+    'choose another port with --port <n> (0 picks a free one) or the "port" key of the config file ' +
+    '(--config or ALA_CONFIG; see docs/local-mode.md)';
+  if (code === 'EADDRINUSE') {
+    return new PortUnavailableError(
+      `${where} is already in use (is another gateway running?); stop that process, or ${choose}`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new PortUnavailableError(`${where} needs privileges this user does not have; ${choose}`);
+  }
+  return error;
 }

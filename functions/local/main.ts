@@ -2,9 +2,10 @@
  * `npm start`: the local gateway. Reads the config (--config or ALA_CONFIG, else dev defaults),
  * loads the policy bundle, opens the SQLite store, re-arms pending approvals, and serves the API.
  */
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { jsonLogger } from '../observability/logger.ts';
+import { localLogger, logFormat } from '../observability/logger.ts';
 import { loadPolicyEvaluatorFromFiles } from '../policy/files.ts';
 import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
 import { type RunningGateway, startGateway } from './gateway.ts';
@@ -60,7 +61,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   }
   if (values['data-dir'] !== undefined) config = { ...config, dataDir: values['data-dir'] };
 
-  const logger = jsonLogger({ level: config.logLevel });
+  // Readable lines on a terminal, JSON lines for anything that collects them (LOG_FORMAT overrides).
+  const logger = localLogger({
+    level: config.logLevel,
+    format: logFormat(process.env, process.stdout.isTTY === true),
+  });
   const policy = await loadPolicyEvaluatorFromFiles(config.policy, { logger });
   if (demo) {
     const people = new Set(Object.values(policy.directory.groups).flat());
@@ -79,7 +84,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     `  openapi   ${gateway.url}/v1/openapi.json`,
   ];
   if (demo) {
-    banner.push('  demo mode: tokens below are for this machine only (kept in <dataDir>/demo-tokens.json)');
+    banner.push(
+      `  demo mode: tokens below are for this machine only (kept in ${join(config.dataDir, 'demo-tokens.json')})`,
+    );
     for (const p of config.principals) banner.push(`    ${p.id.padEnd(32)} ${p.token}`);
   } else {
     banner.push(`  ${config.principals.length} principal(s) from the config file`);

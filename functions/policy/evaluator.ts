@@ -15,14 +15,17 @@
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import * as opaWasm from '@open-policy-agent/opa-wasm';
 import { canonicalize, sha256 } from '../core/canonical.ts';
+import { quorumReachable, requestingSide } from '../core/eligibility.ts';
 import type { Directory, PolicyDecision, PolicyInput } from '../core/model.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
+import { canonicalPrincipal } from '../core/principals.ts';
 import { policyDigests } from './digest.ts';
 import { PolicyLoadError } from './errors.ts';
 import { DEFAULT_INPUT_LIMITS, type InputLimits, inputProblem } from './input-guard.ts';
 import {
   describeIssues,
   directorySchema,
+  nonCanonicalPrincipals,
   type RawApproval,
   type RawDecision,
   rawDecisionSchema,
@@ -180,11 +183,24 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
     const directory = directorySchema.safeParse(options.data);
     if (!directory.success) {
       throw new PolicyLoadError(
-        `The policy data does not have the Directory shape of DESIGN §4.2 (groups, identities): ` +
+        `The policy data does not have the Directory shape of DESIGN §4.2 (groups, identities, agents): ` +
           `${describeIssues(directory.error)}. Fix policies/data/*.json and run 'npm run policy:build'.`,
       );
     }
-    this.directory = deepFreeze({ groups: directory.data.groups, identities: directory.data.identities });
+    // A non-canonical id anywhere in the data would silently never match the person it names.
+    const nonCanonical = nonCanonicalPrincipals(options.data);
+    if (nonCanonical.length > 0) {
+      throw new PolicyLoadError(
+        `The policy data names principals in a non-canonical form: ${nonCanonical.join('; ')}. ` +
+          `Fix policies/data/*.json and run 'npm run policy:build'.`,
+      );
+    }
+    this.directory = deepFreeze({
+      groups: directory.data.groups,
+      identities: directory.data.identities,
+      ...(directory.data.agents ? { agents: directory.data.agents } : {}),
+      ...(directory.data.inventory ? { inventory: directory.data.inventory } : {}),
+    });
     this.#groups = new Set(Object.keys(directory.data.groups));
     this.#dataJson = JSON.stringify(options.data);
 
@@ -295,11 +311,15 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
         groups: unknownGroups,
       });
     }
-    if (parsed.data.outcome === 'require_approval' && !this.#quorumReachable(parsed.data.approval, input)) {
+    const decision = withCanonicalExclusions(parsed.data);
+    if (decision === undefined) {
+      return this.#policyError('decision excludes an id that is not a principal', inputHash, {});
+    }
+    if (decision.outcome === 'require_approval' && !this.#quorumReachable(decision.approval, input)) {
       this.#log('warn', 'approval quorum unreachable; denying', {
         policyDigest: this.digest,
         inputHash,
-        groups: parsed.data.approval.groups,
+        groups: decision.approval.groups,
       });
       return {
         outcome: 'deny',
@@ -315,28 +335,20 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
         inputHash,
       };
     }
-    return toDecision(parsed.data, this.digest, inputHash);
+    return toDecision(decision, this.digest, inputHash);
   }
 
   /**
-   * Whether the members of the approval and escalation groups, less `exclude` and the core's own
-   * exclusions (requester, on_behalf_of), can reach min_approvals. Checked here rather than in Rego
-   * so that it holds for every policy pack, and because it is a few Set operations in JavaScript
-   * against tens of allocations in wasm.
+   * Whether the people eligible under the core's rules (functions/core/eligibility.ts: the
+   * requesting side and `exclude` removed from the groups) can reach min_approvals. Checked here
+   * rather than in Rego so that it holds for every policy pack.
    */
   #quorumReachable(approval: RawApproval, input: unknown): boolean {
-    const excluded = new Set(approval.exclude);
     const request = input as { subject?: { id?: unknown }; context?: { on_behalf_of?: unknown } };
-    if (typeof request.subject?.id === 'string') excluded.add(request.subject.id);
-    if (typeof request.context?.on_behalf_of === 'string') excluded.add(request.context.on_behalf_of);
-    const eligible = new Set<string>();
-    for (const groups of [approval.groups, approval.escalation_groups ?? []]) {
-      for (const group of groups) {
-        for (const member of this.directory.groups[group] ?? [])
-          if (!excluded.has(member)) eligible.add(member);
-      }
-    }
-    return eligible.size >= approval.min_approvals;
+    const requester = typeof request.subject?.id === 'string' ? request.subject.id : '';
+    const onBehalfOf =
+      typeof request.context?.on_behalf_of === 'string' ? request.context.on_behalf_of : undefined;
+    return quorumReachable(approval, requestingSide(requester, onBehalfOf, this.directory), this.directory);
   }
 
   #unknownGroups(decision: RawDecision): string[] {
@@ -495,6 +507,22 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
       inputHash,
     };
   }
+}
+
+/**
+ * The policy's exclusions in canonical form, so that `user:Bob@x` in a pack still excludes the
+ * `user:bob@x` who signs in. Undefined when an entry has no canonical form: the policy meant to
+ * exclude someone and the gateway cannot tell whom, so the decision fails closed.
+ */
+function withCanonicalExclusions(raw: RawDecision): RawDecision | undefined {
+  if (raw.outcome !== 'require_approval' || raw.approval.exclude === undefined) return raw;
+  const exclude: string[] = [];
+  for (const entry of raw.approval.exclude) {
+    const result = canonicalPrincipal(entry);
+    if (!result.ok) return undefined;
+    exclude.push(result.principal.id);
+  }
+  return { ...raw, approval: { ...raw.approval, exclude: [...new Set(exclude)].sort() } };
 }
 
 function toDecision(raw: RawDecision, policyDigest: string, inputHash: string): PolicyDecision {

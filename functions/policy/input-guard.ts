@@ -5,6 +5,8 @@
  * exhaust or corrupt the instance.
  */
 
+import { jsonFlaw } from '../core/json-hygiene.ts';
+
 export interface InputLimits {
   /** Deepest nesting of objects and arrays, the input object itself being level 1. */
   readonly maxDepth: number;
@@ -26,64 +28,30 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = {
 };
 
 /**
- * Why `input` cannot be evaluated, or undefined when it can. Walks at most `maxValues` values and
- * `maxDepth` levels, so the walk itself is bounded whatever it is given (cycles included).
- * `undefined` members are allowed: JSON (and the canonical form) drops them.
+ * Why `input` cannot be evaluated, or undefined when it can: the gateway's JSON hygiene rule
+ * (core/json-hygiene.ts) with these limits, worded for the policy decision's reason. The walk is
+ * bounded by `maxValues` and `maxDepth` whatever it is given (cycles included).
  */
 export function inputProblem(input: unknown, limits: InputLimits): string | undefined {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return 'the policy input must be a JSON object';
   }
-  const state = { values: 0 };
-  return visit(input, 1, limits, state);
-}
-
-/** ES2024 `String.prototype.isWellFormed` (Node ≥ 20), absent from the ES2023 typings. */
-function wellFormed(text: string): boolean {
-  return (text as string & { isWellFormed(): boolean }).isWellFormed();
-}
-
-// A lone surrogate has no UTF-8 form: canonical JSON escapes it and OPA's wasm JSON parser aborts
-// on the escape, so it is refused here with a clear reason.
-const NOT_UNICODE = 'the input holds a string that is not well-formed Unicode (a lone surrogate)';
-
-function visit(
-  value: unknown,
-  depth: number,
-  limits: InputLimits,
-  state: { values: number },
-): string | undefined {
-  state.values++;
-  if (state.values > limits.maxValues) return `the input holds more than ${limits.maxValues} values`;
-  switch (typeof value) {
-    case 'string':
-      return wellFormed(value) ? undefined : NOT_UNICODE;
-    case 'boolean':
-    case 'undefined':
-      return undefined;
-    case 'number':
-      return Number.isFinite(value)
-        ? undefined
-        : 'the input holds a number JSON cannot represent (NaN or Infinity)';
-    case 'object': {
-      if (value === null) return undefined;
-      if (depth > limits.maxDepth) return `the input is nested deeper than ${limits.maxDepth} levels`;
-      if (Array.isArray(value)) {
-        for (const item of value) {
-          const problem = visit(item, depth + 1, limits, state);
-          if (problem !== undefined) return problem;
-        }
-        return undefined;
-      }
-      for (const key in value) {
-        if (!Object.hasOwn(value, key)) continue;
-        if (!wellFormed(key)) return NOT_UNICODE;
-        const problem = visit((value as Record<string, unknown>)[key], depth + 1, limits, state);
-        if (problem !== undefined) return problem;
-      }
-      return undefined;
-    }
-    default:
-      return `the input holds a ${typeof value}, which JSON cannot represent`;
+  const flaw = jsonFlaw(input, limits);
+  if (!flaw) return undefined;
+  switch (flaw.kind) {
+    case 'too_many_values':
+      return `the input holds more than ${limits.maxValues} values`;
+    case 'too_deep':
+      return `the input is nested deeper than ${limits.maxDepth} levels`;
+    case 'not_finite':
+      return 'the input holds a number JSON cannot represent (NaN or Infinity)';
+    case 'lone_surrogate':
+    case 'lone_surrogate_key':
+      // Canonical JSON escapes a lone surrogate and OPA's wasm JSON parser aborts on the escape.
+      return 'the input holds a string that is not well-formed Unicode (a lone surrogate)';
+    case 'proto_key':
+      return 'the input holds a "__proto__" key, which object copies drop silently';
+    case 'not_json':
+      return `the input holds a ${flaw.type}, which JSON cannot represent`;
   }
 }

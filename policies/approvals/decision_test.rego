@@ -59,7 +59,7 @@ test_iam_read_is_a_read_not_an_escalation if {
 test_each_area_is_reached if {
 	testing.codes(approvals.decision) == {"privilege_escalation"} with input as testing.request("iam.attach_role_policy", {}, "aws:iam:role", "arn:aws-us-gov:iam::1:role/r", "prod")
 	testing.codes(approvals.decision) == {"prod_infra_change"} with input as testing.request("infra.stack.update", {}, "aws:cloudformation:stack", "arn:aws-us-gov:cloudformation:us-gov-west-1:1:stack/s/1", "prod")
-	testing.codes(approvals.decision) == {"nonprod_data_export"} with input as object.union(testing.base, {"resource": {"properties": {"environment": "dev"}}})
+	testing.codes(approvals.decision) == {"nonprod_data_export"} with input as object.union(testing.base, {"resource": {"properties": {"environment": "dev"}}, "vouched": {"resource": testing.vouched_resource({"environment": "dev"})}})
 }
 
 test_profiles_are_well_formed if {

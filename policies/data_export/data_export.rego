@@ -3,7 +3,8 @@
 # description: |
 #   `data.export` copies a dataset out of its bucket to `action.args.destination`. Data owners
 #   approve: one outside production, two in production with escalation to their leads. CUI never
-#   leaves for a destination outside data.data_export.internal_destinations.
+#   leaves for a destination outside data.data_export.internal_destinations; a bucket the gateway
+#   does not know is treated as CUI in production.
 package approvals.data_export
 
 import data.approvals.lib
@@ -84,7 +85,13 @@ _destination := d if {
 # Its own rule: `not f(input.x)` is undefined, not true, when input.x is missing.
 _dataset_ok if lib.path_segment(input.action.args.dataset)
 
+# CUI when the gateway vouches for it, when the agent claims it (a claim can only tighten), and
+# for a resource the gateway does not know: an unknown bucket gets the strictest path.
+_cui if startswith(upper(lib.vouched("data_classification")), "CUI")
+
 _cui if startswith(upper(input.resource.properties.data_classification), "CUI")
+
+_cui if not lib.known_resource
 
 # Prefixes end with "/" (checked by a data test) so `s3://archive/` never matches `s3://archive-evil/`.
 _internal_destination if {

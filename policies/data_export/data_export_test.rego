@@ -3,11 +3,13 @@ package approvals.data_export_test
 import data.approvals.data_export
 import data.approvals.testing
 
+# The gateway vouches for the same attributes the agent states.
 _export(args, properties) := object.union(
-	object.remove(testing.base, ["action", "resource"]),
+	object.remove(testing.base, ["action", "resource", "vouched"]),
 	{
 		"action": {"name": "data.export", "args": args},
 		"resource": {"type": "aws:s3:bucket", "id": "arn:aws-us-gov:s3:::fin-ledger", "properties": properties},
+		"vouched": {"resource": testing.vouched_resource(properties)},
 	},
 )
 

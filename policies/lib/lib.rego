@@ -9,11 +9,37 @@ package approvals.lib
 # METADATA
 # title: Production unless proven otherwise
 # description: |
-#   Only an environment listed in data.environments.non_production counts as non-production. A
-#   missing, misspelt or non-string environment is production, so doubt gets the stricter rules.
+#   Decided on the environment the gateway vouches for (input.vouched, from the resource
+#   inventory), never on the agent's claim alone: only a vouched environment listed in
+#   data.environments.non_production counts as non-production. An unknown resource, or a missing,
+#   misspelt or non-string environment, is production. A claim can only tighten: an agent that
+#   claims any environment other than a non-production one (`prod`, a typo) gets production rules.
 production if not _non_production
 
-_non_production if lower(input.resource.properties.environment) in data.environments.non_production
+_non_production if {
+	lower(input.vouched.resource.attributes.environment) in data.environments.non_production
+	not _claims_stricter_environment
+}
+
+_claims_stricter_environment if {
+	input.resource.properties.environment != null
+	not _claimed_non_production
+}
+
+_claimed_non_production if lower(input.resource.properties.environment) in data.environments.non_production
+
+# METADATA
+# title: Resource known to the gateway
+# description: The gateway found the resource in a trusted source (input.vouched.resource.known).
+known_resource if input.vouched.resource.known == true
+
+# METADATA
+# title: Vouched attribute
+# description: An attribute the gateway vouches for, as a string; undefined when it has none.
+vouched(name) := value if {
+	value := input.vouched.resource.attributes[name]
+	is_string(value)
+}
 
 # METADATA
 # title: Well-formed principal id

@@ -2,20 +2,34 @@ package approvals.lib_test
 
 import data.approvals.lib
 
+_vouched(environment) := {"resource": {"known": true, "attributes": {"environment": environment}}}
+
 test_environment_missing_is_production if {
-	lib.production with input as {"resource": {"properties": {}}}
+	lib.production with input as {"resource": {"properties": {}}, "vouched": {"resource": {"known": true, "attributes": {}}}}
 }
 
 test_environment_not_a_string_is_production if {
-	lib.production with input as {"resource": {"properties": {"environment": 7}}}
+	lib.production with input as {"resource": {"properties": {}}, "vouched": _vouched(7)}
 }
 
 test_environment_unknown_name_is_production if {
-	lib.production with input as {"resource": {"properties": {"environment": "qa-prod-mirror"}}}
+	lib.production with input as {"resource": {"properties": {}}, "vouched": _vouched("qa-prod-mirror")}
 }
 
 test_environment_listed_non_production_is_not_production_case_insensitively if {
-	not lib.production with input as {"resource": {"properties": {"environment": "Staging"}}}
+	not lib.production with input as {"resource": {"properties": {}}, "vouched": _vouched("Staging")}
+}
+
+test_claimed_non_production_alone_is_production if {
+	lib.production with input as {"resource": {"properties": {"environment": "sandbox"}}}
+	lib.production with input as {"resource": {"properties": {"environment": "sandbox"}}, "vouched": _vouched("prod")}
+}
+
+test_claim_can_only_tighten if {
+	lib.production with input as {"resource": {"properties": {"environment": "prod"}}, "vouched": _vouched("dev")}
+	lib.production with input as {"resource": {"properties": {"environment": false}}, "vouched": _vouched("dev")}
+	not lib.production with input as {"resource": {"properties": {"environment": "sandbox"}}, "vouched": _vouched("dev")}
+	not lib.production with input as {"resource": {"properties": {"environment": null}}, "vouched": _vouched("dev")}
 }
 
 test_principal_accepts_user_agent_and_role_arn if {

@@ -17,17 +17,30 @@ base := {
 	},
 	"context": {"justification": "Quarterly reconciliation, CHG-4821", "on_behalf_of": "user:alice@example.gov"},
 	"now": "2026-05-01T12:00:00Z",
+	"vouched": {"resource": vouched_resource({"environment": "prod", "data_classification": "CUI"})},
 }
+
+# What the gateway sets for a resource its inventory knows with these attributes.
+vouched_resource(attributes) := {"known": true, "source": "inventory", "match": "*", "attributes": attributes}
+
+# What the gateway sets for a resource no trusted source knows.
+unknown_resource := {"known": false, "source": "none", "attributes": {}}
 
 # base with one top-level member replaced as a whole (object.union alone would merge into it).
 replace(key, value) := object.union(object.remove(base, [key]), {key: value})
 
-# base asking for `name` with `args` on a resource of `type`/`id` in `environment`.
-request(name, args, type, id, environment) := object.union(
-	object.remove(base, ["action", "resource"]),
+# base asking for `name` with `args` on a resource of `type`/`id` that the gateway vouches is in
+# `environment`, and that the agent also claims is in `environment`.
+request(name, args, type, id, environment) := claimed(name, args, type, id, environment, {"environment": environment})
+
+# base asking for `name` with `args` on a resource the gateway vouches is in `environment`, with
+# the agent claiming `properties`.
+claimed(name, args, type, id, environment, properties) := object.union(
+	object.remove(base, ["action", "resource", "vouched"]),
 	{
 		"action": {"name": name, "args": args},
-		"resource": {"type": type, "id": id, "properties": {"environment": environment}},
+		"resource": {"type": type, "id": id, "properties": properties},
+		"vouched": {"resource": vouched_resource({"environment": environment})},
 	},
 )
 

@@ -15,6 +15,7 @@ import {
 } from '../../functions/core/errors.ts';
 import * as lifecycle from '../../functions/core/lifecycle.ts';
 import type { ActionRequest } from '../../functions/core/model.ts';
+import { cursorAfter } from '../../functions/core/paging.ts';
 import type { RequestStore, Transition } from '../../functions/core/ports/store.port.ts';
 import { ApprovalService } from '../../functions/core/service.ts';
 import { decision, directory, exportInput, fixedPolicy, ManualClock, owners } from '../support/fixtures.ts';
@@ -177,6 +178,33 @@ export function describeRequestStoreContract(name: string, make: () => Promise<S
         const mine = seen.filter((id) => made.some((r) => r.id === id));
         expect(mine).toEqual(made.map((r) => r.id));
         expect(new Set(seen).size).toBe(seen.length);
+      });
+
+      it('continues a listing right after any request it listed, given cursorAfter(that request)', async () => {
+        const status = 'cancelled';
+        for (let i = 0; i < 4; i++) {
+          // Same creation time for all: the id breaks the tie, in both stores alike.
+          const created = newRequest();
+          await sut.store.commit(created);
+          await sut.store.commit(
+            lifecycle.cancel(created.request, REQUESTER, new Date('2026-11-22T10:05:00Z')),
+          );
+        }
+        const all: ActionRequest[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await sut.store.listByStatus(status, { limit: 3, ...(cursor ? { cursor } : {}) });
+          const last = page.items.at(-1);
+          if (page.cursor && last) expect(page.cursor).toBe(cursorAfter(last));
+          all.push(...page.items);
+          cursor = page.cursor;
+        } while (cursor);
+        expect(all.length).toBeGreaterThanOrEqual(4);
+        for (let i = 0; i < all.length - 1; i++) {
+          const after = all[i] as ActionRequest;
+          const next = await sut.store.listByStatus(status, { limit: 1, cursor: cursorAfter(after) });
+          expect(next.items.map((r) => r.id)).toEqual([all[i + 1]?.id]);
+        }
       });
 
       it('refuses a cursor it did not issue', async () => {

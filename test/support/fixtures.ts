@@ -15,6 +15,12 @@ export const directory: Directory = {
     auditors: ['user:audrey@example.gov'],
   },
   identities: { slack: { U0BOB: 'user:bob@example.gov' } },
+  agents: {
+    'agent:demo-exporter': {
+      owners: ['user:alice@example.gov'],
+      acts_for: [{ principal: 'user:alice@example.gov' }],
+    },
+  },
 };
 
 function numbered(prefix: string, count: number): string[] {

@@ -1,4 +1,7 @@
-/** Runs the real local gateway (`functions/local/main.ts`) as a child process, as `npm start` would. */
+/**
+ * Runs the real local gateway from its sources (`functions/local/main.ts` through tsx, as
+ * `npm run dev` does) as a child process; test/packaging/ covers the bundle `npm start` runs.
+ */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

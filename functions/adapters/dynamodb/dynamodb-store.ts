@@ -12,13 +12,9 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  IdempotencyKeyTakenError,
-  StaleStateError,
-  StoreUnavailableError,
-  ValidationError,
-} from '../../core/errors.ts';
+import { IdempotencyKeyTakenError, StaleStateError, StoreUnavailableError } from '../../core/errors.ts';
 import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
+import { cursorAfter, pageLimit, readCursor } from '../../core/paging.ts';
 import type { IdempotencyRecord, Page, RequestStore, Transition } from '../../core/ports/store.port.ts';
 import { STATUS_INDEX, type TableNames } from './tables.ts';
 
@@ -151,8 +147,12 @@ export class DynamoDbRequestStore implements RequestStore {
     status: Status,
     options: { limit?: number; cursor?: string } = {},
   ): Promise<Page<ActionRequest>> {
-    const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
-    const start = options.cursor ? decodeCursor(options.cursor) : undefined;
+    const limit = pageLimit(options.limit);
+    // The index's key of the item the cursor stands after: table key plus index key.
+    const after = options.cursor ? readCursor(options.cursor) : undefined;
+    const start = after
+      ? { id: after.id, status, statusSort: statusSort(after.createdAt, after.id) }
+      : undefined;
     const out = await this.#call(() =>
       this.#doc.send(
         new QueryCommand({
@@ -167,7 +167,8 @@ export class DynamoDbRequestStore implements RequestStore {
       ),
     );
     const items = (out.Items ?? []).map((item) => JSON.parse(String(item.body)) as ActionRequest);
-    return out.LastEvaluatedKey ? { items, cursor: encodeCursor(out.LastEvaluatedKey) } : { items };
+    const last = items.at(-1);
+    return out.LastEvaluatedKey && last ? { items, cursor: cursorAfter(last) } : { items };
   }
 
   async #call<T>(send: () => Promise<T>): Promise<T> {
@@ -189,9 +190,14 @@ function requestItem(request: ActionRequest): Item {
     id: request.id,
     version: request.version,
     status: request.status,
-    statusSort: `${request.createdAt}#${request.id}`,
+    statusSort: statusSort(request.createdAt, request.id),
     body: JSON.stringify(request),
   };
+}
+
+/** The by-status index's sort key: creation order, ties broken by id (as the cursor's position). */
+function statusSort(createdAt: string, id: string): string {
+  return `${createdAt}#${id}`;
 }
 
 function idempotencyId(requester: string, key: string): string {
@@ -269,29 +275,4 @@ function isNetworkCause(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && NETWORK.has(code)) return true;
   return error.cause instanceof Error ? isNetworkCause(error.cause) : false;
-}
-
-function encodeCursor(key: Item): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Item {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      Object.values(parsed).every((v) => typeof v === 'string') &&
-      'id' in parsed &&
-      'status' in parsed &&
-      'statusSort' in parsed
-    ) {
-      return parsed as Item;
-    }
-  } catch {
-    // fall through
-  }
-  throw new ValidationError('the cursor is not one this gateway issued; start again without it', {
-    details: { field: 'cursor' },
-  });
 }

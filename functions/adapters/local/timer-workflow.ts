@@ -105,7 +105,8 @@ export class LocalTimerWorkflow implements ApprovalWorkflow {
     if (!target || this.#stopped) return;
     try {
       const request = kind === 'escalate' ? await target.escalate(requestId) : await target.expire(requestId);
-      this.#logger.info(`timer ${kind} fired`, { requestId, status: request.status });
+      // Debug: what the timer changed is logged once, as a lifecycle event (request escalated/expired).
+      this.#logger.debug(`timer ${kind} fired`, { requestId, status: request.status });
       if (request.status !== 'pending') this.#clear(requestId);
     } catch (error) {
       if (error instanceof NotDueError) {

@@ -3,13 +3,9 @@
  * triggers make audit rows append-only, so not even a bug in this file can rewrite history.
  */
 import Database from 'better-sqlite3';
-import {
-  IdempotencyKeyTakenError,
-  StaleStateError,
-  StoreUnavailableError,
-  ValidationError,
-} from '../../core/errors.ts';
+import { IdempotencyKeyTakenError, StaleStateError, StoreUnavailableError } from '../../core/errors.ts';
 import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
+import { cursorAfter, pageLimit, readCursor } from '../../core/paging.ts';
 import type { IdempotencyRecord, Page, RequestStore, Transition } from '../../core/ports/store.port.ts';
 
 const SCHEMA_VERSION = 1;
@@ -243,14 +239,16 @@ export class SqliteRequestStore implements RequestStore {
     status: Status,
     options: { limit?: number; cursor?: string } = {},
   ): Promise<Page<ActionRequest>> {
-    const limit = Math.max(1, Math.min(options.limit ?? 100, 1000));
-    const [afterTime, afterId] = decodeCursor(options.cursor);
+    const limit = pageLimit(options.limit);
+    const { createdAt: afterTime, id: afterId } = options.cursor
+      ? readCursor(options.cursor)
+      : { createdAt: '', id: '' };
     const rows = this.#read(() =>
       this.#statements.listByStatus.all(status, afterTime, afterTime, afterId, limit + 1),
     );
     const items = rows.slice(0, limit).map((row) => JSON.parse(row.body) as ActionRequest);
     const last = rows.length > limit ? rows[limit - 1] : undefined;
-    return last ? { items, cursor: encodeCursor(last.created_at, last.id) } : { items };
+    return last ? { items, cursor: cursorAfter({ createdAt: last.created_at, id: last.id }) } : { items };
   }
 
   close(): void {
@@ -283,23 +281,4 @@ function translate(error: unknown): unknown {
     });
   }
   return error;
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): [string, string] {
-  if (!cursor) return ['', ''];
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
-      return [parsed[0], parsed[1]];
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new ValidationError('the cursor is not one this gateway issued; start again without it', {
-    details: { field: 'cursor' },
-  });
 }

@@ -52,4 +52,4 @@ export function ulidIds(): IdSource {
   };
 }
 
-export const REQUEST_ID_PATTERN = /^ar_[0-9A-HJKMNP-TV-Z]{26}$/;
+export { REQUEST_ID_PATTERN } from '../../core/identifiers.ts';

@@ -1,16 +1,16 @@
 /** `ala policy eval`: a dry run of the policy, on the gateway or offline on a compiled bundle. */
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ActionRequestInput, EvaluationView } from '../../../client/index.ts';
 import type { PolicyDecision, PolicyInput } from '../../core/model.ts';
+import { packageRoot } from '../../local/package-root.ts';
 import { CliError, EXIT, UsageError } from '../errors.ts';
 import { formatEvaluation } from '../format.ts';
 import { readJson } from '../input.ts';
 import { type Runtime, run } from '../runtime.ts';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const REPO_ROOT = packageRoot();
 const DEFAULT_WASM = resolve(REPO_ROOT, 'policies/build/policy.wasm');
 const DEFAULT_DATA = resolve(REPO_ROOT, 'policies/build/data.json');
 

@@ -1,6 +1,7 @@
 /** The request lifecycle: submit, watch, review, redeem, report, cancel. */
 import { Argument, type Command, Option } from 'commander';
 import type { ActionRequestView, ApprovalsClient } from '../../../client/index.ts';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../../core/paging.ts';
 import { CliError, EXIT } from '../errors.ts';
 import {
   clock,
@@ -45,6 +46,36 @@ async function waitWithProgress(
   } finally {
     progress.stop();
   }
+}
+
+/** Pages a listing may take before `pending` stops and hands out the cursor instead. */
+const MAX_PENDING_PAGES = 10;
+
+/**
+ * Up to `limit` pending requests, following the gateway's cursor: a page may be short, even empty,
+ * and still have one (each call examines a bounded number of stored requests). Stops after
+ * MAX_PENDING_PAGES calls so a huge backlog answers promptly; the cursor then says where to go on.
+ */
+async function pendingPage(
+  client: ApprovalsClient,
+  limit: number,
+  start: string | undefined,
+  includeVoted: boolean,
+): Promise<{ items: ActionRequestView[]; cursor: string | undefined }> {
+  const items: ActionRequestView[] = [];
+  let cursor = start;
+  for (let pages = 0; pages < MAX_PENDING_PAGES; pages++) {
+    const page = await client.list({
+      status: 'pending',
+      limit: limit - items.length,
+      ...(cursor !== undefined ? { cursor } : {}),
+      ...(includeVoted ? { includeVoted: true } : {}),
+    });
+    items.push(...page.items);
+    cursor = page.cursor;
+    if (cursor === undefined || items.length >= limit) break;
+  }
+  return { items, cursor };
 }
 
 export function registerRequestCommands(program: Command, runtime: Runtime): void {
@@ -130,24 +161,27 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
       'List the pending requests you may vote on, oldest first. Requests you already voted on are left\n' +
         'out (your vote stands and cannot be changed); --all lists them too, marked.',
     )
-    .option('--limit <n>', 'ask the gateway for at most this many (1-500, default 100)', (value: string) =>
-      parseCount(value, '--limit', 1, 500),
+    .option(
+      '--limit <n>',
+      `list at most this many (1-${MAX_PAGE_LIMIT}, default ${DEFAULT_PAGE_LIMIT})`,
+      (value: string) => parseCount(value, '--limit', 1, MAX_PAGE_LIMIT),
     )
+    .option('--cursor <cursor>', 'continue a listing where an earlier one stopped (it prints the cursor)')
     .option('--all', 'include requests you already voted on')
     .action(
-      run(runtime, async (options: { limit?: number; all?: boolean }) => {
+      run(runtime, async (options: { limit?: number; cursor?: string; all?: boolean }) => {
         const client = runtime.client();
-        const [listed, me] = await Promise.all([
-          client.pending(options.limit !== undefined ? { limit: options.limit } : {}),
-          client.whoami(),
+        const limit = options.limit ?? DEFAULT_PAGE_LIMIT;
+        // The gateway leaves out requests the caller voted on unless asked (include_voted); only
+        // --all needs the caller's principal, to mark them.
+        const [page, me] = await Promise.all([
+          pendingPage(client, limit, options.cursor, options.all === true),
+          options.all ? client.whoami() : undefined,
         ]);
-        // The gateway lists what the caller is eligible for, including requests it voted on already;
-        // they are filtered here from each request's votes (no server-side filter is assumed).
+        const { items, cursor } = page;
         const myVote = (view: ActionRequestView) =>
-          view.approval?.votes.find((vote) => vote.approver === me.principal);
-        const items = options.all ? listed : listed.filter((view) => myVote(view) === undefined);
-        const hidden = listed.length - items.length;
-        runtime.emit({ items, count: items.length, hidden_already_voted: hidden }, () =>
+          me ? view.approval?.votes.find((vote) => vote.approver === me.principal) : undefined;
+        runtime.emit({ items, count: items.length, ...(cursor ? { cursor } : {}) }, () =>
           items.length === 0
             ? 'Nothing is waiting for your review.'
             : items
@@ -157,10 +191,10 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
                 })
                 .join('\n'),
         );
-        if (hidden > 0) {
-          runtime.note(
-            `(${hidden} request${hidden === 1 ? '' : 's'} you already voted on not shown; ala pending --all lists ${hidden === 1 ? 'it' : 'them'})`,
-          );
+        if (cursor) {
+          runtime.note(`(more may follow: ala pending${options.all ? ' --all' : ''} --cursor ${cursor})`);
+        } else if (items.length === 0 && !options.all) {
+          runtime.note('(requests you already voted on are not listed; ala pending --all lists them)');
         }
         return EXIT.ok;
       }),

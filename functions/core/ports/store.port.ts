@@ -23,7 +23,10 @@ export interface IdempotencyRecord {
 
 export interface Page<T> {
   readonly items: readonly T[];
-  /** Opaque; pass back to get the next page. Absent on the last page. */
+  /**
+   * Opaque to callers; pass back to get the next page. Absent on the last page. Stores issue
+   * `cursorAfter(last item)` (core/paging.ts) and continue after any cursor made that way.
+   */
   readonly cursor?: string;
 }
 
@@ -40,6 +43,9 @@ export interface RequestStore {
   getIdempotency(requester: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** The request's audit chain, ordered by seq. */
   listEvents(requestId: string): Promise<readonly AuditEvent[]>;
-  /** Requests in a status, oldest first. */
+  /**
+   * Requests in a status, oldest first (creation time, then id), at most `limit` (clamped by
+   * pageLimit); a cursor not made by cursorAfter is refused with ValidationError.
+   */
   listByStatus(status: Status, options?: { limit?: number; cursor?: string }): Promise<Page<ActionRequest>>;
 }

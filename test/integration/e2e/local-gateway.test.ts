@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../../functions/core/audit.ts';
 import { PROD_CUI_EXPORT } from '../../fixtures/requests.ts';
+import { waitFor } from '../../harness/index.ts';
 import {
   type GatewayProcess,
   gatewayConfig,
@@ -190,7 +191,7 @@ describe('Local gateway, end to end over HTTP', () => {
 });
 
 describe('Local gateway logs', () => {
-  it('are JSON lines with request ids, and never contain a bearer token', async () => {
+  it('are JSON lines with the HTTP request id of each call, and never contain a bearer token', async () => {
     const gw = await startGatewayProcess(gatewayConfig(undefined, 'debug'));
     try {
       await gw.call('agent', 'POST', '/v1/action-requests', cuiExport);
@@ -204,8 +205,70 @@ describe('Local gateway logs', () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>)
         .filter((l) => l.message === 'http');
       expect(http.length).toBeGreaterThanOrEqual(3);
-      for (const entry of http) expect(entry.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      for (const entry of http) expect(entry.httpRequestId).toMatch(/^[0-9a-f-]{36}$/);
       for (const p of Object.values(PRINCIPALS)) expect(gw.output()).not.toContain(p.token);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe('Local gateway lifecycle logs', () => {
+  it('log one info line per lifecycle event with ids and the action name, a refusal at info and a 503 from missing configuration at error', async () => {
+    // The default data grants data.export through AWS STS, which local mode cannot issue (503).
+    const config = gatewayConfig((data) => {
+      const grants = data.grants as Record<string, unknown> | undefined;
+      if (!grants?.['data.export']) throw new Error('the default data no longer grants data.export via STS');
+    }, 'info');
+    const gw = await startGatewayProcess(config);
+    try {
+      const entries = () =>
+        gw
+          .output()
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const { view } = await (async () => {
+        const res = await gw.call('agent', 'POST', '/v1/action-requests', cuiExport);
+        return { view: (await res.json()) as View };
+      })();
+      const path = `/v1/action-requests/${view.id}`;
+      const vote = { decision: 'approve', action_hash: view.action_hash };
+      expect((await gw.call('agent', 'POST', `${path}/decisions`, vote)).status).toBe(403);
+      expect((await gw.call('bob', 'POST', `${path}/decisions`, vote)).status).toBe(200);
+      expect((await gw.call('carol', 'POST', `${path}/decisions`, vote)).status).toBe(200);
+      expect((await gw.call('agent', 'POST', `${path}/grant`)).status).toBe(503);
+      const other = (await (await gw.call('agent', 'POST', '/v1/action-requests', cuiExport)).json()) as View;
+      expect((await gw.call('agent', 'POST', `/v1/action-requests/${other.id}/cancel`)).status).toBe(200);
+
+      // Lines reach this process through a pipe, after the answers: wait for the last one.
+      await waitFor(
+        () => entries().find((e) => e.message === 'request cancelled' && e.requestId === other.id),
+        { what: 'the cancellation log line', timeoutMs: 10_000 },
+      );
+      const mine = entries().filter((e) => e.requestId === view.id && e.level === 'INFO');
+      expect(mine.map((e) => e.message)).toEqual([
+        'request submitted',
+        'approval requested',
+        'vote recorded',
+        'vote recorded',
+        'request decided',
+      ]);
+      for (const e of mine) expect(e).toMatchObject({ action: 'data.export' });
+      expect(mine.at(-1)).toMatchObject({ outcome: 'approved', by: 'review', status: 'approved' });
+      expect(entries().find((e) => e.message === 'request refused')).toMatchObject({
+        level: 'INFO',
+        status: 403,
+        error: 'self_approval',
+        httpRequestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(entries().find((e) => e.message === 'request failed')).toMatchObject({
+        level: 'ERROR',
+        status: 503,
+        error: 'credentials_unavailable',
+      });
+      for (const p of Object.values(PRINCIPALS)) expect(gw.output()).not.toContain(p.token);
+      expect(gw.output()).not.toContain('Quarterly reconciliation');
     } finally {
       await gw.stop();
     }

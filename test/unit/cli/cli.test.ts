@@ -264,7 +264,7 @@ describe('CLI: ala', () => {
   it('says on stderr what a retry waits for when the gateway asks to wait', async () => {
     let refused = 0;
     const started = await startGateway({
-      // `pending` also asks GET /v1/whoami, concurrently: only the listing is made to fail, once.
+      // Only the listing is made to fail, once.
       faults: (request) =>
         new URL(request.url).pathname === '/v1/action-requests' && refused++ === 0
           ? jsonError(503, 'store_unavailable', { 'retry-after': '1' })
@@ -507,7 +507,7 @@ describe('CLI: ala', () => {
 
       const bob = await as('bob', ['pending']);
       const bobAll = await as('bob', ['pending', '--all']);
-      const bobJson = parse<{ items: ActionRequestView[]; hidden_already_voted: number }>(
+      const bobJson = parse<{ items: ActionRequestView[]; count: number }>(
         await as('bob', ['pending', '--json']),
       );
       const carol = await as('carol', ['pending']);
@@ -515,16 +515,15 @@ describe('CLI: ala', () => {
       expect(bob.code).toBe(0);
       expect(bob.stdout).toContain(second.id);
       expect(bob.stdout).not.toContain(first.id);
-      expect(bob.stderr).toContain('1 request you already voted on not shown; ala pending --all lists it');
       expect(bobAll.stdout).toMatch(new RegExp(`${first.id} .*\\(you voted approve\\)`));
-      expect(bobAll.stdout).toContain(second.id);
+      expect(bobAll.stdout).toMatch(new RegExp(`${second.id} (?!.*you voted)`));
+      expect(bobJson).toMatchObject({ count: 1 });
       expect(bobJson.items.map((item) => item.id)).toEqual([second.id]);
-      expect(bobJson.hidden_already_voted).toBe(1);
       expect(carol.stdout).toContain(first.id);
       expect(carol.stdout).toContain(second.id);
     });
 
-    it('says nothing is waiting when you voted on everything', async () => {
+    it('says nothing is waiting when you voted on everything, and how to list those', async () => {
       const { as } = await gateway();
       const { id } = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
       await as('bob', ['approve', id]);
@@ -532,6 +531,24 @@ describe('CLI: ala', () => {
       const run = await as('bob', ['pending']);
 
       expect(run.stdout).toBe('Nothing is waiting for your review.\n');
+      expect(run.stderr).toContain(
+        'requests you already voted on are not listed; ala pending --all lists them',
+      );
+    });
+
+    it('stops at --limit and prints the cursor that --cursor continues from', async () => {
+      const { as } = await gateway();
+      const first = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+      const second = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+
+      const page = await as('bob', ['pending', '--limit', '1']);
+      const cursor = /--cursor (\S+)\)/.exec(page.stderr)?.[1];
+      const rest = await as('bob', ['pending', '--limit', '1', '--cursor', cursor ?? 'missing', '--json']);
+
+      expect(page.stdout).toContain(first.id);
+      expect(page.stdout).not.toContain(second.id);
+      expect(cursor).toBeDefined();
+      expect(parse<{ items: ActionRequestView[] }>(rest).items.map((item) => item.id)).toEqual([second.id]);
     });
   });
 

@@ -121,7 +121,7 @@ describe('Class: ApprovalsClient', () => {
         approval: { groups: ['data-owners'], min_approvals: 2 },
       });
       expect(evaluation.action_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(await service.list('pending', 'user:bob@example.gov')).toHaveLength(0);
+      expect((await service.list('pending', 'user:bob@example.gov')).items).toHaveLength(0);
     });
 
     it('tells the caller who the gateway takes it to be, and whether it may vote on a request', async () => {

@@ -1,35 +1,6 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { bearerTokenAuthenticator, iamAuthenticator, iamPrincipal } from '../../../functions/http/auth.ts';
-
-describe('Function: iamPrincipal', () => {
-  it('names an assumed-role session by its role, in any partition', () => {
-    expect(iamPrincipal('arn:aws:sts::123456789012:assumed-role/agent-exporter/session-42')).toBe(
-      'iam:arn:aws:iam::123456789012:role/agent-exporter',
-    );
-    expect(iamPrincipal('arn:aws-us-gov:sts::123456789012:assumed-role/agent/i-0abc')).toBe(
-      'iam:arn:aws-us-gov:iam::123456789012:role/agent',
-    );
-  });
-
-  it('keeps IAM users and roles as they are', () => {
-    expect(iamPrincipal('arn:aws:iam::123456789012:user/ci-bot')).toBe(
-      'iam:arn:aws:iam::123456789012:user/ci-bot',
-    );
-  });
-
-  it('refuses anything else', () => {
-    for (const arn of [
-      '',
-      'arn:aws:s3:::bucket',
-      'user:bob',
-      'arn:aws:sts::1234:assumed-role/x/y',
-      'arn:aws:iam::123456789012:group/g',
-    ]) {
-      expect(iamPrincipal(arn)).toBeUndefined();
-    }
-  });
-});
+import { bearerTokenAuthenticator, iamAuthenticator } from '../../../functions/http/auth.ts';
 
 describe('Authenticators', () => {
   const probe = (authenticate: ReturnType<typeof iamAuthenticator>) => {
@@ -41,7 +12,10 @@ describe('Authenticators', () => {
   it('reads the caller from the API Gateway request context, never from headers', async () => {
     const app = probe(iamAuthenticator());
     const event = {
-      requestContext: { identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/agent/s1' } },
+      requestContext: {
+        accountId: '123456789012',
+        identity: { userArn: 'arn:aws:sts::123456789012:assumed-role/agent/s1' },
+      },
     };
     const res = await app.request('/', {}, { event });
     expect(await res.json()).toEqual({ principal: 'iam:arn:aws:iam::123456789012:role/agent' });

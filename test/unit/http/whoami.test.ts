@@ -3,7 +3,7 @@ import { SqliteRequestStore } from '../../../functions/adapters/sqlite/sqlite-st
 import { ulidIds } from '../../../functions/adapters/system/system.ts';
 import { ApprovalService } from '../../../functions/core/service.ts';
 import { createApp } from '../../../functions/http/app.ts';
-import { iamAuthenticator } from '../../../functions/http/auth.ts';
+import { bearerTokenAuthenticator, iamAuthenticator } from '../../../functions/http/auth.ts';
 import { silentLogger } from '../../../functions/observability/logger.ts';
 import { testApp } from '../../support/app.ts';
 import { decision, exportInput, fixedPolicy, ManualClock } from '../../support/fixtures.ts';
@@ -64,7 +64,10 @@ describe('GET /v1/whoami', () => {
       logger: silentLogger,
     });
     const event = {
-      requestContext: { identity: { userArn: 'arn:aws-us-gov:sts::123456789012:assumed-role/agent/s1' } },
+      requestContext: {
+        accountId: '123456789012',
+        identity: { userArn: 'arn:aws-us-gov:sts::123456789012:assumed-role/agent/s1' },
+      },
     };
 
     const res = await app.request(
@@ -124,6 +127,46 @@ describe('GET /v1/whoami', () => {
     expect(agent).toMatchObject({ may_vote: false, reason: { code: 'self_approval' } });
     expect(audrey).toMatchObject({ may_vote: false, reason: { code: 'not_eligible' } });
     expect(audrey?.reason?.message).toContain('not a member of any approving group (data-owners)');
+  });
+
+  it('names the owner of the requesting agent, and the person it acts for, as the requesting side', async () => {
+    const service = new ApprovalService({
+      store: new SqliteRequestStore({ path: ':memory:' }),
+      policy: fixedPolicy(decision()),
+      clock: new ManualClock(),
+      ids: ulidIds(),
+    });
+    const app = createApp({
+      service,
+      authenticate: bearerTokenAuthenticator([
+        { token: 'agent-token-0123456789abcdef', id: 'agent:demo-exporter' },
+        { token: 'alice-token-0123456789abcdef', id: 'user:alice@example.gov' },
+      ]),
+      logger: silentLogger,
+    });
+    const as = (who: 'agent' | 'alice', path: string, body?: unknown) =>
+      app.request(path, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: {
+          authorization: `Bearer ${who}-token-0123456789abcdef`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    // Alice owns agent:demo-exporter (test/support/fixtures.ts); one request names her, one does not.
+    const { context: _context, ...withoutOnBehalfOf } = exportInput;
+    const ownRequest = (await (await as('agent', '/v1/action-requests', withoutOnBehalfOf)).json()) as {
+      id: string;
+    };
+    const forAlice = (await (await as('agent', '/v1/action-requests', exportInput)).json()) as { id: string };
+
+    const asOwner = (await (await as('alice', `/v1/whoami?request_id=${ownRequest.id}`)).json()) as Whoami;
+    const asActedFor = (await (await as('alice', `/v1/whoami?request_id=${forAlice.id}`)).json()) as Whoami;
+
+    expect(asOwner.review).toMatchObject({ may_vote: false, reason: { code: 'self_approval' } });
+    expect(asOwner.review?.reason?.message).toContain('owns agent:demo-exporter');
+    expect(asActedFor.review).toMatchObject({ may_vote: false, reason: { code: 'self_approval' } });
+    expect(asActedFor.review?.reason?.message).toContain('the person this request acts for');
   });
 
   it('says a decided request takes no more votes', async () => {

@@ -1,0 +1,44 @@
+/**
+ * Policy input assembly with provenance: the agent's `resource.properties` are claims; `vouched`
+ * holds what the gateway itself resolved from the resource inventory in policy data. A policy
+ * decides on vouched attributes and lets a claim only make a decision stricter.
+ */
+import type { Directory, InventoryEntry, PolicyInput, Resource, VouchedResource } from './model.ts';
+
+const compiled = new WeakMap<InventoryEntry, RegExp>();
+
+/** `*` matches any run of characters (`:` and `/` included), `?` one character; the rest is literal. */
+export function inventoryPattern(match: string): RegExp {
+  const body = match
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 's');
+}
+
+function patternOf(entry: InventoryEntry): RegExp {
+  let pattern = compiled.get(entry);
+  if (pattern === undefined) {
+    pattern = inventoryPattern(entry.match);
+    compiled.set(entry, pattern);
+  }
+  return pattern;
+}
+
+/** The first inventory entry matching the resource id, as vouched attributes; unknown otherwise. */
+export function vouchedResource(resource: Pick<Resource, 'id'>, directory: Directory): VouchedResource {
+  for (const entry of directory.inventory ?? []) {
+    if (patternOf(entry).test(resource.id)) {
+      return { known: true, source: 'inventory', match: entry.match, attributes: { ...entry.attributes } };
+    }
+  }
+  return { known: false, source: 'none', attributes: {} };
+}
+
+/**
+ * The input a policy sees: the request as the agent sent it, plus what the gateway vouches for.
+ * Whatever `vouched` the caller passed is replaced: only the gateway sets it.
+ */
+export function withVouched(input: PolicyInput, directory: Directory): PolicyInput {
+  return { ...input, vouched: { resource: vouchedResource(input.resource, directory) } };
+}

@@ -1,0 +1,33 @@
+/** What every part of the HTTP application shares: its dependencies and the per-call variables. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { ApprovalService } from '../core/service.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Authenticator } from './auth.ts';
+import type { ChangeHub } from './waiter.ts';
+
+export interface AppDependencies {
+  readonly service: ApprovalService;
+  readonly authenticate: Authenticator;
+  readonly logger: Logger;
+  /** Local mode wakes long-polls on commits; without it they poll the store with backoff. */
+  readonly hub?: ChangeHub;
+  readonly version?: string;
+}
+
+/** Set by the middleware for every call under /v1 (principal) and every call at all (requestId). */
+export type GatewayEnv = {
+  Variables: {
+    principal: string;
+    requestId: string;
+    /** The error code of a refusal (4xx), for the access log. */
+    refusal?: string;
+  };
+};
+
+export type GatewayApp = OpenAPIHono<GatewayEnv>;
+
+/**
+ * A route module registers its routes (with their OpenAPI description) on the app. A new route is
+ * one such module plus one line in app.ts.
+ */
+export type RouteModule = (app: GatewayApp, deps: AppDependencies) => void;

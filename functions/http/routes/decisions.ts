@@ -1,0 +1,38 @@
+/** Approvers' votes. */
+import { createRoute } from '@hono/zod-openapi';
+import type { AppDependencies, GatewayApp } from '../context.ts';
+import { COMMON_ERRORS, errorResponses, json, jsonBody, security } from '../openapi.ts';
+import { DecisionBody, DecisionView, RequestIdParam } from '../schemas.ts';
+import { toDecisionView } from '../views.ts';
+
+const decideRoute = createRoute({
+  method: 'post',
+  path: '/v1/action-requests/{id}/decisions',
+  operationId: 'decideActionRequest',
+  summary: 'Approve or reject (approvers)',
+  description:
+    'The `action_hash` must be the one you reviewed. A rejection needs a comment. Repeating your vote changes nothing and answers 200 with `vote.recorded` false; voting the other way after you voted answers 409 `vote_already_cast`.',
+  security,
+  request: { params: RequestIdParam, ...jsonBody(DecisionBody) },
+  responses: {
+    200: json(
+      DecisionView,
+      'Your vote: recorded now, or (`vote.recorded` false) the same vote recorded earlier',
+    ),
+    ...errorResponses(...COMMON_ERRORS, 403, 404, 409),
+  },
+});
+
+export function registerDecisionRoutes(app: GatewayApp, { service }: AppDependencies): void {
+  app.openapi(decideRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const vote = c.req.valid('json');
+    const { request, duplicate } = await service.review(id, c.var.principal, {
+      decision: vote.decision,
+      ...(vote.comment !== undefined ? { comment: vote.comment } : {}),
+      actionHash: vote.action_hash,
+      channel: 'api',
+    });
+    return c.json(toDecisionView(request, c.var.principal, !duplicate), 200);
+  });
+}

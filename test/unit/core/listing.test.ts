@@ -1,0 +1,130 @@
+/**
+ * Listing requests: bounded pages with a cursor, and the approver's pending view that leaves out
+ * what the approver has voted on already. Over a real SQLite store (in memory).
+ */
+import { describe, expect, it } from 'vitest';
+import { SqliteRequestStore } from '../../../functions/adapters/sqlite/sqlite-store.ts';
+import { ulidIds } from '../../../functions/adapters/system/system.ts';
+import type { RequestStore } from '../../../functions/core/ports/store.port.ts';
+import { ApprovalService } from '../../../functions/core/service.ts';
+import { decision, exportInput, fixedPolicy, ManualClock } from '../../support/fixtures.ts';
+
+const AGENT = 'agent:demo-exporter';
+const BOB = 'user:bob@example.gov';
+const CAROL = 'user:carol@example.gov';
+
+/** Counts the store's listing calls, so a test can see how much one listing reads. */
+function countingStore(inner: RequestStore): RequestStore & { listCalls: number } {
+  const store = {
+    listCalls: 0,
+    commit: (t: Parameters<RequestStore['commit']>[0]) => inner.commit(t),
+    get: (id: string) => inner.get(id),
+    getIdempotency: (r: string, k: string) => inner.getIdempotency(r, k),
+    listEvents: (id: string) => inner.listEvents(id),
+    listByStatus: (...args: Parameters<RequestStore['listByStatus']>) => {
+      store.listCalls++;
+      return inner.listByStatus(...args);
+    },
+  };
+  return store;
+}
+
+function setup(options: { listScanBudget?: number } = {}) {
+  const store = countingStore(new SqliteRequestStore({ path: ':memory:' }));
+  const clock = new ManualClock();
+  const service = new ApprovalService({
+    store,
+    policy: fixedPolicy(decision()),
+    clock,
+    ids: ulidIds(),
+    ...options,
+  });
+  const submit = async (onBehalfOf = 'user:alice@example.gov') => {
+    clock.advance(1);
+    const { request } = await service.submit(AGENT, {
+      ...exportInput,
+      context: { ...exportInput.context, on_behalf_of: onBehalfOf },
+    });
+    return request;
+  };
+  return { store, service, submit };
+}
+
+describe('Class: ApprovalService, listing', () => {
+  it('leaves out of an approver’s pending view the requests it has voted on, unless asked to keep them', async () => {
+    const { service, submit } = setup();
+    const first = await submit();
+    const second = await submit();
+    await service.review(first.id, BOB, {
+      decision: 'approve',
+      actionHash: first.actionHash,
+      channel: 'api',
+    });
+
+    const bobs = await service.pendingFor(BOB);
+    expect(bobs.items.map((r) => r.id)).toEqual([second.id]);
+    const all = await service.pendingFor(BOB, { includeVoted: true });
+    expect(all.items.map((r) => r.id)).toEqual([first.id, second.id]);
+    // Carol has not voted: both still await her.
+    expect((await service.list('pending', CAROL)).items.map((r) => r.id)).toEqual([first.id, second.id]);
+  });
+
+  it('pages with a cursor that continues right after the last request shown, losing none', async () => {
+    const { service, submit } = setup();
+    const made = [];
+    for (let i = 0; i < 7; i++) made.push((await submit()).id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await service.list('pending', BOB, { limit: 3, ...(cursor ? { cursor } : {}) });
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      seen.push(...page.items.map((r) => r.id));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor);
+    expect(seen).toEqual(made);
+    expect(pages).toBe(3);
+  });
+
+  it('reads a bounded number of requests per call, and hands out a cursor to go on from there', async () => {
+    const { store, service, submit } = setup({ listScanBudget: 5 });
+    // Twelve requests Bob has voted on already (each still needs a second approval), then one he
+    // has not: his pending view must skip the twelve without reading them all in one call.
+    for (let i = 0; i < 12; i++) {
+      const request = await submit();
+      await service.review(request.id, BOB, {
+        decision: 'approve',
+        actionHash: request.actionHash,
+        channel: 'api',
+      });
+    }
+    const his = await submit();
+
+    store.listCalls = 0;
+    const first = await service.pendingFor(BOB, { limit: 10 });
+    expect(first.items).toEqual([]);
+    expect(first.cursor).toBeDefined();
+    expect(store.listCalls).toBe(1);
+
+    const ids: string[] = [];
+    let cursor = first.cursor;
+    let calls = 1;
+    while (cursor) {
+      const page = await service.pendingFor(BOB, { limit: 10, cursor });
+      ids.push(...page.items.map((r) => r.id));
+      cursor = page.cursor;
+      calls++;
+    }
+    expect(ids).toEqual([his.id]);
+    // 13 requests at most 5 per call: three calls in all, never a read of everything at once.
+    expect(calls).toBe(3);
+  });
+
+  it('refuses a cursor it did not issue', async () => {
+    const { service } = setup();
+    await expect(service.list('approved', BOB, { cursor: 'bm90LWEtY3Vyc29y' })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+  });
+});
