@@ -1,7 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs nothing but Node; `integration` talks to the real parts (DynamoDB Local,
-// moto server, opa, local HTTP servers) that test/harness/global-setup.ts starts once per run.
+// Timeouts are set per project for a busy 2-core machine (CI shares it with other work); nothing
+// relies on vitest's 5 s default.
+//
+// - `unit` needs nothing but Node: no tools from .tools/, no emulators. Some tests spawn a Node
+//   process (the CLI, the gateway), hence more than the default.
+// - `integration` talks to the real parts (DynamoDB Local, moto server, opa, local HTTP servers)
+//   that test/harness/global-setup.ts starts once per run.
+// - `slow` holds the checks that synthesize the CDK app, bundle with esbuild or run cfn-lint
+//   (Python): seconds each even on an idle machine.
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +17,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
         },
       },
       {
@@ -20,6 +29,15 @@ export default defineConfig({
           globalSetup: ['test/harness/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'slow',
+          include: ['test/slow/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
         },
       },
     ],
