@@ -33,7 +33,7 @@ install_opa() {
   lock opa
   local dir="$cache/opa/$OPA_VERSION"
   if [ ! -x "$dir/opa" ]; then
-    need go "build the opa CLI" "Go >= 1.22 (https://go.dev/dl/)"
+    need go "build the opa CLI" "Go >= 1.26 (https://go.dev/dl/)"
     log "building opa $OPA_VERSION with go install (first run only, a few minutes)"
     mkdir -p "$dir.tmp"
     GOBIN="$dir.tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
