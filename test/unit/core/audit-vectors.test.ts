@@ -108,11 +108,11 @@ describe('The verifier in docs/data-model.md', () => {
     return spawnSync(process.execPath, [script], { input, encoding: 'utf8', timeout: 15_000 });
   }
 
-  it('is as short as the page says: a dozen lines besides its imports', () => {
+  it('is as short as the page says: twenty lines besides imports and comments', () => {
     const code = verifierFromDocs()
       .split('\n')
       .filter((line) => line.trim() && !line.startsWith('//') && !line.startsWith('import '));
-    expect(code.length).toBeLessThanOrEqual(12);
+    expect(code.length).toBeLessThanOrEqual(20);
   });
 
   it('verifies the known-answer chain and prints its head', () => {
