@@ -93,7 +93,11 @@ describe('Class: ApprovalService, listing', () => {
     // has not: his pending view must skip the twelve without reading them all in one call.
     for (let i = 0; i < 12; i++) {
       const request = await submit();
-      await service.review(request.id, BOB, { decision: 'approve', actionHash: request.actionHash });
+      await service.review(request.id, BOB, {
+        decision: 'approve',
+        actionHash: request.actionHash,
+        channel: 'api',
+      });
     }
     const his = await submit();
 
