@@ -2,7 +2,7 @@
 # title: Shared helpers of the default approvals pack
 # description: |
 #   Environment classification, principal and identifier checks, and the builders every area uses
-#   to produce a decision object of the shape in DESIGN §4.2. Builders read approval profiles,
+#   to produce a decision object of the shape in docs/design.md#42-policy-contract. Builders read approval profiles,
 #   channels and grants from `data`, so numbers and role names are reviewed as data, not code.
 package approvals.lib
 
