@@ -8,7 +8,7 @@ export type Status = (typeof STATUSES)[number];
 
 /** Who is asking. Always derived from authentication, never from a request body. */
 export interface Subject {
-  /** Principal id, `<type>:<name>`, e.g. `agent:demo-exporter`, `user:bob@agency.gov`. */
+  /** Principal id, `<type>:<name>`, e.g. `agent:demo-exporter`, `user:bob@example.gov`. */
   readonly id: string;
   /** The part of the id before the first colon: `agent`, `user`, `role`, … */
   readonly type: string;
