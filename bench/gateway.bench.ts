@@ -3,7 +3,7 @@
  * gateway process as `npm start` runs it (the bundle, SQLite on disk, default policy bundle) under
  * autocannon, beside a bare Node HTTP server measured the same way as the ceiling of this machine.
  *
- * Targets (DESIGN §7): ≥ 3,000 requests/s on 2 cores; p99 ≤ 20 ms at 1,000 requests/s.
+ * Targets (docs/design.md#7-targets): ≥ 3,000 requests/s on 2 cores; p99 ≤ 20 ms at 1,000 requests/s.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -90,7 +90,7 @@ function print(rows: Row[]): void {
 const prodExport = JSON.stringify({ ...PROD_CUI_EXPORT, context: { justification: 'benchmark' } });
 
 /**
- * DESIGN §7 "approve click → waiting agent answered ≤ 100 ms": the agent long-polls a pending
+ * docs/design.md#7-targets "approve click → waiting agent answered ≤ 100 ms": the agent long-polls a pending
  * request; the time from sending the deciding approval to the agent's long-poll answer.
  */
 async function approveToAnswer(base: string): Promise<{ p50: number; p99: number; max: number }> {

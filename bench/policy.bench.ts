@@ -1,5 +1,5 @@
 /**
- * Policy decision latency (DESIGN §7: p99 ≤ 50 µs on the default pack, wasm, in-process), side by
+ * Policy decision latency (docs/design.md#7-targets: p99 ≤ 50 µs on the default pack, wasm, in-process), side by
  * side with `opa bench` (Go, topdown) on the same inputs and data.
  *
  * For each of five representative inputs from the shared decision table: warm up, then time

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the policy bundle the gateway loads: policies/build/policy.wasm and policies/build/data.json
-# (both committed, so `npm start` needs no opa), after the Rego passes fmt, check --strict against
-# the wasm-safe capabilities, and its tests with at least 90 % coverage.
+# (both committed, so `npm start` needs no opa), after the Rego passes fmt, regal lint, check --strict
+# against the wasm-safe capabilities, and its tests with at least 90 % coverage.
 #
 #   scripts/policy-build.sh           regenerate policies/capabilities.json, lint, test, build
 #   scripts/policy-build.sh --check   same checks, build into a temp dir, and fail if the committed
@@ -21,6 +21,7 @@ esac
 COVERAGE_THRESHOLD=90
 ENTRYPOINT=approvals/decision
 opa=.tools/bin/opa
+regal=.tools/bin/regal
 caps=policies/capabilities.json
 committed=policies/build
 # Deliberately broken decisions the evaluator's unit tests load (they must run without opa).
@@ -29,7 +30,7 @@ fixture=test/unit/policy/fixtures/misbehaving
 log() { printf '[policy] %s\n' "$*" >&2; }
 fail() { printf '[policy] error: %s\n' "$*" >&2; exit 1; }
 
-bash scripts/tools.sh opa
+bash scripts/tools.sh opa regal
 [ -x node_modules/.bin/tsx ] || fail "node_modules is missing; run npm ci first."
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/policy-build.XXXXXX")
@@ -70,6 +71,11 @@ fi
 log "opa fmt"
 if ! "$opa" fmt --list --fail policies/ "$fixture.rego"; then
   fail "the files above are not formatted; run '$opa fmt -w policies/ $fixture.rego'."
+fi
+
+log "regal lint (rules and their reasons: .regal/config.yaml)"
+if ! "$regal" lint --config-file .regal/config.yaml policies/; then
+  fail "regal found the problems above; fix them, or disable the rule with its reason in .regal/config.yaml."
 fi
 
 log "opa check --strict --capabilities $caps"

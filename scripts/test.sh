@@ -12,14 +12,14 @@ for cmd in node java python3 go; do
     case "$cmd" in
       java) echo "error: java not found: install a Java 17+ runtime (DynamoDB Local needs it)" >&2 ;;
       python3) echo "error: python3 not found: install Python 3.9+ with venv (moto server, cfn-lint)" >&2 ;;
-      go) echo "error: go not found: install Go 1.22+ (builds the pinned opa CLI once)" >&2 ;;
+      go) echo "error: go not found: install Go 1.26+ (builds the pinned opa and regal CLIs once)" >&2 ;;
       *) echo "error: $cmd not found" >&2 ;;
     esac
     exit 1
   fi
 done
 
-step "pinned tools (opa, DynamoDB Local, moto, cfn-lint)"
+step "pinned tools (opa, regal, DynamoDB Local, moto, cfn-lint)"
 bash scripts/tools.sh
 
 step "format and lint (biome)"
@@ -31,10 +31,10 @@ npx tsc -p tsconfig.json
 step "layer rules (dependency-cruiser)"
 npx depcruise functions cdk client --config .dependency-cruiser.cjs
 
-step "policies: opa fmt, check --strict, test --coverage, committed wasm is fresh"
+step "policies: opa fmt, regal lint, check --strict, test --coverage, committed wasm is fresh"
 bash scripts/policy-build.sh --check
 
-step "unit and integration tests (vitest)"
+step "tests: unit, integration and slow projects (vitest)"
 npx vitest run
 
 printf '\nnpm test: all steps passed in %ss\n' "$((SECONDS - started))"

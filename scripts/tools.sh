@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the pinned tools the tests need (opa, DynamoDB Local, moto server, cfn-lint, schemathesis) into a
+# Installs the pinned tools the tests need (opa, regal, DynamoDB Local, moto server, cfn-lint, schemathesis) into a
 # cache outside the clone, keyed by version, and links them into .tools/. Safe to run repeatedly
 # and concurrently; a warm cache makes it a no-op.
 set -euo pipefail
 
 OPA_VERSION=v1.22.2
+REGAL_VERSION=v0.39.0
 DDB_LOCAL_VERSION=3.1.0
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
@@ -32,13 +33,34 @@ install_opa() {
   lock opa
   local dir="$cache/opa/$OPA_VERSION"
   if [ ! -x "$dir/opa" ]; then
-    need go "build the opa CLI" "Go >= 1.22 (https://go.dev/dl/)"
+    need go "build the opa CLI" "Go >= 1.26 (https://go.dev/dl/)"
     log "building opa $OPA_VERSION with go install (first run only, a few minutes)"
     mkdir -p "$dir.tmp"
     GOBIN="$dir.tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
   fi
   ln -sfn "$dir/opa" "$tools/bin/opa"
+}
+
+# Regal, the Rego linter, is built the same way as opa (a Go module; no prebuilt download).
+install_regal() {
+  lock regal
+  local dir="$cache/regal/$REGAL_VERSION"
+  if [ ! -x "$dir/regal" ]; then
+    need go "build the regal CLI" "Go >= 1.26 (https://go.dev/dl/)"
+    log "building regal $REGAL_VERSION with go build (first run only, a few minutes)"
+    # `go install module@version` also reads the module's whole version list (for a deprecation
+    # notice), which a module proxy or mirror may refuse; downloading exactly the pinned version
+    # and building it in place needs nothing else, and its go.sum pins every dependency.
+    local src
+    src=$(go mod download -json "github.com/open-policy-agent/regal@$REGAL_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -n "$src" ] && [ -d "$src" ] || { echo "error: go mod download found no source for regal $REGAL_VERSION" >&2; exit 1; }
+    mkdir -p "$dir.tmp"
+    (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
+      -ldflags "-X github.com/open-policy-agent/regal/pkg/version.Version=$REGAL_VERSION" -o "$dir.tmp/regal" .)
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  ln -sfn "$dir/regal" "$tools/bin/regal"
 }
 
 install_ddb_local() {
@@ -79,12 +101,13 @@ install_python_tools() {
 
 # Installs run in parallel (each in its own subshell, so each holds its own lock).
 pids=()
-for t in ${*:-opa ddb python}; do
+for t in ${*:-opa regal ddb python}; do
   case "$t" in
     opa) (install_opa) & ;;
+    regal) (install_regal) & ;;
     ddb) (install_ddb_local) & ;;
     python) (install_python_tools) & ;;
-    *) echo "error: unknown tool '$t' (expected: opa ddb python)" >&2; exit 2 ;;
+    *) echo "error: unknown tool '$t' (expected: opa regal ddb python)" >&2; exit 2 ;;
   esac
   pids+=($!)
 done

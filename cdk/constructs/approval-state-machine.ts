@@ -41,7 +41,7 @@ export interface ApprovalStateMachineProps {
 }
 
 /**
- * The approval state machine (DESIGN §4.6), standard type, JSONPath:
+ * The approval state machine (docs/design.md#46-approval-workflow), standard type, JSONPath:
  *
  * Notify (waitForTaskToken, TimeoutSecondsPath) ─success▶ Finalize
  *   └─States.Timeout▶ EscalateIfConfigured ─escalates▶ Escalate (waitForTaskToken) ─success▶ Finalize

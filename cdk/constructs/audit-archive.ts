@@ -13,7 +13,7 @@ export interface AuditArchiveProps {
 }
 
 /**
- * The immutable archive of the audit chains (DESIGN §4.4): an S3 bucket with Object Lock in
+ * The immutable archive of the audit chains (docs/design.md#44-audit-events): an S3 bucket with Object Lock in
  * COMPLIANCE mode as the default retention, versioned, SSE-KMS, no public access, TLS only. The
  * archiver Lambda that fills it from the audit table's stream comes in a later issue.
  */

@@ -149,12 +149,12 @@ function acknowledgeApiFindings(api: apigw.RestApi, hasWebAcl: boolean): void {
     {
       id: 'AwsSolutions-APIG2',
       reason:
-        'Every request reaches one Lambda proxy whose Hono application validates paths, queries, headers and bodies against the zod schemas the OpenAPI document is generated from (DESIGN §3: one application so validation cannot drift); API Gateway models would be a second copy of those schemas.',
+        'Every request reaches one Lambda proxy whose Hono application validates paths, queries, headers and bodies against the zod schemas the OpenAPI document is generated from (docs/design.md#3-architecture: one application so validation cannot drift); API Gateway models would be a second copy of those schemas.',
     },
     {
       id: 'AwsSolutions-COG4',
       reason:
-        'Callers are agents and pipelines with IAM identities: every method requires SigV4 (AWS_IAM), which is the authentication DESIGN §2 chose; a Cognito user pool would add a second identity store.',
+        'Callers are agents and pipelines with IAM identities: every method requires SigV4 (AWS_IAM), which is the authentication the design chose (docs/design.md#2-who-uses-it-and-how); a Cognito user pool would add a second identity store.',
     },
     {
       id: 'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',

@@ -9,7 +9,7 @@ export interface AuditDraft {
 }
 
 /**
- * `hash = "sha256:" + hex(sha256(prev_hash + "\n" + JCS(event without hash)))` (DESIGN §4.4), so
+ * `hash = "sha256:" + hex(sha256(prev_hash + "\n" + JCS(event without hash)))` (docs/design.md#44-audit-events), so
  * an auditor can recompute it with any RFC 8785 implementation.
  */
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {

@@ -1,6 +1,6 @@
 /**
  * The request lifecycle as pure functions: each takes the current request and a command, enforces
- * the review invariants (DESIGN §4.3) and returns the next state with the audit events that record
+ * the review invariants (docs/design.md#43-review-invariants) and returns the next state with the audit events that record
  * it. Nothing here reads a clock, a database or the network.
  */
 
@@ -38,7 +38,7 @@ export const TIMER_TOLERANCE_MS = 2_000;
 export const POLICY_ACTOR = 'policy';
 export const TIMER_ACTOR = 'system:timer';
 
-/** The action hash binds approvals and grants to exactly what was asked (DESIGN §4.3). */
+/** The action hash binds approvals and grants to exactly what was asked (docs/design.md#43-review-invariants). */
 export function actionHash(subject: Subject, input: Pick<ActionRequestInput, 'action' | 'resource'>): string {
   return hashCanonical({ subject, action: input.action, resource: input.resource });
 }

@@ -8,7 +8,7 @@ export type Status = (typeof STATUSES)[number];
 
 /** Who is asking. Always derived from authentication, never from a request body. */
 export interface Subject {
-  /** Principal id, `<type>:<name>`, e.g. `agent:demo-exporter`, `user:bob@agency.gov`. */
+  /** Principal id, `<type>:<name>`, e.g. `agent:demo-exporter`, `user:bob@example.gov`. */
   readonly id: string;
   /** The part of the id before the first colon: `agent`, `user`, `role`, … */
   readonly type: string;
@@ -133,7 +133,7 @@ export interface AgentDeclaration {
 
 /**
  * Group membership, chat identity bindings and agent declarations, read from the policy bundle's
- * data (DESIGN §4.2). Every principal id in it is canonical (functions/core/principals.ts).
+ * data (docs/design.md#42-policy-contract). Every principal id in it is canonical (functions/core/principals.ts).
  */
 export interface Directory {
   readonly groups: Record<string, readonly string[]>;
@@ -227,7 +227,7 @@ export const AUDIT_EVENT_TYPES = [
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
-/** One link of a request's hash chain (DESIGN §4.4). */
+/** One link of a request's hash chain (docs/design.md#44-audit-events). */
 export interface AuditEvent {
   readonly request_id: string;
   readonly seq: number;

@@ -153,7 +153,7 @@ export const OutcomeBody = z
   .openapi('OutcomeInput');
 
 const Reason = z.object({ code: z.string(), message: z.string() });
-/** What the policy grants an approved action (DESIGN §4.2 `grant`). */
+/** What the policy grants an approved action (docs/design.md#42-policy-contract `grant`). */
 const GrantTerms = z.object({
   type: z.enum(['none', 'aws_sts']),
   role: z.string().optional(),

@@ -1,4 +1,4 @@
-/** Local gateway configuration: one JSON file (DESIGN §5), validated once, failing loudly. */
+/** Local gateway configuration: one JSON file (docs/design.md#5-local-mode), validated once, failing loudly. */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';

@@ -10,7 +10,7 @@ export interface PolicyDigests {
 }
 
 /**
- * The policy bundle digest (DESIGN §4.2). Hashing the two digests joined by a newline, rather than
+ * The policy bundle digest (docs/design.md#42-policy-contract). Hashing the two digests joined by a newline, rather than
  * the raw bytes back to back, keeps the boundary between module and data unambiguous and lets an
  * auditor recompute it with sha256sum and any RFC 8785 canonicalizer (docs/policies.md shows how).
  * The data is canonicalized, so reformatting data.json does not change the digest.

@@ -1,5 +1,5 @@
 /**
- * The policy engine: a Rego bundle compiled to WebAssembly (DESIGN §4.2), evaluated in-process.
+ * The policy engine: a Rego bundle compiled to WebAssembly (docs/design.md#42-policy-contract), evaluated in-process.
  *
  * - Load once per process: the module is compiled once (cached by digest) and instantiated with a
  *   bounded memory; the data document is validated and parsed into the instance once.
@@ -37,7 +37,7 @@ export const ENGINE_REASON_CODES = {
   policyError: 'policy_error',
   /** The input is beyond the engine's limits or not representable as JSON. */
   inputRejected: 'input_rejected',
-  /** Too few eligible approvers remain after the exclusions (DESIGN §4.3) to reach min_approvals. */
+  /** Too few eligible approvers remain after the exclusions (docs/design.md#43-review-invariants) to reach min_approvals. */
   quorumUnreachable: 'approval_quorum_unreachable',
 } as const;
 
@@ -183,7 +183,7 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
     const directory = directorySchema.safeParse(options.data);
     if (!directory.success) {
       throw new PolicyLoadError(
-        `The policy data does not have the Directory shape of DESIGN §4.2 (groups, identities, agents): ` +
+        `The policy data does not have the Directory shape that docs/policies.md describes (groups, identities, agents): ` +
           `${describeIssues(directory.error)}. Fix policies/data/*.json and run 'npm run policy:build'.`,
       );
     }

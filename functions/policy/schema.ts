@@ -1,7 +1,7 @@
 /**
  * What a policy may return, and what its data document must hold. Both are strict: a field the
  * gateway does not know, a wrong type or an out-of-range number is a broken policy, and a broken
- * policy denies (DESIGN §4.2, fail closed).
+ * policy denies (docs/design.md#42-policy-contract, fail closed).
  */
 import { z } from 'zod';
 import { type PrincipalType, principalProblem, principalType } from '../core/principals.ts';
@@ -21,7 +21,7 @@ const name = z.string().min(1).max(256);
 /** Upper bounds keep a typo (`timeout_seconds: 36000000`) from parking a request for a year. */
 const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 const MAX_APPROVALS = 20;
-/** STS caps a role-chained session at one hour; the useful window is shorter (DESIGN §4.5). */
+/** STS caps a role-chained session at one hour; the useful window is shorter (docs/design.md#45-credentials). */
 const MAX_GRANT_WINDOW_SECONDS = 3600;
 
 export const approvalSchema = z

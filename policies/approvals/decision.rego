@@ -1,7 +1,7 @@
 # METADATA
 # title: Action-Level Approvals decision
 # description: |
-#   Entrypoint `approvals/decision` (DESIGN §4.2). Input hygiene first, then exactly one area
+#   Entrypoint `approvals/decision` (docs/design.md#42-policy-contract). Input hygiene first, then exactly one area
 #   decides, chosen in a fixed order so an action never matches two areas: secrets.read and
 #   data.export before the generic read-only suffixes, read-only before the iam./infra. families
 #   (iam.roles.list is a read). Anything else is an unknown action and denied. Whether enough

@@ -1,7 +1,7 @@
 # Attributes with provenance: for every action family of the pack, the same request on a
 # production resource yields the same decision whatever environment the agent claims (prod, dev,
 # sandbox, none), and a resource the gateway does not know yields the family's strictest path.
-package approvals.provenance_test
+package approvals_provenance_test
 
 import data.approvals
 import data.approvals.testing

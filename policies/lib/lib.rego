@@ -2,7 +2,7 @@
 # title: Shared helpers of the default approvals pack
 # description: |
 #   Environment classification, principal and identifier checks, and the builders every area uses
-#   to produce a decision object of the shape in DESIGN §4.2. Builders read approval profiles,
+#   to produce a decision object of the shape in docs/design.md#42-policy-contract. Builders read approval profiles,
 #   channels and grants from `data`, so numbers and role names are reviewed as data, not code.
 package approvals.lib
 
@@ -133,10 +133,13 @@ _path_chars := "e_a20rsnoitldgcpuhmbfywkvxjqz13456789-./EAORSNITLDGCPUHMBFYWKVXJ
 # METADATA
 # title: Requester
 # description: The authenticated subject's id, or an empty string when it is missing.
+# scope: document
+default requester := ""
+
 requester := id if {
 	id := input.subject.id
 	is_string(id)
-} else := ""
+}
 
 # METADATA
 # title: Principal the agent acts for
@@ -188,6 +191,9 @@ _base_exclude contains on_behalf_of
 #   From data.grants[action]: role, IAM actions and a resource scope. `resource` grants the
 #   resource id itself; `export_dataset` grants the objects under `<bucket arn>/<dataset>/`.
 #   Actions without an entry need no AWS access and get `{"type": "none"}`.
+# scope: document
+default grant := {"type": "none"}
+
 grant := {
 	"type": "aws_sts",
 	"role": entry.role,
@@ -196,7 +202,7 @@ grant := {
 	"window_seconds": entry.window_seconds,
 } if {
 	entry := data.grants[input.action.name]
-} else := {"type": "none"}
+}
 
 _grant_resources("resource") := [input.resource.id]
 

@@ -9,6 +9,7 @@ import data.approvals.lib
 
 # METADATA
 # title: Action changes or assumes privileges
+# scope: document
 # description: Names under data.privilege_escalation.prefixes (`iam.`) or listed in its actions.
 applies if {
 	some prefix in data.privilege_escalation.prefixes

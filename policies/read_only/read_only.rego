@@ -10,6 +10,7 @@ import data.approvals.lib
 
 # METADATA
 # title: Action is read-only
+# scope: document
 # description: The name has a read-only suffix or is listed as read-only in data.
 applies if {
 	some suffix in data.read_only.suffixes

@@ -1,7 +1,9 @@
 /**
  * The one contract every ApprovalWorkflow adapter passes (local timers, Step Functions): waiting
  * is durable enough to escalate and expire on time, a decision stops it, and late votes are refused.
- * Uses real time with short deadlines.
+ * Uses real time with short deadlines. Absence (no expiry after a decision) is never shown by
+ * sleeping: a test waits for a positive signal — the adapter says it stopped waiting, and a sentinel
+ * request with a later deadline has expired — and only then looks for what must not be there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalStateError } from '../../functions/core/errors.ts';
@@ -18,6 +20,8 @@ export interface WorkflowUnderTest {
     minApprovals?: number;
   }): ApprovalService;
   readonly workflow: ApprovalWorkflow;
+  /** Whether the adapter still waits on the request (local: a timer armed; AWS: the execution runs). */
+  isWaiting(requestId: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -43,16 +47,18 @@ export function approvalTerms(t: ApprovalTerms) {
   });
 }
 
-async function until(
-  read: () => Promise<ActionRequest>,
-  done: (r: ActionRequest) => boolean,
+async function until<T extends ActionRequest | boolean>(
+  read: () => Promise<T>,
+  done: (r: T) => boolean,
   timeoutMs: number,
-): Promise<ActionRequest> {
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await read();
   while (!done(last)) {
     if (Date.now() > deadline)
-      throw new Error(`condition not met in ${timeoutMs} ms; last status ${last.status}`);
+      throw new Error(
+        `condition not met in ${timeoutMs} ms; last ${typeof last === 'boolean' ? `value ${last}` : `status ${last.status}`}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
     last = await read();
   }
@@ -109,14 +115,35 @@ export function describeWorkflowContract(name: string, make: () => Promise<Workf
     });
 
     it('stops waiting once a vote decides: the deadline passes without an expiry', async () => {
-      const service = sut.service({ timeoutSeconds: 2, minApprovals: 1 });
+      // Long enough that the adapter must stop because of the vote, not because the deadline came.
+      const service = sut.service({ timeoutSeconds: 8, minApprovals: 1 });
       const { request } = await service.submit(REQUESTER, exportInput);
+      // Submitted after it, on the same terms: its deadline is no earlier.
+      const { request: sentinel } = await service.submit(REQUESTER, exportInput);
+      const expiresAt = Date.parse(request.approval?.expiresAt ?? '');
+      expect(await sut.isWaiting(request.id)).toBe(true);
       await service.review(request.id, owners[0] ?? '', {
         decision: 'approve',
         actionHash: request.actionHash,
         channel: 'api',
       });
-      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      await until(
+        () => sut.isWaiting(request.id),
+        (waiting) => !waiting,
+        15_000,
+      );
+      expect(Date.now()).toBeLessThan(expiresAt);
+      expect(await sut.isWaiting(sentinel.id)).toBe(true);
+      // The sentinel's expiry shows the deadline has passed and the timers ran.
+      await until(
+        () => service.get(sentinel.id, REQUESTER),
+        (r) => r.status === 'expired',
+        20_000,
+      );
+      // A timer may fire up to the core's tolerance early (Step Functions waits in whole seconds):
+      // make sure the decided request's own deadline has passed too.
+      while (Date.now() <= expiresAt)
+        await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 1));
       const { request: final, events, verification } = await service.audit(request.id, REQUESTER);
       expect(final.status).toBe('approved');
       expect(verification.ok).toBe(true);
@@ -152,7 +179,12 @@ export function describeWorkflowContract(name: string, make: () => Promise<Workf
         (r) => r.status === 'expired',
         15_000,
       );
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Nothing left to fire: the adapter has stopped waiting on the request.
+      await until(
+        () => sut.isWaiting(request.id),
+        (waiting) => !waiting,
+        15_000,
+      );
       const { events } = await service.audit(request.id, REQUESTER);
       expect(events.filter((e) => e.type === 'request.expired')).toHaveLength(1);
     });

@@ -2,6 +2,7 @@
 import { SqliteRequestStore } from '../../functions/adapters/sqlite/sqlite-store.ts';
 import { ulidIds } from '../../functions/adapters/system/system.ts';
 import type { PolicyDecision, PolicyInput } from '../../functions/core/model.ts';
+import type { CredentialBroker } from '../../functions/core/ports/credentials.port.ts';
 import { ApprovalService } from '../../functions/core/service.ts';
 import { createApp } from '../../functions/http/app.ts';
 import { bearerTokenAuthenticator } from '../../functions/http/auth.ts';
@@ -17,7 +18,10 @@ export const TOKENS = {
   mallory: 'mallory-token-0123456789abcdef',
 } as const;
 
-export function testApp(answer: PolicyDecision | ((input: PolicyInput) => PolicyDecision) = decision()) {
+export function testApp(
+  answer: PolicyDecision | ((input: PolicyInput) => PolicyDecision) = decision(),
+  options: { credentials?: CredentialBroker } = {},
+) {
   const store = new SqliteRequestStore({ path: ':memory:' });
   const hub = new ChangeHub();
   const clock = new ManualClock(Date.now());
@@ -27,6 +31,7 @@ export function testApp(answer: PolicyDecision | ((input: PolicyInput) => Policy
     clock,
     ids: ulidIds(),
     onCommit: hub.publish,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   const app = createApp({
     service,

@@ -1,5 +1,5 @@
 /**
- * ApprovalWorkflow on Step Functions (DESIGN §4.6): one standard execution per pending request,
+ * ApprovalWorkflow on Step Functions (docs/design.md#46-approval-workflow): one standard execution per pending request,
  * named after the request, waiting in `Notify`/`Escalate` (`.waitForTaskToken`) until a decision
  * resumes it or its timeout moves it on. The store's conditional write stays the judge: when a
  * timer and a vote race, the loser is a no-op on both sides.

@@ -66,6 +66,11 @@ export class LocalTimerWorkflow implements ApprovalWorkflow {
     return this.#timers.size;
   }
 
+  /** Whether a timer is armed for this request (tests wait on it instead of sleeping). */
+  isWaiting(requestId: string): boolean {
+    return this.#timers.has(`${requestId}:escalate`) || this.#timers.has(`${requestId}:expire`);
+  }
+
   stop(): void {
     this.#stopped = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);

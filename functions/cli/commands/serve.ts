@@ -16,7 +16,7 @@ export function registerServeCommand(program: Command, runtime: Runtime): void {
     .summary('run the local gateway (same as npm start)')
     .description(
       'Run the gateway on this machine: the same HTTP API as on AWS, an embedded SQLite store and the\n' +
-        'policy bundle of the configuration (DESIGN §5). Without --config or ALA_CONFIG, a development\n' +
+        'policy bundle of the configuration (docs/design.md#5-local-mode). Without --config or ALA_CONFIG, a development\n' +
         'configuration is used and demo tokens are printed. Runs until Ctrl-C (SIGINT) or SIGTERM.',
     )
     .option('--config <path>', 'local configuration JSON file (env ALA_CONFIG)')

@@ -2,7 +2,7 @@ import type { ActionRequest } from '../model.ts';
 
 /**
  * Durable waiting for a pending approval: notify, escalate when due, expire at the deadline
- * (DESIGN §4.6). On AWS a Step Functions execution; locally in-process timers rebuilt from the store.
+ * (docs/design.md#46-approval-workflow). On AWS a Step Functions execution; locally in-process timers rebuilt from the store.
  * The store's conditional write stays the judge: a timer that loses to a vote is a no-op.
  */
 export interface ApprovalWorkflow {

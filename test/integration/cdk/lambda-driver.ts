@@ -28,7 +28,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
-import type { AslState, StateMachineDefinition } from '../../unit/cdk/synth.ts';
+import type { AslState, StateMachineDefinition } from '../../slow/cdk/synth.ts';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 

@@ -11,7 +11,7 @@ import {
   type StateMachineDefinition,
   type Synthesized,
   synthGateway,
-} from '../../unit/cdk/synth.ts';
+} from '../../slow/cdk/synth.ts';
 import { prepareDefinitionForDriver } from './lambda-driver.ts';
 
 export interface MotoStateMachine {

@@ -67,16 +67,14 @@ describe('Local gateway, end to end over HTTP', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(answered.agent_message).toMatch(/^Approved by user:bob@example.gov and user:carol@example.gov/);
 
-    // Local mode has no STS broker: an aws_sts grant is refused clearly, and not burned.
+    // The default pack grants a data export as aws_sts, and local mode has no STS broker: the
+    // grant is refused clearly, and not burned. (A grant local mode can issue: the next describe.)
+    expect(answered.grant?.type).toBe('aws_sts');
     const grant = await gw.call('agent', 'POST', `${path}/grant`);
-    if (answered.grant?.type === 'aws_sts') {
-      expect(grant.status).toBe(503);
-      expect(await grant.json()).toMatchObject({ error: 'credentials_unavailable' });
-    } else {
-      expect(grant.status).toBe(200);
-      expect(grant.headers.get('cache-control')).toBe('no-store');
-      expect((await gw.call('agent', 'POST', `${path}/grant`)).status).toBe(409);
-    }
+    expect(grant.status).toBe(503);
+    expect(await grant.json()).toMatchObject({ error: 'credentials_unavailable' });
+    const unburned = (await (await gw.call('agent', 'GET', path)).json()) as View;
+    expect(unburned.grant?.redeemed_at).toBeUndefined();
     expect((await gw.call('agent', 'POST', `${path}/outcome`, { status: 'succeeded' })).status).toBe(200);
 
     const trail = (await (await gw.call('agent', 'GET', `${path}/audit`)).json()) as AuditTrail;
@@ -187,6 +185,51 @@ describe('Local gateway, end to end over HTTP', () => {
     expect(huge.status).toBe(431);
     const traversal = await gw.call('agent', 'GET', '/v1/action-requests/..%2F..%2Fetc%2Fpasswd');
     expect([400, 404]).toContain(traversal.status);
+  });
+});
+
+describe('Local gateway, a grant that needs no credentials', () => {
+  let gw: GatewayProcess;
+  beforeAll(async () => {
+    // The default pack with no grant data for data.export: the policy then grants `{"type": "none"}`
+    // (the action needs nothing from the gateway), which local mode redeems without STS.
+    gw = await startGatewayProcess(
+      gatewayConfig((data) => {
+        const grants = data.grants as Record<string, unknown> | undefined;
+        if (!grants?.['data.export']) throw new Error('policy data has no grants["data.export"] to remove');
+        delete grants['data.export'];
+      }),
+    );
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('redeems an approved grant exactly once, no-store, then accepts the outcome; the chain verifies', async () => {
+    const submitted = await gw.call('agent', 'POST', '/v1/action-requests', cuiExport);
+    expect(submitted.status).toBe(202);
+    const view = (await submitted.json()) as View;
+    expect(view.grant?.type).toBe('none');
+    const path = `/v1/action-requests/${view.id}`;
+    const vote = { decision: 'approve', action_hash: view.action_hash };
+    expect((await gw.call('bob', 'POST', `${path}/decisions`, vote)).status).toBe(200);
+    expect((await gw.call('carol', 'POST', `${path}/decisions`, vote)).status).toBe(200);
+
+    const grant = await gw.call('agent', 'POST', `${path}/grant`);
+    expect(grant.status).toBe(200);
+    expect(grant.headers.get('cache-control')).toBe('no-store');
+    expect(await grant.json()).toMatchObject({ grant: { type: 'none' } });
+    const again = await gw.call('agent', 'POST', `${path}/grant`);
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: 'grant_already_redeemed' });
+    expect((await gw.call('agent', 'POST', `${path}/outcome`, { status: 'succeeded' })).status).toBe(200);
+
+    const trail = (await (await gw.call('agent', 'GET', `${path}/audit`)).json()) as AuditTrail;
+    expect(verifyChain(trail.events).ok).toBe(true);
+    expect(trail.events.filter((e) => e.type === 'grant.redeemed')).toEqual([
+      expect.objectContaining({ actor: PRINCIPALS.agent.id }),
+    ]);
+    expect(trail.events.at(-1)?.type).toBe('action.outcome');
   });
 });
 

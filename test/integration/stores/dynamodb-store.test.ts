@@ -105,10 +105,13 @@ describe('Class: DynamoDbRequestStore, when DynamoDB fails', () => {
   it('leaves no partial transition when the emulator is killed in the middle of many commits', async () => {
     // 40 requests, each created and then moved on twice, all in flight when the process dies.
     const work = Array.from({ length: 40 }, () => submitted());
-    // Kill the emulator once a quarter of the 120 commits are in, with the rest in flight.
+    // Kill the emulator once a quarter of the 120 commits are in, with the rest in flight. A commit
+    // that starts after the kill began waits until the process is gone, so on a loaded machine the
+    // kill cannot trail behind the remaining commits and let them all through.
     let committed = 0;
     let kill: Promise<void> | undefined;
     const commit = async (t: Parameters<typeof store.commit>[0]) => {
+      if (kill) await kill;
       await store.commit(t);
       if (++committed === 30) kill = own.stop({ signal: 'SIGKILL' });
     };

@@ -13,6 +13,7 @@ describeWorkflowContract('local timers over SQLite', async () => {
   const ids = ulidIds();
   return {
     workflow,
+    isWaiting: async (id) => workflow.isWaiting(id),
     service: (t) => {
       const service = new ApprovalService({
         store,
@@ -41,8 +42,14 @@ describe('Class: LocalTimerWorkflow', () => {
     const before = new ApprovalService({ store, policy, clock: systemClock, ids, workflow: first });
     first.attach(before);
     const { request } = await before.submit(REQUESTER, exportInput);
+    expect(first.isWaiting(request.id)).toBe(true);
     first.stop();
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(first.armed).toBe(0);
+    // Past the deadline (a computed instant, not a guessed sleep), the request is still pending.
+    const expiresAt = Date.parse(request.approval?.expiresAt ?? '');
+    expect(expiresAt).toBeGreaterThan(Date.now());
+    while (Date.now() <= expiresAt)
+      await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 1));
     expect((await store.get(request.id))?.status).toBe('pending');
     // Second process: recovers from the store alone.
     const second = new LocalTimerWorkflow({ logger: silentLogger });

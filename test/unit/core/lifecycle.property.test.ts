@@ -1,6 +1,6 @@
 /**
  * Property: whatever sequence of votes, cancels, timers, redemptions and outcome reports arrives,
- * in whatever order and from whomever, no review invariant (DESIGN §4.3) ever breaks and the chain
+ * in whatever order and from whomever, no review invariant (docs/design.md#43-review-invariants) ever breaks and the chain
  * always verifies.
  */
 import fc from 'fast-check';

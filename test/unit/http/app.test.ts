@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CredentialsUnavailableError } from '../../../functions/core/errors.ts';
+import type { CredentialBroker } from '../../../functions/core/ports/credentials.port.ts';
 import { testApp } from '../../support/app.ts';
 import { decision, exportInput } from '../../support/fixtures.ts';
 
@@ -300,14 +302,14 @@ describe('HTTP application', () => {
       expect((await call('POST', `/v1/action-requests/${id}/cancel`)).status).toBe(409);
     });
 
-    it('answers 503 credentials_unavailable for an aws_sts grant without a broker, and lets a retry succeed later', async () => {
-      const { call } = testApp(
-        decision({
-          outcome: 'allow',
-          approval: undefined,
-          grant: { type: 'aws_sts', role: 'r', actions: ['s3:GetObject'] },
-        }),
-      );
+    const stsGrant = decision({
+      outcome: 'allow',
+      approval: undefined,
+      grant: { type: 'aws_sts', role: 'r', actions: ['s3:GetObject'] },
+    });
+
+    it('answers 503 credentials_unavailable for an aws_sts grant without a broker, and burns nothing', async () => {
+      const { call } = testApp(stsGrant);
       const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
         id: string;
       };
@@ -317,6 +319,44 @@ describe('HTTP application', () => {
         grant: { redeemed_at?: string };
       };
       expect(view.grant.redeemed_at).toBeUndefined();
+    });
+
+    it('answers 503 while STS is unavailable, and lets a retry succeed later, exactly once', async () => {
+      let stsUp = false;
+      const issued: string[] = [];
+      const credentials: CredentialBroker = {
+        issue: async (request, now) => {
+          if (!stsUp) throw new CredentialsUnavailableError('STS did not answer; retry in a moment');
+          issued.push(request.id);
+          return {
+            type: 'aws_sts',
+            accessKeyId: 'ASIATESTKEY',
+            secretAccessKey: 'test-secret',
+            sessionToken: 'test-session',
+            expiration: new Date(now.getTime() + 900_000).toISOString(),
+            usableUntil: new Date(now.getTime() + 300_000).toISOString(),
+          };
+        },
+      };
+      const { call } = testApp(stsGrant, { credentials });
+      const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+      };
+      const first = await call('POST', `/v1/action-requests/${id}/grant`);
+      expect(await errorOf(first)).toMatchObject({ status: 503, error: 'credentials_unavailable' });
+
+      stsUp = true;
+      const retry = await call('POST', `/v1/action-requests/${id}/grant`);
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get('cache-control')).toBe('no-store');
+      expect(await retry.json()).toMatchObject({ credentials: { access_key_id: 'ASIATESTKEY' } });
+      expect(issued).toEqual([id]);
+      const view = (await (await call('GET', `/v1/action-requests/${id}`)).json()) as {
+        grant: { redeemed_at?: string };
+      };
+      expect(view.grant.redeemed_at).toEqual(expect.any(String));
+      const again = await call('POST', `/v1/action-requests/${id}/grant`);
+      expect(await errorOf(again)).toMatchObject({ status: 409, error: 'grant_already_redeemed' });
     });
   });
 

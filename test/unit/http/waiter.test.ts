@@ -5,6 +5,26 @@ import { ChangeHub, waitForStatusChange } from '../../../functions/http/waiter.t
 
 const pending = { id: 'ar_X', status: 'pending' } as ActionRequest;
 
+/** A hub that counts live subscriptions per request, so a test can see the waiter unsubscribe. */
+class CountingHub extends ChangeHub {
+  readonly #live = new Map<string, number>();
+
+  listening(requestId: string): number {
+    return this.#live.get(requestId) ?? 0;
+  }
+
+  override subscribe(requestId: string, listener: () => void): () => void {
+    const unsubscribe = super.subscribe(requestId, listener);
+    this.#live.set(requestId, this.listening(requestId) + 1);
+    let done = false;
+    return () => {
+      if (!done) this.#live.set(requestId, this.listening(requestId) - 1);
+      done = true;
+      unsubscribe();
+    };
+  }
+}
+
 describe('Function: waitForStatusChange', () => {
   it('polls with backoff without piling up abort listeners, and leaves none behind', async () => {
     const controller = new AbortController();
@@ -26,34 +46,34 @@ describe('Function: waitForStatusChange', () => {
   });
 
   it('answers as soon as the hub reports a change, and unsubscribes', async () => {
-    const hub = new ChangeHub();
+    const hub = new CountingHub();
     let current: ActionRequest = pending;
     const started = Date.now();
     const waiting = waitForStatusChange(pending, async () => current, { timeoutMs: 10_000, hub });
+    expect(hub.listening('ar_X')).toBe(1);
     setTimeout(() => {
       current = { ...pending, status: 'approved' };
       hub.publish({ request: current, expectedVersion: 1, events: [] });
     }, 50);
     expect((await waiting).status).toBe('approved');
     expect(Date.now() - started).toBeLessThan(2_000);
-    let called = false;
-    hub.subscribe('other', () => {
-      called = true;
-    });
-    hub.publish({ request: current, expectedVersion: 2, events: [] });
-    expect(called).toBe(false);
+    expect(hub.listening('ar_X')).toBe(0);
   });
 
-  it('stops waiting when the client goes away', async () => {
+  it('stops waiting when the client goes away, and unsubscribes', async () => {
     const controller = new AbortController();
+    const hub = new CountingHub();
     const started = Date.now();
     const waiting = waitForStatusChange(pending, async () => pending, {
       timeoutMs: 10_000,
-      hub: new ChangeHub(),
+      hub,
       signal: controller.signal,
     });
+    expect(hub.listening('ar_X')).toBe(1);
     setTimeout(() => controller.abort(), 50);
-    await waiting;
+    expect((await waiting).status).toBe('pending');
     expect(Date.now() - started).toBeLessThan(2_000);
+    expect(hub.listening('ar_X')).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });

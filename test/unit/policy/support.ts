@@ -64,7 +64,7 @@ export function loadMisbehaving(
   });
 }
 
-/** The design's example request (DESIGN §4.1) as the gateway hands it to the policy. */
+/** The design's example request (docs/design.md#41-http-api) as the gateway hands it to the policy. */
 export function exportRequest(overrides: Partial<PolicyInput> = {}): PolicyInput {
   return {
     subject: { id: 'agent:demo-exporter', type: 'agent' },

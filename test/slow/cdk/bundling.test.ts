@@ -1,6 +1,6 @@
 /**
  * The one test that really bundles: esbuild runs for every function as `cdk deploy` would run it,
- * each bundle stays within 1 MB minified (DESIGN §7, the policy wasm not counted), the api and
+ * each bundle stays within 1 MB minified (docs/design.md#7-targets, the policy wasm not counted), the api and
  * workflow bundles carry the policy bundle, and every bundle initializes in a fresh Node process.
  */
 import { execFile } from 'node:child_process';

@@ -2,6 +2,7 @@
  * Property-based API testing: schemathesis generates requests from the served OpenAPI document
  * (valid and invalid, plus stateful sequences through the document's links) against the real
  * local gateway process, and fails on any 5xx or any response that violates the document.
+ * In the slow project: it needs schemathesis (Python) and runs for a minute or more on a busy machine.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,10 +19,18 @@ import {
 
 const ST = join(ROOT, '.tools', 'bin', 'st');
 
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+/** Some 400 generated calls; about a minute on an idle 2-core machine, several when it is loaded. */
+const SCHEMATHESIS_TIMEOUT_MS = 600_000;
+
+function run(
+  command: string,
+  args: string[],
+  signal: AbortSignal,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    // Run from a scratch folder: schemathesis leaves a .schemathesis/ cache where it runs.
-    const child = spawn(command, args, { cwd: tmpdir(), env: { ...process.env, NO_COLOR: '1' } });
+    // Run from a scratch folder: schemathesis leaves a .schemathesis/ cache where it runs. The
+    // signal (aborted when the test times out) kills it, so it never outlives the test.
+    const child = spawn(command, args, { cwd: tmpdir(), env: { ...process.env, NO_COLOR: '1' }, signal });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -29,7 +38,7 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    child.on('error', reject);
+    child.on('error', (error) => (signal.aborted ? resolve({ code: null, output }) : reject(error)));
     child.on('close', (code) => resolve({ code, output }));
   });
 }
@@ -44,24 +53,30 @@ describe('OpenAPI conformance (schemathesis)', () => {
     await gw?.stop();
   });
 
-  it('finds no server error and no response outside the schema', async () => {
-    const { code, output } = await run(ST, [
-      'run',
-      `${gw.url}/v1/openapi.json`,
-      '--header',
-      `Authorization: Bearer ${PRINCIPALS.agent.token}`,
-      '--checks',
-      'not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance',
-      '--max-examples',
-      '25',
-      '--seed',
-      '20261122',
-      '--generation-database',
-      'none',
-      '--request-timeout',
-      '30',
-      '--no-color',
-    ]);
+  it('finds no server error and no response outside the schema', {
+    timeout: SCHEMATHESIS_TIMEOUT_MS,
+  }, async ({ signal }) => {
+    const { code, output } = await run(
+      ST,
+      [
+        'run',
+        `${gw.url}/v1/openapi.json`,
+        '--header',
+        `Authorization: Bearer ${PRINCIPALS.agent.token}`,
+        '--checks',
+        'not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance',
+        '--max-examples',
+        '25',
+        '--seed',
+        '20261122',
+        '--generation-database',
+        'none',
+        '--request-timeout',
+        '30',
+        '--no-color',
+      ],
+      signal,
+    );
     const summary = /(\d+) generated, (\d+) passed/.exec(output);
     expect(code, output.slice(-4000)).toBe(0);
     expect(summary, output.slice(-2000)).not.toBeNull();
