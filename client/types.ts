@@ -23,7 +23,7 @@ export type ActionRequestInput = {
   context?:
     | {
         justification?: string | undefined;
-        /** The human the agent acts for, e.g. `user:alice@agency.gov`; that human cannot approve. */
+        /** The human the agent acts for, e.g. `user:alice@example.gov`; that human cannot approve. */
         on_behalf_of?: string | undefined;
         agent?:
           | {

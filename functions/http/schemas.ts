@@ -72,7 +72,7 @@ export const PrincipalId = z
     const problem = principalProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .openapi({ type: 'string', pattern: PRINCIPAL.source, example: 'user:alice@agency.gov' });
+  .openapi({ type: 'string', pattern: PRINCIPAL.source, example: 'user:alice@example.gov' });
 const Principal = PrincipalId;
 
 export const RequestIdParam = z.object({
