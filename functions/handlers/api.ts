@@ -26,7 +26,7 @@ const service = new ApprovalService({
   onWorkflowError: (error, request) =>
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
   onCommit: logLifecycle(logger),
-  // No credential broker yet (a later issue): aws_sts grants answer 503 credentials_unavailable.
+  // No credential broker wired here yet: aws_sts grants answer 501 credentials_not_configured.
 });
 
 const authenticate = iamAuthenticator(
