@@ -376,8 +376,8 @@ export class ApprovalService {
         if (!broker) {
           throw new CredentialsNotConfiguredError(
             'this gateway has no credential broker, so aws_sts grants cannot be issued (nothing was used up; retrying will not help). ' +
-              'Configure one: locally set credentials.aws_sts in the gateway config (roles allowlist, account, optional sts_endpoint) and give the gateway AWS credentials; ' +
-              'on AWS deploy the stack with allowedGrantRoles',
+              'Configure one: in local mode add "credentials": {"sts": {"accountId", "allowedRoles", optional "partition", "region", "endpoint"}} to the gateway config and give the gateway AWS credentials (standard SDK chain); ' +
+              'see docs/credentials.md',
           );
         }
         let policy: SessionPolicy;

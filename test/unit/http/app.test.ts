@@ -322,7 +322,7 @@ describe('HTTP application', () => {
       const res = await call('POST', `/v1/action-requests/${id}/grant`);
       const problem = await errorOf(res);
       expect(problem).toMatchObject({ status: 501, error: 'credentials_not_configured' });
-      expect(problem.message).toMatch(/Configure one: .*credentials\.aws_sts/);
+      expect(problem.message).toMatch(/Configure one: .*"credentials": \{"sts"/);
       expect(res.headers.get('retry-after')).toBeNull();
       const view = (await (await call('GET', `/v1/action-requests/${id}`)).json()) as {
         grant: { redeemed_at?: string };
