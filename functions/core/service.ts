@@ -377,7 +377,7 @@ export class ApprovalService {
           throw new CredentialsNotConfiguredError(
             'this gateway has no credential broker, so aws_sts grants cannot be issued (nothing was used up; retrying will not help). ' +
               'Configure one: in local mode add "credentials": {"sts": {"accountId", "allowedRoles", optional "partition", "region", "endpoint"}} to the gateway config and give the gateway AWS credentials (standard SDK chain); ' +
-              'see docs/credentials.md',
+              'on AWS deploy the stack with the allowedGrantRoles prop; see docs/credentials.md',
           );
         }
         let policy: SessionPolicy;
