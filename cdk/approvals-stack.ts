@@ -103,6 +103,14 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default true
    */
   readonly identityCenterUsers?: boolean;
+  /**
+   * The roles `aws_sts` grants may name: role names (with an optional path) in the stack's account,
+   * or role ARNs. The api function may `sts:AssumeRole`, `sts:TagSession` and
+   * `sts:SetSourceIdentity` on exactly these; each role's trust policy must allow the api
+   * function's role (docs/credentials.md).
+   * @default - none: aws_sts grants answer 501 credentials_not_configured
+   */
+  readonly allowedGrantRoles?: readonly string[];
 }
 
 /** Whether `region` is a GovCloud region; undefined when the region is not known at synth time. */
@@ -222,6 +230,7 @@ export class ApprovalsGatewayStack extends Stack {
       ENV.identityCenterUsers,
       String(props.identityCenterUsers ?? true),
     );
+    this.allowGrantRoles(props.allowedGrantRoles ?? []);
     this.apiFunction.function.node.addDependency(this.apiFunction.policy);
 
     this.sweeperFunction = new GatewayFunction(this, 'SweeperFunction', {
@@ -267,6 +276,33 @@ export class ApprovalsGatewayStack extends Stack {
     new CfnOutput(this, 'RequestsTableName', { value: this.tables.requests.tableName });
     new CfnOutput(this, 'AuditTableName', { value: this.tables.audit.tableName });
     new CfnOutput(this, 'AuditArchiveBucketName', { value: this.archive.bucket.bucketName });
+  }
+
+  /** The api function's STS permissions and the broker's configuration, for exactly these roles. */
+  private allowGrantRoles(roles: readonly string[]): void {
+    if (roles.length === 0) return;
+    const arns = roles.map((role) => {
+      if (role.startsWith('arn:')) {
+        if (!/^arn:[a-z-]+:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(role)) {
+          throw new Error(`allowedGrantRoles holds "${role}", which is not an IAM role ARN`);
+        }
+        return role;
+      }
+      if (!/^[\w+=,.@/-]{1,512}$/.test(role) || role.includes('*')) {
+        throw new Error(`allowedGrantRoles holds "${role}", which is not an IAM role name`);
+      }
+      return this.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: role });
+    });
+    this.apiFunction.allow(
+      new iam.PolicyStatement({
+        sid: 'IssueGrantCredentials',
+        actions: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
+        resources: arns,
+      }),
+    );
+    this.apiFunction.function.addEnvironment(ENV.grantRoleArns, arns.join(','));
+    this.apiFunction.function.addEnvironment(ENV.grantPartition, Aws.PARTITION);
+    this.apiFunction.function.addEnvironment(ENV.grantAccount, Aws.ACCOUNT_ID);
   }
 }
 

@@ -17,11 +17,18 @@ export type ApiErrorCode =
   | 'vote_already_cast'
   | 'not_approved'
   | 'grant_already_redeemed'
+  | 'grant_not_redeemed'
+  | 'grant_incomplete'
+  | 'grant_wildcard_not_stated'
+  | 'grant_foreign_service'
+  | 'grant_policy_too_large'
+  | 'grant_role_not_allowed'
   | 'outcome_already_reported'
   | 'idempotency_conflict'
   | 'rate_limited'
   | 'contention'
   | 'credentials_unavailable'
+  | 'credentials_not_configured'
   | 'store_unavailable'
   | 'internal_error'
   | (string & {});
@@ -60,7 +67,10 @@ export class ApprovalsApiError extends ApprovalsError {
     this.retryAfterMs = init.retryAfterMs;
   }
 
-  /** 429 and 503: nothing was written, the same call may be repeated later. */
+  /**
+   * 429 and 503: nothing was written, the same call may be repeated later. Never 501
+   * (`credentials_not_configured`): a configuration gap does not heal by repeating.
+   */
   get retryable(): boolean {
     return this.status === 429 || this.status === 503;
   }

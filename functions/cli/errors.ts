@@ -97,6 +97,10 @@ function explainApiError(error: ApprovalsApiError, context: { tokenGiven: boolea
       return `conflict: ${base}`;
     case 429:
       return `rate limited: ${base}; retry later`;
+    case 422:
+      return `the grant cannot be issued as the policy states it: ${base}; the refusal is audited; a policy change is needed`;
+    case 501:
+      return `not configured: ${base}; retrying will not help until an operator configures the gateway`;
     case 503:
       return `unavailable: ${base}; nothing was written, so the same command can be retried${error.requestId ? ` [x-request-id ${error.requestId}]` : ''}`;
     default:

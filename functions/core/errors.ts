@@ -10,7 +10,9 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
-  | 'unavailable';
+  | 'unprocessable'
+  | 'unavailable'
+  | 'not_configured';
 
 export abstract class GatewayError extends Error {
   abstract readonly code: string;
@@ -83,6 +85,11 @@ export class GrantAlreadyRedeemedError extends GatewayError {
   readonly kind = 'conflict';
 }
 
+export class GrantNotRedeemedError extends GatewayError {
+  readonly code = 'grant_not_redeemed';
+  readonly kind = 'conflict';
+}
+
 export class OutcomeAlreadyReportedError extends GatewayError {
   readonly code = 'outcome_already_reported';
   readonly kind = 'conflict';
@@ -111,9 +118,40 @@ export class ContentionError extends GatewayError {
   readonly kind = 'unavailable';
 }
 
+/** STS failed or throttled (an outage); nothing was committed, the redemption may be repeated. */
 export class CredentialsUnavailableError extends GatewayError {
   readonly code = 'credentials_unavailable';
   readonly kind = 'unavailable';
+}
+
+/**
+ * The gateway has no credential broker, so `aws_sts` grants cannot be issued. A configuration gap,
+ * not an outage: repeating the call cannot succeed until an operator configures one.
+ */
+export class CredentialsNotConfiguredError extends GatewayError {
+  readonly code = 'credentials_not_configured';
+  readonly kind = 'not_configured';
+}
+
+/** Why a grant cannot become a session policy; the codes are stable. */
+export type GrantRefusalCode =
+  | 'grant_incomplete'
+  | 'grant_wildcard_not_stated'
+  | 'grant_foreign_service'
+  | 'grant_policy_too_large'
+  | 'grant_role_not_allowed';
+
+/**
+ * The approved grant cannot be issued as stated (it comes from the policy, not the caller): nothing
+ * is issued, the refusal is audited, and only a policy (or deployment) change can fix it.
+ */
+export class GrantRefusedError extends GatewayError {
+  readonly code: GrantRefusalCode;
+  readonly kind = 'unprocessable';
+  constructor(code: GrantRefusalCode, message: string, options?: { details?: Record<string, unknown> }) {
+    super(message, options);
+    this.code = code;
+  }
 }
 
 /** Store-level: the expected version did not match (another writer won). Retried by the service. */

@@ -10,6 +10,7 @@ import { approvers as distinctApprovers, ineligibility, requestingSide } from '.
 import {
   ForbiddenError,
   GrantAlreadyRedeemedError,
+  GrantNotRedeemedError,
   NotApprovedError,
   NotDueError,
   OutcomeAlreadyReportedError,
@@ -445,7 +446,67 @@ export function cancel(request: ActionRequest, actor: string, now: Date, reason?
  * each attempt's transition unique, so a caller can tell its own committed redemption from a
  * concurrent one even when both happened in the same millisecond.
  */
-export function redeem(request: ActionRequest, actor: string, now: Date, redemptionId?: string): Transition {
+export function redeem(
+  request: ActionRequest,
+  actor: string,
+  now: Date,
+  redemptionId?: string,
+  issued?: GrantIssuance,
+): Transition {
+  requireRedeemable(request, actor);
+  const grant = request.grant ?? { type: 'none' as const };
+  return transition(request, now, { grantRedeemedAt: now.toISOString() }, [
+    {
+      type: 'grant.redeemed',
+      actor,
+      data: {
+        grant_type: grant.type,
+        action_hash: request.actionHash,
+        ...(redemptionId ? { redemption_id: redemptionId } : {}),
+        ...(grant.role ? { role: grant.role } : {}),
+        ...(grant.window_seconds ? { window_seconds: grant.window_seconds } : {}),
+        ...(issued
+          ? {
+              session_name: issued.sessionName,
+              expiration: issued.expiration,
+              usable_until: issued.usableUntil,
+              policy_hash: issued.policyHash,
+            }
+          : {}),
+      },
+    },
+  ]);
+}
+
+/**
+ * What the audit keeps of issued credentials: never the credentials, only what identifies the
+ * session in CloudTrail and the policy it was scoped by.
+ */
+export interface GrantIssuance {
+  readonly sessionName: string;
+  readonly expiration: string;
+  readonly usableUntil: string;
+  readonly policyHash: string;
+}
+
+/**
+ * The requester's redemption was refused because the grant cannot be issued as stated: the chain
+ * records why, the request stays approved and unredeemed.
+ */
+export function refuseGrant(
+  request: ActionRequest,
+  actor: string,
+  now: Date,
+  refusal: { code: string; message: string },
+): Transition {
+  requireRedeemable(request, actor);
+  return transition(request, now, {}, [
+    { type: 'grant.refused', actor, data: { code: refusal.code, message: refusal.message } },
+  ]);
+}
+
+/** Redemption's preconditions: the requester, an approved request, not redeemed yet. */
+export function requireRedeemable(request: ActionRequest, actor: string): void {
   requireRequester(request, actor, 'redeem this grant');
   if (request.status !== 'approved') {
     throw new NotApprovedError(
@@ -460,20 +521,6 @@ export function redeem(request: ActionRequest, actor: string, now: Date, redempt
       `the grant of request ${request.id} was redeemed at ${request.grantRedeemedAt}; grants are delivered once`,
     );
   }
-  const grant = request.grant ?? { type: 'none' as const };
-  return transition(request, now, { grantRedeemedAt: now.toISOString() }, [
-    {
-      type: 'grant.redeemed',
-      actor,
-      data: {
-        grant_type: grant.type,
-        action_hash: request.actionHash,
-        ...(redemptionId ? { redemption_id: redemptionId } : {}),
-        ...(grant.role ? { role: grant.role } : {}),
-        ...(grant.window_seconds ? { window_seconds: grant.window_seconds } : {}),
-      },
-    },
-  ]);
 }
 
 export function reportOutcome(
@@ -489,6 +536,13 @@ export function reportOutcome(
       {
         details: { status: request.status },
       },
+    );
+  }
+  if (!request.grantRedeemedAt) {
+    // An outcome claims the action was attempted, which needs the grant; without it the chain
+    // would record an action that could not have happened through the gateway.
+    throw new GrantNotRedeemedError(
+      `the grant of request ${request.id} was never redeemed; redeem it (POST /v1/action-requests/${request.id}/grant, \`ala redeem ${request.id}\`) and act before reporting an outcome`,
     );
   }
   if (request.outcome) {

@@ -94,6 +94,8 @@ export interface GrantSpec {
   readonly actions?: readonly string[];
   readonly resources?: readonly string[];
   readonly window_seconds?: number;
+  /** Actions or resources with `*`/`?` that the policy means as written; any other wildcard is refused. */
+  readonly wildcards?: readonly string[];
 }
 
 /** What the policy engine returns, after validation. Anything doubtful has already become `deny`. */
@@ -223,6 +225,7 @@ export const AUDIT_EVENT_TYPES = [
   'request.escalated',
   'request.cancelled',
   'grant.redeemed',
+  'grant.refused',
   'action.outcome',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

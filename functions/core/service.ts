@@ -10,8 +10,9 @@ import { hashCanonical } from './canonical.ts';
 import { delegationProblem } from './eligibility.ts';
 import {
   ContentionError,
-  CredentialsUnavailableError,
+  CredentialsNotConfiguredError,
   type GatewayError,
+  GrantRefusedError,
   IdempotencyConflictError,
   IdempotencyKeyTakenError,
   NotFoundError,
@@ -38,6 +39,7 @@ import type { PolicyEvaluator } from './ports/policy.port.ts';
 import type { IdempotencyRecord, RequestStore, Transition } from './ports/store.port.ts';
 import type { ApprovalWorkflow } from './ports/workflow.port.ts';
 import { parsePrincipal } from './principals.ts';
+import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
 
 export interface ServiceDependencies {
   readonly store: RequestStore;
@@ -372,17 +374,40 @@ export class ApprovalService {
   async redeem(requestId: string, actor: string): Promise<Redemption> {
     const redemptionId = this.#deps.ids.requestId();
     let credentials: IssuedCredentials | undefined;
+    let policyHash: string | undefined;
     const request = await this.#mutate(requestId, actor, async (current, now) => {
-      const commit = lifecycle.redeem(current, actor, now, redemptionId);
-      if (current.grant?.type === 'aws_sts' && !credentials) {
+      if (current.grant?.type !== 'aws_sts') {
+        const commit = lifecycle.redeem(current, actor, now, redemptionId);
+        return { commit, result: commit.request };
+      }
+      lifecycle.requireRedeemable(current, actor);
+      if (!credentials) {
         const broker = this.#deps.credentials;
         if (!broker) {
-          throw new CredentialsUnavailableError(
-            'this gateway has no credential broker configured, so aws_sts grants cannot be issued; configure AWS credentials for the gateway',
+          throw new CredentialsNotConfiguredError(
+            'this gateway has no credential broker, so aws_sts grants cannot be issued (nothing was used up; retrying will not help). ' +
+              'Configure one: in local mode add "credentials": {"sts": {"accountId", "allowedRoles", optional "partition", "region", "endpoint"}} to the gateway config and give the gateway AWS credentials (standard SDK chain); ' +
+              'on AWS deploy the stack with the allowedGrantRoles prop; see docs/credentials.md',
           );
         }
-        credentials = await broker.issue(current, now);
+        let policy: SessionPolicy;
+        try {
+          policy = buildSessionPolicy(current.grant, now);
+          credentials = await broker.issue(current, policy, now);
+        } catch (error) {
+          if (!(error instanceof GrantRefusedError)) throw error;
+          // Audited, then refused: the request stays approved and unredeemed.
+          const commit = lifecycle.refuseGrant(current, actor, now, error);
+          return { commit, result: commit.request, error };
+        }
+        policyHash = policy.hash;
       }
+      const commit = lifecycle.redeem(current, actor, now, redemptionId, {
+        sessionName: credentials.sessionName,
+        expiration: credentials.expiration,
+        usableUntil: credentials.usableUntil,
+        policyHash: policyHash as string,
+      });
       return { commit, result: commit.request };
     });
     return credentials ? { request, credentials } : { request };

@@ -9,7 +9,7 @@ import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
 import { agentRolesOf, parseAccountList } from '../http/iam-principal.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
-import { dataPlaneFromEnv, lambdaLogger, workflowFromEnv } from './composition.ts';
+import { dataPlaneFromEnv, lambdaLogger, stsBrokerFromEnv, workflowFromEnv } from './composition.ts';
 import { ENV, optionalEnv } from './env.ts';
 import { loadBundledPolicy } from './policy.ts';
 
@@ -26,7 +26,8 @@ const service = new ApprovalService({
   onWorkflowError: (error, request) =>
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
   onCommit: logLifecycle(logger),
-  // No credential broker yet (a later issue): aws_sts grants answer 503 credentials_unavailable.
+  // Without allowed grant roles there is no broker: aws_sts grants answer 501 credentials_not_configured.
+  ...stsBrokerFromEnv(),
 });
 
 const authenticate = iamAuthenticator(

@@ -7,12 +7,13 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { createSfnClient } from '../adapters/aws/clients.ts';
 import { StepFunctionsWorkflow } from '../adapters/aws/step-functions-workflow.ts';
+import { StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
 import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/dynamodb-store.ts';
 import type { TableNames } from '../adapters/dynamodb/tables.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ENV, requireEnv } from './env.ts';
+import { ENV, optionalEnv, requireEnv } from './env.ts';
 
 export interface LambdaLogger extends Logger {
   /** Adds the invocation's request id and function details to every following line. */
@@ -74,4 +75,24 @@ export function workflowFromEnv(plane: DataPlane, logger: Logger): StepFunctions
     tokens: plane.tokens,
     logger,
   });
+}
+
+/**
+ * The STS broker when the stack allows grant roles (GRANT_ROLE_ARNS), else nothing (aws_sts grants
+ * then answer 501). Region and FIPS come from the Lambda environment (AWS_REGION,
+ * AWS_USE_FIPS_ENDPOINT), credentials from the function's role.
+ */
+export function stsBrokerFromEnv(): { credentials?: StsCredentialBroker } {
+  const arns = optionalEnv(ENV.grantRoleArns);
+  if (!arns) return {};
+  return {
+    credentials: new StsCredentialBroker({
+      partition: requireEnv(ENV.grantPartition),
+      accountId: requireEnv(ENV.grantAccount),
+      allowedRoleArns: arns
+        .split(',')
+        .map((arn) => arn.trim())
+        .filter((arn) => arn !== ''),
+    }),
+  };
 }

@@ -32,6 +32,11 @@ export const ENV = {
   trustedAccounts: 'TRUSTED_ACCOUNT_IDS',
   /** `false` stops mapping IAM Identity Center sessions to people. @default true */
   identityCenterUsers: 'IDENTITY_CENTER_USERS',
+  /** Comma-separated role ARNs aws_sts grants may name; unset: no credential broker (501). */
+  grantRoleArns: 'GRANT_ROLE_ARNS',
+  /** Partition and account grant role names resolve in (the stack's own). */
+  grantPartition: 'GRANT_ROLE_PARTITION',
+  grantAccount: 'GRANT_ROLE_ACCOUNT_ID',
 } as const;
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */

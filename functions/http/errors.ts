@@ -34,7 +34,9 @@ const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  unprocessable: 422,
   unavailable: 503,
+  not_configured: 501,
 };
 
 const BODY_LIMIT = `${MAX_BODY_BYTES / 1024} KiB`;
@@ -48,6 +50,8 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   409: 'Conflicts with the request state (decided, stale action_hash, redeemed already, voted the other way already)',
   413: `Body over ${BODY_LIMIT}`,
   415: 'Body is not application/json',
+  422: 'The approved grant cannot be issued as the policy states it (wildcard, foreign service, too large); the refusal is audited; fix the policy',
+  501: 'The gateway is not configured for this (no credential broker); do not retry; ask the operator',
   503: 'A dependency is unavailable; nothing was written; retry',
 };
 

@@ -35,6 +35,23 @@ export const LocalConfigSchema = z.strictObject({
       channel: z.string().min(1),
     })
     .optional(),
+  /**
+   * Issue `aws_sts` grants through STS AssumeRole. The gateway's own AWS credentials come from the
+   * SDK's standard chain (environment, profile, SSO, instance role); `endpoint` points at a VPC
+   * endpoint or an emulator.
+   */
+  credentials: z
+    .strictObject({
+      sts: z.strictObject({
+        partition: z.enum(['aws', 'aws-us-gov', 'aws-cn']).default('aws'),
+        accountId: z.string().regex(/^\d{12}$/, 'must be the 12-digit account the grant roles live in'),
+        allowedRoles: z.array(z.string().min(1)).min(1),
+        region: z.string().min(1).optional(),
+        endpoint: z.url().optional(),
+        useFipsEndpoint: z.boolean().optional(),
+      }),
+    })
+    .optional(),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema> & { readonly principals: readonly Principal[] };
 type Principal = z.infer<typeof Principal>;

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { roleArn, StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
@@ -38,12 +39,14 @@ export async function startGateway(
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
+  const credentials = stsBroker(config);
   const service = new ApprovalService({
     store,
     policy,
     clock: systemClock,
     ids: ulidIds(),
     workflow,
+    ...(credentials ? { credentials } : {}),
     onWorkflowError: (error, request) =>
       logger.error('workflow call failed', { requestId: request.id, error }),
     onCommit: (transition) => {
@@ -85,6 +88,7 @@ export async function startGateway(
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
+      credentials?.destroy();
       store.close();
     },
   };
@@ -108,4 +112,18 @@ function listenError(error: unknown, config: LocalConfig): unknown {
     return new PortUnavailableError(`${where} needs privileges this user does not have; ${choose}`);
   }
   return error;
+}
+
+/** The STS broker when the config asks for one; role names resolve in its partition and account. */
+function stsBroker(config: LocalConfig): StsCredentialBroker | undefined {
+  const sts = config.credentials?.sts;
+  if (!sts) return undefined;
+  return new StsCredentialBroker({
+    partition: sts.partition,
+    accountId: sts.accountId,
+    allowedRoleArns: sts.allowedRoles.map((role) => roleArn(role, sts)),
+    ...(sts.region ? { region: sts.region } : {}),
+    ...(sts.endpoint ? { endpoint: sts.endpoint } : {}),
+    ...(sts.useFipsEndpoint !== undefined ? { useFipsEndpoint: sts.useFipsEndpoint } : {}),
+  });
 }

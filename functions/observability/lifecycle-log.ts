@@ -34,7 +34,12 @@ function line(event: AuditEvent): Line | undefined {
     case 'request.cancelled':
       return ['request cancelled', { actor: event.actor }];
     case 'grant.redeemed':
-      return ['grant redeemed', { grantType: d.grant_type }];
+      return [
+        'grant redeemed',
+        { grantType: d.grant_type, sessionName: d.session_name, expiresAt: d.expiration },
+      ];
+    case 'grant.refused':
+      return ['grant refused', { code: d.code }];
     case 'action.outcome':
       return ['outcome reported', { outcome: d.status }];
     case 'notification.sent':

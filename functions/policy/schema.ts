@@ -60,6 +60,8 @@ export const grantSchema = z.discriminatedUnion('type', [
     actions: z.array(z.string().min(1).max(256)).min(1),
     resources: z.array(z.string().min(1).max(2048)).min(1),
     window_seconds: z.number().int().min(1).max(MAX_GRANT_WINDOW_SECONDS),
+    // Wildcards in actions/resources are refused at redemption unless listed here verbatim.
+    wildcards: z.array(z.string().min(1).max(2048)).max(64).optional(),
   }),
 ]);
 

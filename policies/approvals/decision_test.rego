@@ -23,6 +23,7 @@ test_design_example_prod_cui_export_needs_two_data_owners if {
 			"actions": ["s3:GetObject"],
 			"resources": ["arn:aws-us-gov:s3:::fin-ledger-prod/ledger_2026q2/*"],
 			"window_seconds": 300,
+			"wildcards": ["arn:aws-us-gov:s3:::fin-ledger-prod/ledger_2026q2/*"],
 		},
 	}
 }

@@ -194,15 +194,24 @@ _base_exclude contains on_behalf_of
 # scope: document
 default grant := {"type": "none"}
 
-grant := {
-	"type": "aws_sts",
-	"role": entry.role,
-	"actions": entry.actions,
-	"resources": _grant_resources(entry.resource_scope),
-	"window_seconds": entry.window_seconds,
-} if {
+grant := object.union(
+	{
+		"type": "aws_sts",
+		"role": entry.role,
+		"actions": entry.actions,
+		"resources": _grant_resources(entry.resource_scope),
+		"window_seconds": entry.window_seconds,
+	},
+	_stated_wildcards(entry.resource_scope),
+) if {
 	entry := data.grants[input.action.name]
 }
+
+# The gateway refuses any wildcard a grant does not state. The trailing `/*` of an export is the
+# policy's own; the dataset before it is checked to be a plain path segment (data_export).
+_stated_wildcards("export_dataset") := {"wildcards": _grant_resources("export_dataset")}
+
+_stated_wildcards("resource") := {}
 
 _grant_resources("resource") := [input.resource.id]
 

@@ -131,7 +131,9 @@ test_grant_is_none_for_actions_without_aws_access if {
 }
 
 test_grant_scopes_export_to_the_dataset_prefix if {
-	lib.grant.resources == ["arn:aws-us-gov:s3:::fin-ledger-prod/ledger_2026q2/*"] with input as data.approvals.testing.base
+	g := lib.grant with input as data.approvals.testing.base
+	g.resources == ["arn:aws-us-gov:s3:::fin-ledger-prod/ledger_2026q2/*"]
+	g.wildcards == g.resources
 }
 
 test_grant_scopes_other_actions_to_the_resource if {

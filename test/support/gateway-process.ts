@@ -22,6 +22,8 @@ export type Who = keyof typeof PRINCIPALS;
 export function gatewayConfig(
   editData?: (data: Record<string, unknown>) => void,
   logLevel: 'debug' | 'info' | 'warn' = 'warn',
+  /** More config keys (e.g. `credentials`). */
+  extra: Record<string, unknown> = {},
 ): string {
   const dir = mkdtempSync(join(tmpdir(), 'ala-e2e-'));
   let dataPath = join(ROOT, 'policies/build/data.json');
@@ -37,6 +39,7 @@ export function gatewayConfig(
     policy: { wasm: join(ROOT, 'policies/build/policy.wasm'), data: dataPath },
     principals: Object.values(PRINCIPALS),
     logLevel,
+    ...extra,
   };
   writeFileSync(join(dir, 'gateway.json'), JSON.stringify(config, null, 2));
   return join(dir, 'gateway.json');

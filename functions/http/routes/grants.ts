@@ -11,12 +11,14 @@ const redeemRoute = createRoute({
   operationId: 'redeemGrant',
   summary: 'Redeem the grant of an approved request, once (requester)',
   description:
-    'Returns the scoped credentials exactly once (`Cache-Control: no-store`). A second call answers 409 `grant_already_redeemed`.',
+    'Returns the scoped credentials exactly once (`Cache-Control: no-store`). A second call answers 409 `grant_already_redeemed`. ' +
+    "A grant that cannot be issued as stated (unstated wildcard, foreign service, session policy over STS's limit, role not allowed) answers 422 and is audited as `grant.refused`. " +
+    'A gateway without a credential broker answers an `aws_sts` grant with 501 `credentials_not_configured` (do not retry). Nothing is used up by a refusal.',
   security,
   request: { params: RequestIdParam },
   responses: {
     200: json(GrantView, 'The grant'),
-    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 503),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 501, 503),
   },
 });
 
@@ -25,6 +27,7 @@ const outcomeRoute = createRoute({
   path: '/v1/action-requests/{id}/outcome',
   operationId: 'reportOutcome',
   summary: 'Report the outcome of an approved action (requester)',
+  description: 'Only after the grant was redeemed: before, it answers 409 `grant_not_redeemed`.',
   security,
   request: { params: RequestIdParam, ...jsonBody(OutcomeBody) },
   responses: {

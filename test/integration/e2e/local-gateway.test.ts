@@ -67,15 +67,18 @@ describe('Local gateway, end to end over HTTP', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(answered.agent_message).toMatch(/^Approved by user:bob@example.gov and user:carol@example.gov/);
 
-    // The default pack grants a data export as aws_sts, and local mode has no STS broker: the
-    // grant is refused clearly, and not burned. (A grant local mode can issue: the next describe.)
+    // The default pack grants a data export as aws_sts, and this gateway has no credential broker:
+    // the grant is refused as a configuration gap (not retryable), and not burned; without a
+    // redemption there is no outcome to report. (A grant local mode can issue: the next describe.)
     expect(answered.grant?.type).toBe('aws_sts');
     const grant = await gw.call('agent', 'POST', `${path}/grant`);
-    expect(grant.status).toBe(503);
-    expect(await grant.json()).toMatchObject({ error: 'credentials_unavailable' });
+    expect(grant.status).toBe(501);
+    expect(await grant.json()).toMatchObject({ error: 'credentials_not_configured' });
     const unburned = (await (await gw.call('agent', 'GET', path)).json()) as View;
     expect(unburned.grant?.redeemed_at).toBeUndefined();
-    expect((await gw.call('agent', 'POST', `${path}/outcome`, { status: 'succeeded' })).status).toBe(200);
+    const early = await gw.call('agent', 'POST', `${path}/outcome`, { status: 'succeeded' });
+    expect(early.status).toBe(409);
+    expect(await early.json()).toMatchObject({ error: 'grant_not_redeemed' });
 
     const trail = (await (await gw.call('agent', 'GET', `${path}/audit`)).json()) as AuditTrail;
     expect(trail.verification.ok).toBe(true);
@@ -88,7 +91,6 @@ describe('Local gateway, end to end over HTTP', () => {
         'approval.requested',
         'review.recorded',
         'request.approved',
-        'action.outcome',
       ]),
     );
     expect(trail.events.filter((e) => e.type === 'review.recorded').map((e) => e.actor)).toEqual([
@@ -257,8 +259,8 @@ describe('Local gateway logs', () => {
 });
 
 describe('Local gateway lifecycle logs', () => {
-  it('log one info line per lifecycle event with ids and the action name, a refusal at info and a 503 from missing configuration at error', async () => {
-    // The default data grants data.export through AWS STS, which local mode cannot issue (503).
+  it('log one info line per lifecycle event with ids and the action name, a refusal at info and a 501 from missing configuration at error', async () => {
+    // The default data grants data.export through AWS STS, which a gateway without a broker cannot issue (501).
     const config = gatewayConfig((data) => {
       const grants = data.grants as Record<string, unknown> | undefined;
       if (!grants?.['data.export']) throw new Error('the default data no longer grants data.export via STS');
@@ -280,7 +282,7 @@ describe('Local gateway lifecycle logs', () => {
       expect((await gw.call('agent', 'POST', `${path}/decisions`, vote)).status).toBe(403);
       expect((await gw.call('bob', 'POST', `${path}/decisions`, vote)).status).toBe(200);
       expect((await gw.call('carol', 'POST', `${path}/decisions`, vote)).status).toBe(200);
-      expect((await gw.call('agent', 'POST', `${path}/grant`)).status).toBe(503);
+      expect((await gw.call('agent', 'POST', `${path}/grant`)).status).toBe(501);
       const other = (await (await gw.call('agent', 'POST', '/v1/action-requests', cuiExport)).json()) as View;
       expect((await gw.call('agent', 'POST', `/v1/action-requests/${other.id}/cancel`)).status).toBe(200);
 
@@ -307,8 +309,8 @@ describe('Local gateway lifecycle logs', () => {
       });
       expect(entries().find((e) => e.message === 'request failed')).toMatchObject({
         level: 'ERROR',
-        status: 503,
-        error: 'credentials_unavailable',
+        status: 501,
+        error: 'credentials_not_configured',
       });
       for (const p of Object.values(PRINCIPALS)) expect(gw.output()).not.toContain(p.token);
       expect(gw.output()).not.toContain('Quarterly reconciliation');

@@ -203,13 +203,14 @@ describe('Lambda handlers', () => {
     );
     expect(JSON.parse(status.body)).toMatchObject({ id: view.id, status: 'approved' });
 
-    // No credential broker yet: an aws_sts grant is refused, retryably, and nothing is redeemed.
+    // No credential broker configured: an aws_sts grant is refused as a configuration gap (not
+    // retryable), and nothing is redeemed.
     const grant = await api(
       apiEvent('POST', `/v1/action-requests/${view.id}/grant`, { userArn: AGENT_ARN }),
       lambdaContext,
     );
-    expect(grant.statusCode).toBe(503);
-    expect(JSON.parse(grant.body)).toMatchObject({ error: 'credentials_unavailable' });
+    expect(grant.statusCode).toBe(501);
+    expect(JSON.parse(grant.body)).toMatchObject({ error: 'credentials_not_configured' });
     expect((await store.get(view.id))?.grantRedeemedAt).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { hashCanonical } from '../../../functions/core/canonical.ts';
 import {
   ForbiddenError,
   GrantAlreadyRedeemedError,
+  GrantNotRedeemedError,
   NotApprovedError,
   NotDueError,
   NotEligibleError,
@@ -389,10 +390,18 @@ describe('Module: lifecycle', () => {
       expect(() => lifecycle.redeem(redeemed.request, REQUESTER, at(71))).toThrow(GrantAlreadyRedeemedError);
     });
 
+    it('refuses an outcome for a grant that was never redeemed', () => {
+      const { request } = run(start({ outcome: 'allow', approval: undefined }));
+      expect(() => lifecycle.reportOutcome(request, REQUESTER, { status: 'succeeded' }, at(5))).toThrow(
+        GrantNotRedeemedError,
+      );
+    });
+
     it('records one outcome for an approved action', () => {
       const { request } = run(start({ outcome: 'allow', approval: undefined }));
+      const redeemed = lifecycle.redeem(request, REQUESTER, at(4)).request;
       const done = lifecycle.reportOutcome(
-        request,
+        redeemed,
         REQUESTER,
         { status: 'failed', detail: 'throttled' },
         at(5),

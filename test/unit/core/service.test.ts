@@ -10,6 +10,7 @@ import type { ActionRequest } from '../../../functions/core/model.ts';
 import type { CredentialBroker } from '../../../functions/core/ports/credentials.port.ts';
 import type { RequestStore, Transition } from '../../../functions/core/ports/store.port.ts';
 import { ApprovalService } from '../../../functions/core/service.ts';
+import type { SessionPolicy } from '../../../functions/core/session-policy.ts';
 import { decision, exportInput, fixedPolicy, ManualClock } from '../../support/fixtures.ts';
 
 /** Commits, then answers as if the answer was lost and the resend failed its condition. */
@@ -32,13 +33,14 @@ function losingAnswers(inner: RequestStore): RequestStore & { lose: number } {
 }
 
 const broker: CredentialBroker = {
-  issue: async (_request: ActionRequest, now: Date) => ({
+  issue: async (_request: ActionRequest, policy: SessionPolicy, now: Date) => ({
     type: 'aws_sts',
     accessKeyId: 'ASIATEST',
     secretAccessKey: 'secret',
     sessionToken: 'token',
     expiration: new Date(now.getTime() + 900_000).toISOString(),
-    usableUntil: new Date(now.getTime() + 300_000).toISOString(),
+    usableUntil: policy.usableUntil.toISOString(),
+    sessionName: 'test-session',
   }),
 };
 
@@ -48,7 +50,17 @@ describe('Class: ApprovalService, when a committed write is reported lost', () =
     const service = new ApprovalService({
       store,
       policy: fixedPolicy(
-        decision({ outcome: 'allow', approval: undefined, grant: { type: 'aws_sts', role: 'r' } }),
+        decision({
+          outcome: 'allow',
+          approval: undefined,
+          grant: {
+            type: 'aws_sts',
+            role: 'r',
+            actions: ['s3:GetObject'],
+            resources: ['arn:aws:s3:::exports/report.csv'],
+            window_seconds: 300,
+          },
+        }),
       ),
       clock: new ManualClock(),
       ids: ulidIds(),

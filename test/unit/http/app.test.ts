@@ -305,16 +305,25 @@ describe('HTTP application', () => {
     const stsGrant = decision({
       outcome: 'allow',
       approval: undefined,
-      grant: { type: 'aws_sts', role: 'r', actions: ['s3:GetObject'] },
+      grant: {
+        type: 'aws_sts',
+        role: 'r',
+        actions: ['s3:GetObject'],
+        resources: ['arn:aws:s3:::exports/report.csv'],
+        window_seconds: 300,
+      },
     });
 
-    it('answers 503 credentials_unavailable for an aws_sts grant without a broker, and burns nothing', async () => {
+    it('answers 501 credentials_not_configured for an aws_sts grant without a broker, says how to configure one, and burns nothing', async () => {
       const { call } = testApp(stsGrant);
       const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
         id: string;
       };
       const res = await call('POST', `/v1/action-requests/${id}/grant`);
-      expect(await errorOf(res)).toMatchObject({ status: 503, error: 'credentials_unavailable' });
+      const problem = await errorOf(res);
+      expect(problem).toMatchObject({ status: 501, error: 'credentials_not_configured' });
+      expect(problem.message).toMatch(/Configure one: .*"credentials": \{"sts"/);
+      expect(res.headers.get('retry-after')).toBeNull();
       const view = (await (await call('GET', `/v1/action-requests/${id}`)).json()) as {
         grant: { redeemed_at?: string };
       };
@@ -325,7 +334,7 @@ describe('HTTP application', () => {
       let stsUp = false;
       const issued: string[] = [];
       const credentials: CredentialBroker = {
-        issue: async (request, now) => {
+        issue: async (request, policy, now) => {
           if (!stsUp) throw new CredentialsUnavailableError('STS did not answer; retry in a moment');
           issued.push(request.id);
           return {
@@ -334,7 +343,8 @@ describe('HTTP application', () => {
             secretAccessKey: 'test-secret',
             sessionToken: 'test-session',
             expiration: new Date(now.getTime() + 900_000).toISOString(),
-            usableUntil: new Date(now.getTime() + 300_000).toISOString(),
+            usableUntil: policy.usableUntil.toISOString(),
+            sessionName: `ala-${request.id}`,
           };
         },
       };
@@ -357,6 +367,66 @@ describe('HTTP application', () => {
       expect(view.grant.redeemed_at).toEqual(expect.any(String));
       const again = await call('POST', `/v1/action-requests/${id}/grant`);
       expect(await errorOf(again)).toMatchObject({ status: 409, error: 'grant_already_redeemed' });
+    });
+
+    it('refuses a grant with an unstated wildcard with 422 before calling STS, audits the refusal, and burns nothing', async () => {
+      const issued: string[] = [];
+      const credentials: CredentialBroker = {
+        issue: async (request) => {
+          issued.push(request.id);
+          throw new Error('the broker must not be reached');
+        },
+      };
+      const wide = decision({
+        outcome: 'allow',
+        approval: undefined,
+        grant: {
+          type: 'aws_sts',
+          role: 'r',
+          actions: ['s3:GetObject'],
+          resources: ['arn:aws:s3:::exports/*'],
+          window_seconds: 300,
+        },
+      });
+      const { call } = testApp(wide, { credentials });
+      const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+      };
+      const res = await call('POST', `/v1/action-requests/${id}/grant`);
+      const problem = await errorOf(res);
+      expect(problem).toMatchObject({ status: 422, error: 'grant_wildcard_not_stated' });
+      expect(problem.message).toContain('arn:aws:s3:::exports/*');
+      expect(issued).toEqual([]);
+      const audit = (await (await call('GET', `/v1/action-requests/${id}/audit`)).json()) as {
+        events: { type: string; data: Record<string, unknown> }[];
+        verification: { valid: boolean };
+      };
+      expect(audit.events.at(-1)).toMatchObject({
+        type: 'grant.refused',
+        data: { code: 'grant_wildcard_not_stated' },
+      });
+      const view = (await (await call('GET', `/v1/action-requests/${id}`)).json()) as {
+        status: string;
+        grant: { redeemed_at?: string };
+      };
+      expect(view.status).toBe('approved');
+      expect(view.grant.redeemed_at).toBeUndefined();
+    });
+
+    it('refuses an outcome for a grant that was never redeemed', async () => {
+      const { call } = testApp(decision({ outcome: 'allow', approval: undefined }));
+      const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+      };
+      const early = await call('POST', `/v1/action-requests/${id}/outcome`, {
+        body: { status: 'succeeded' },
+      });
+      const problem = await errorOf(early);
+      expect(problem).toMatchObject({ status: 409, error: 'grant_not_redeemed' });
+      expect(problem.message).toContain('redeem it');
+      expect((await call('POST', `/v1/action-requests/${id}/grant`)).status).toBe(200);
+      const late = await call('POST', `/v1/action-requests/${id}/outcome`, { body: { status: 'succeeded' } });
+      expect(late.status).toBe(200);
     });
   });
 

@@ -90,6 +90,7 @@ describe('Class: WasmPolicyEvaluator', () => {
         actions: ['s3:GetObject'],
         resources: ['arn:aws-us-gov:s3:::fin-ledger-prod/ledger_2026q2/*'],
         window_seconds: 300,
+        wildcards: ['arn:aws-us-gov:s3:::fin-ledger-prod/ledger_2026q2/*'],
       });
       expect(decision.inputHash).toBe(hashCanonical(input));
     });
