@@ -6,13 +6,22 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { createSfnClient } from '../adapters/aws/clients.ts';
+import {
+  createTaggingClient,
+  DEFAULT_TAG_ATTRIBUTES,
+  parseTagAttributes,
+  ResourceTagAttributes,
+} from '../adapters/aws/resource-tags.ts';
 import { StepFunctionsWorkflow } from '../adapters/aws/step-functions-workflow.ts';
 import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/dynamodb-store.ts';
 import type { TableNames } from '../adapters/dynamodb/tables.ts';
+import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import type { Directory } from '../core/model.ts';
+import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ENV, requireEnv } from './env.ts';
+import { ENV, optionalEnv, requireEnv } from './env.ts';
 
 export interface LambdaLogger extends Logger {
   /** Adds the invocation's request id and function details to every following line. */
@@ -74,4 +83,30 @@ export function workflowFromEnv(plane: DataPlane, logger: Logger): StepFunctions
     tokens: plane.tokens,
     logger,
   });
+}
+
+/**
+ * Where vouched resource attributes come from: the policy data's inventory, then — when
+ * RESOURCE_TAGS_ENABLED is `true` — the resource's tags for what the inventory does not know.
+ * Undefined when tags are off (the service's default, the inventory alone).
+ */
+export function resourceAttributesFromEnv(
+  policy: { readonly directory: Directory },
+  logger: Logger,
+): ResourceAttributes | undefined {
+  const enabled = optionalEnv(ENV.resourceTagsEnabled);
+  if (enabled === undefined || enabled === 'false') return undefined;
+  if (enabled !== 'true') {
+    throw new Error(`${ENV.resourceTagsEnabled} is "${enabled}"; set it to true or false`);
+  }
+  const mapping = optionalEnv(ENV.resourceTagAttributes);
+  const tags = new ResourceTagAttributes({
+    client: createTaggingClient(),
+    tagAttributes: mapping === undefined ? DEFAULT_TAG_ATTRIBUTES : parseTagAttributes(mapping),
+    logger,
+  });
+  return inventoryThenTags(
+    inventoryAttributes(() => policy.directory),
+    tags,
+  );
 }

@@ -32,6 +32,10 @@ export const ENV = {
   trustedAccounts: 'TRUSTED_ACCOUNT_IDS',
   /** `false` stops mapping IAM Identity Center sessions to people. @default true */
   identityCenterUsers: 'IDENTITY_CENTER_USERS',
+  /** `true` reads resource tags (Resource Groups Tagging API) for resources the inventory does not know. */
+  resourceTagsEnabled: 'RESOURCE_TAGS_ENABLED',
+  /** `tagKey=attribute,…` (a bare `key` maps to itself). @default environment,data_classification,owner */
+  resourceTagAttributes: 'RESOURCE_TAG_ATTRIBUTES',
 } as const;
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */
