@@ -6,9 +6,12 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { createTaggingClient, ResourceTagAttributes } from '../adapters/aws/resource-tags.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
@@ -38,11 +41,20 @@ export async function startGateway(
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
+  const tags = resourceTags(config, logger);
   const service = new ApprovalService({
     store,
     policy,
     clock: systemClock,
     ids: ulidIds(),
+    ...(tags
+      ? {
+          attributes: inventoryThenTags(
+            inventoryAttributes(() => policy.directory),
+            tags.source,
+          ),
+        }
+      : {}),
     workflow,
     onWorkflowError: (error, request) =>
       logger.error('workflow call failed', { requestId: request.id, error }),
@@ -64,6 +76,7 @@ export async function startGateway(
     s.once('error', reject);
   }).catch((error: unknown) => {
     workflow.stop();
+    tags?.close();
     store.close();
     throw listenError(error, config);
   });
@@ -81,6 +94,7 @@ export async function startGateway(
       if (closed) return;
       closed = true;
       workflow.stop();
+      tags?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
@@ -88,6 +102,27 @@ export async function startGateway(
       store.close();
     },
   };
+}
+
+/** The resource tags source the config asks for, if any, with a way to release its client. */
+function resourceTags(
+  config: LocalConfig,
+  logger: Logger,
+): { source: ResourceAttributes; close(): void } | undefined {
+  const options = config.resourceTags;
+  if (options === undefined) return undefined;
+  const client = createTaggingClient({
+    region: options.region,
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+  });
+  const source = new ResourceTagAttributes({
+    client,
+    logger,
+    ttlMs: options.ttlSeconds * 1_000,
+    timeoutMs: options.timeoutMs,
+    ...(options.tagAttributes !== undefined ? { tagAttributes: options.tagAttributes } : {}),
+  });
+  return { source, close: () => client.destroy() };
 }
 
 /** The port cannot be had: says which, and how to choose another (a configuration problem). */

@@ -4,9 +4,13 @@
  * real client), fail closed on real 127.0.0.1 endpoints that refuse, throttle or never answer, and
  * the decision of the default pack through the service.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { CreateBucketCommand, PutBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +25,10 @@ import { SqliteRequestStore } from '../../../functions/adapters/sqlite/sqlite-st
 import { ulidIds } from '../../../functions/adapters/system/system.ts';
 import { inventoryAttributes, inventoryThenTags } from '../../../functions/core/attributes.ts';
 import { ApprovalService } from '../../../functions/core/service.ts';
+import { loadConfig } from '../../../functions/local/config.ts';
+import { startGateway } from '../../../functions/local/gateway.ts';
 import type { WasmPolicyEvaluator } from '../../../functions/policy/evaluator.ts';
+import { loadPolicyEvaluatorFromFiles } from '../../../functions/policy/files.ts';
 import { describeAttributesContract } from '../../contract/attributes.contract.ts';
 import { harnessContext, motoEndpoint, s3Client, TEST_CREDENTIALS, uniqueName } from '../../harness/index.ts';
 import { ManualClock } from '../../support/fixtures.ts';
@@ -360,5 +367,50 @@ describe('resource tags decide through the default pack', () => {
     const { request } = await service(false).submit('agent:demo-exporter', exportFrom(bucket, {}));
     expect(request.status).toBe('denied');
     expect(codes(request.decision)).toEqual(['cui_external_destination']);
+  });
+});
+
+describe('resource tags in local mode', () => {
+  it('reads tags from the endpoint its config names (moto) and decides on them over HTTP', async () => {
+    const s3 = s3Client();
+    const dir = mkdtempSync(join(tmpdir(), 'ala-local-tags-'));
+    const token = `tok_${randomBytes(12).toString('hex')}`;
+    const file = join(dir, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        port: 0,
+        dataDir: join(dir, 'data'),
+        principals: [{ token, id: 'agent:demo-exporter' }],
+        resourceTags: { region: harnessContext().region, endpoint: motoEndpoint(), timeoutMs: 5_000 },
+      }),
+    );
+    const { config } = loadConfig(file);
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    const gateway = await startGateway(config, await loadPolicyEvaluatorFromFiles(config.policy), logger);
+    try {
+      const bucket = await taggedBucket(s3, { environment: 'dev', data_classification: 'internal' });
+      const response = await fetch(`${gateway.url}/v1/action-requests`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          action: {
+            name: 'data.export',
+            args: { dataset: 'ledger_2026q2', destination: 's3://partner-drop/in/' },
+          },
+          resource: { type: 'aws:s3:bucket', id: bucket, properties: {} },
+          context: { justification: 'Quarterly reconciliation, CHG-4821' },
+        }),
+      });
+      const body = (await response.json()) as { status: string; decision: { reasons: { code: string }[] } };
+      expect(response.status, JSON.stringify(body)).toBe(202);
+      expect(body.status).toBe('pending');
+      // Unknown to the inventory, dev by its tags: the non-production path (unknown would be denied as CUI).
+      expect(body.decision.reasons.map((r) => r.code)).toEqual(['nonprod_data_export']);
+    } finally {
+      await gateway.close();
+      s3.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
