@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { createTaggingClient, ResourceTagAttributes } from '../adapters/aws/resource-tags.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
@@ -41,7 +40,7 @@ export async function startGateway(
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
-  const tags = resourceTags(config, logger);
+  const tags = await resourceTags(config, logger);
   const service = new ApprovalService({
     store,
     policy,
@@ -105,12 +104,14 @@ export async function startGateway(
 }
 
 /** The resource tags source the config asks for, if any, with a way to release its client. */
-function resourceTags(
+async function resourceTags(
   config: LocalConfig,
   logger: Logger,
-): { source: ResourceAttributes; close(): void } | undefined {
+): Promise<{ source: ResourceAttributes; close(): void } | undefined> {
   const options = config.resourceTags;
   if (options === undefined) return undefined;
+  // Loaded only when configured: the AWS SDK would otherwise add to every local start-up.
+  const { createTaggingClient, ResourceTagAttributes } = await import('../adapters/aws/resource-tags.ts');
   const client = createTaggingClient({
     region: options.region,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
