@@ -16,7 +16,7 @@ import { loadBundledPolicy } from './policy.ts';
 const logger = lambdaLogger('ala-api');
 const plane = dataPlaneFromEnv();
 const policy = await loadBundledPolicy(logger);
-const attributes = resourceAttributesFromEnv(policy, logger);
+const attributes = await resourceAttributesFromEnv(policy, logger);
 const service = new ApprovalService({
   store: plane.store,
   policy,

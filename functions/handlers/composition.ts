@@ -6,12 +6,6 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { createSfnClient } from '../adapters/aws/clients.ts';
-import {
-  createTaggingClient,
-  DEFAULT_TAG_ATTRIBUTES,
-  parseTagAttributes,
-  ResourceTagAttributes,
-} from '../adapters/aws/resource-tags.ts';
 import { StepFunctionsWorkflow } from '../adapters/aws/step-functions-workflow.ts';
 import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.ts';
@@ -90,15 +84,18 @@ export function workflowFromEnv(plane: DataPlane, logger: Logger): StepFunctions
  * RESOURCE_TAGS_ENABLED is `true` — the resource's tags for what the inventory does not know.
  * Undefined when tags are off (the service's default, the inventory alone).
  */
-export function resourceAttributesFromEnv(
+export async function resourceAttributesFromEnv(
   policy: { readonly directory: Directory },
   logger: Logger,
-): ResourceAttributes | undefined {
+): Promise<ResourceAttributes | undefined> {
   const enabled = optionalEnv(ENV.resourceTagsEnabled);
   if (enabled === undefined || enabled === 'false') return undefined;
   if (enabled !== 'true') {
     throw new Error(`${ENV.resourceTagsEnabled} is "${enabled}"; set it to true or false`);
   }
+  // Loaded only when enabled: the workflow and sweeper functions, and the api without tags, never need it.
+  const { createTaggingClient, DEFAULT_TAG_ATTRIBUTES, parseTagAttributes, ResourceTagAttributes } =
+    await import('../adapters/aws/resource-tags.ts');
   const mapping = optionalEnv(ENV.resourceTagAttributes);
   const tags = new ResourceTagAttributes({
     client: createTaggingClient(),

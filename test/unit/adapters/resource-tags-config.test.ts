@@ -61,17 +61,17 @@ describe('RESOURCE_TAGS_ENABLED', () => {
     process.env = { ...saved };
   });
 
-  it('leaves the inventory alone in charge when unset or false', () => {
+  it('leaves the inventory alone in charge when unset or false', async () => {
     delete process.env.RESOURCE_TAGS_ENABLED;
-    expect(resourceAttributesFromEnv(policy, silent)).toBeUndefined();
+    expect(await resourceAttributesFromEnv(policy, silent)).toBeUndefined();
     process.env.RESOURCE_TAGS_ENABLED = 'false';
-    expect(resourceAttributesFromEnv(policy, silent)).toBeUndefined();
+    expect(await resourceAttributesFromEnv(policy, silent)).toBeUndefined();
   });
 
   it('puts the inventory first when true: a resource it knows is answered from the inventory', async () => {
     process.env.RESOURCE_TAGS_ENABLED = 'true';
     process.env.AWS_REGION = 'us-east-1';
-    const source = resourceAttributesFromEnv(policy, silent);
+    const source = await resourceAttributesFromEnv(policy, silent);
     expect(await source?.vouchedFor({ id: 'arn:aws:s3:::ledger' })).toEqual({
       known: true,
       source: 'inventory',
@@ -80,13 +80,13 @@ describe('RESOURCE_TAGS_ENABLED', () => {
     });
   });
 
-  it('refuses any other value, and a bad mapping, naming the variable', () => {
+  it('refuses any other value, and a bad mapping, naming the variable', async () => {
     process.env.RESOURCE_TAGS_ENABLED = 'yes';
-    expect(() => resourceAttributesFromEnv(policy, silent)).toThrow(
+    await expect(resourceAttributesFromEnv(policy, silent)).rejects.toThrow(
       /RESOURCE_TAGS_ENABLED is "yes"; set it to true or false/,
     );
     process.env.RESOURCE_TAGS_ENABLED = 'true';
     process.env.RESOURCE_TAG_ATTRIBUTES = 'Env=Environment';
-    expect(() => resourceAttributesFromEnv(policy, silent)).toThrow(/is not tagKey=attribute/);
+    await expect(resourceAttributesFromEnv(policy, silent)).rejects.toThrow(/is not tagKey=attribute/);
   });
 });
