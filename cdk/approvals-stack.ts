@@ -15,6 +15,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
+import { parseTagAttributes } from '../functions/adapters/aws/resource-tags.ts';
 import { ENV } from '../functions/handlers/env.ts';
 import { ApprovalStateMachine, type LambdaRetryOptions } from './constructs/approval-state-machine.ts';
 import { AuditArchive } from './constructs/audit-archive.ts';
@@ -111,6 +112,20 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default - none: aws_sts grants answer 501 credentials_not_configured
    */
   readonly allowedGrantRoles?: readonly string[];
+  /**
+   * Read a resource's tags (Resource Groups Tagging API, `tag:GetResources`) as vouched attributes
+   * for resources the policy data's inventory does not know (docs/aws.md). Present = on.
+   * @default - off: the inventory alone
+   */
+  readonly resourceTags?: ResourceTagsProps;
+}
+
+export interface ResourceTagsProps {
+  /**
+   * Tag key (case-sensitive) → attribute name the policy reads in `vouched.resource.attributes`.
+   * @default { environment: 'environment', data_classification: 'data_classification', owner: 'owner' }
+   */
+  readonly tagAttributes?: Readonly<Record<string, string>>;
 }
 
 /** Whether `region` is a GovCloud region; undefined when the region is not known at synth time. */
@@ -231,6 +246,11 @@ export class ApprovalsGatewayStack extends Stack {
       String(props.identityCenterUsers ?? true),
     );
     this.allowGrantRoles(props.allowedGrantRoles ?? []);
+    this.apiFunction.function.addEnvironment(
+      ENV.resourceTagsEnabled,
+      String(props.resourceTags !== undefined),
+    );
+    if (props.resourceTags !== undefined) this.#readResourceTags(props.resourceTags);
     this.apiFunction.function.node.addDependency(this.apiFunction.policy);
 
     this.sweeperFunction = new GatewayFunction(this, 'SweeperFunction', {
@@ -303,6 +323,39 @@ export class ApprovalsGatewayStack extends Stack {
     this.apiFunction.function.addEnvironment(ENV.grantRoleArns, arns.join(','));
     this.apiFunction.function.addEnvironment(ENV.grantPartition, Aws.PARTITION);
     this.apiFunction.function.addEnvironment(ENV.grantAccount, Aws.ACCOUNT_ID);
+  }
+
+  /** Tells the api function to read tags and lets it, in a policy of its own (only when enabled). */
+  #readResourceTags(props: ResourceTagsProps): void {
+    if (props.tagAttributes !== undefined) {
+      const text = Object.entries(props.tagAttributes)
+        .map(([key, attribute]) => `${key}=${attribute}`)
+        .join(',');
+      const parsed = parseTagAttributes(text);
+      if (JSON.stringify(parsed) !== JSON.stringify(props.tagAttributes)) {
+        throw new Error(
+          `resourceTags.tagAttributes ${JSON.stringify(props.tagAttributes)} holds a tag key with "," or "=" or surrounding spaces; use plain tag keys`,
+        );
+      }
+      this.apiFunction.function.addEnvironment(ENV.resourceTagAttributes, text);
+    }
+    const readTags = new iam.ManagedPolicy(this, 'ApiResourceTagsPolicy', {
+      roles: [this.apiFunction.role],
+      description: 'Action-Level Approvals: HTTP API reads resource tags as vouched attributes',
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ReadResourceTags',
+          actions: ['tag:GetResources'],
+          resources: ['*'],
+        }),
+      ],
+    });
+    Validations.of(readTags).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'tag:GetResources supports no resource-level permissions or condition keys (Service Authorization Reference, Resource Groups Tagging API), so "*" is the only resource it can be granted on. It is read-only, granted to the api function alone, and only when resourceTags is set.',
+    });
+    this.apiFunction.function.node.addDependency(readTags);
   }
 }
 

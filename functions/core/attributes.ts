@@ -1,9 +1,11 @@
 /**
  * Policy input assembly with provenance: the agent's `resource.properties` are claims; `vouched`
- * holds what the gateway itself resolved from the resource inventory in policy data. A policy
- * decides on vouched attributes and lets a claim only make a decision stricter.
+ * holds what the gateway itself resolved — from the resource inventory in policy data and, when
+ * enabled, the resource's tags (an adapter of the `ResourceAttributes` port). A policy decides on
+ * vouched attributes and lets a claim only make a decision stricter.
  */
 import type { Directory, InventoryEntry, PolicyInput, Resource, VouchedResource } from './model.ts';
+import type { ResourceAttributes } from './ports/attributes.port.ts';
 
 const compiled = new WeakMap<InventoryEntry, RegExp>();
 
@@ -41,4 +43,41 @@ export function vouchedResource(resource: Pick<Resource, 'id'>, directory: Direc
  */
 export function withVouched(input: PolicyInput, directory: Directory): PolicyInput {
   return { ...input, vouched: { resource: vouchedResource(input.resource, directory) } };
+}
+
+export const UNKNOWN_RESOURCE: VouchedResource = Object.freeze({
+  known: false,
+  source: 'none',
+  attributes: Object.freeze({}),
+}) as VouchedResource;
+
+/**
+ * The inventory as a `ResourceAttributes` source. Reads the directory on every call, so a reloaded
+ * policy bundle's inventory applies at once. Pure: no I/O.
+ */
+export function inventoryAttributes(directory: () => Directory): ResourceAttributes {
+  return { vouchedFor: async (resource) => vouchedResource(resource, directory()) };
+}
+
+/**
+ * The inventory first; `tags` only for a resource the inventory does not know. A reviewed inventory
+ * entry is never amended by a tag (whoever may tag the resource could otherwise loosen what review
+ * decided, e.g. add `environment=dev` to an entry that deliberately leaves it unset = production).
+ * See docs/decisions/0006-trust-boundaries.md.
+ */
+export function inventoryThenTags(
+  inventory: ResourceAttributes,
+  tags: ResourceAttributes,
+): ResourceAttributes {
+  return {
+    vouchedFor: async (resource) => {
+      const fromInventory = await inventory.vouchedFor(resource);
+      return fromInventory.known ? fromInventory : tags.vouchedFor(resource);
+    },
+  };
+}
+
+/** `withVouched` over any source: whatever `vouched` the caller passed is replaced. */
+export async function withVouchedFrom(input: PolicyInput, source: ResourceAttributes): Promise<PolicyInput> {
+  return { ...input, vouched: { resource: await source.vouchedFor(input.resource) } };
 }

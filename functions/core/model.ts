@@ -44,9 +44,12 @@ export interface ActionRequestInput {
 export interface VouchedResource {
   /** Whether any trusted source knows the resource; an unknown one gets its family's strictest path. */
   readonly known: boolean;
-  /** Where the attributes come from: `inventory` (policy data) or `none`. */
-  readonly source: 'inventory' | 'none';
-  /** The inventory pattern that matched. */
+  /**
+   * Where the attributes come from: `inventory` (policy data), `tags` (the resource's own tags, read
+   * from AWS by the gateway when enabled) or `none`.
+   */
+  readonly source: 'inventory' | 'tags' | 'none';
+  /** The inventory pattern that matched (inventory only). */
   readonly match?: string;
   /** `environment`, `data_classification`, `owner`, … as the source states them. */
   readonly attributes: Record<string, string>;

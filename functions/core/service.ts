@@ -4,7 +4,7 @@
  * decides again, so the store's conditional write is the single source of truth.
  */
 import { canReadAudit, canView } from './access.ts';
-import { withVouched } from './attributes.ts';
+import { inventoryAttributes, withVouchedFrom } from './attributes.ts';
 import { type ChainVerdict, verifyChain } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
 import { delegationProblem } from './eligibility.ts';
@@ -32,6 +32,7 @@ import type {
   VoteDecision,
 } from './model.ts';
 import { cursorAfter, MAX_PAGE_LIMIT, pageLimit } from './paging.ts';
+import type { ResourceAttributes } from './ports/attributes.port.ts';
 import type { Clock } from './ports/clock.port.ts';
 import type { CredentialBroker, IssuedCredentials } from './ports/credentials.port.ts';
 import type { IdSource } from './ports/id.port.ts';
@@ -47,6 +48,11 @@ export interface ServiceDependencies {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly credentials?: CredentialBroker;
+  /**
+   * Where vouched resource attributes come from. @default the inventory of the policy's data
+   * (`inventoryAttributes`); the AWS root may add the resource's tags behind it (`inventoryThenTags`).
+   */
+  readonly attributes?: ResourceAttributes;
   /** Started for every pending request, told when it leaves `pending`. */
   readonly workflow?: ApprovalWorkflow;
   /**
@@ -104,9 +110,11 @@ type Step<T> =
 export class ApprovalService {
   readonly #deps: ServiceDependencies;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #attributes: ResourceAttributes;
 
   constructor(deps: ServiceDependencies) {
     this.#deps = deps;
+    this.#attributes = deps.attributes ?? inventoryAttributes(() => deps.policy.directory);
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -152,7 +160,7 @@ export class ApprovalService {
       if (problem) await this.#refuse(subject, input, now, problem, onBehalfOf);
     }
     const decision = policy.evaluate(
-      withVouched({ subject, ...input, now: now.toISOString() }, this.directory),
+      await withVouchedFrom({ subject, ...input, now: now.toISOString() }, this.#attributes),
     );
     const id = ids.requestId();
     const submitted = lifecycle.submit({ id, subject, input, decision, now, directory: this.directory });
@@ -232,8 +240,8 @@ export class ApprovalService {
   }
 
   /** Dry run of the policy: nothing is recorded. */
-  evaluate(input: PolicyInput): PolicyDecision {
-    return this.#deps.policy.evaluate(withVouched(input, this.directory));
+  async evaluate(input: PolicyInput): Promise<PolicyDecision> {
+    return this.#deps.policy.evaluate(await withVouchedFrom(input, this.#attributes));
   }
 
   /** A request as `principal` may see it; NotFound for anyone not entitled to know it exists. */

@@ -9,18 +9,26 @@ import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
 import { agentRolesOf, parseAccountList } from '../http/iam-principal.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
-import { dataPlaneFromEnv, lambdaLogger, stsBrokerFromEnv, workflowFromEnv } from './composition.ts';
+import {
+  dataPlaneFromEnv,
+  lambdaLogger,
+  resourceAttributesFromEnv,
+  stsBrokerFromEnv,
+  workflowFromEnv,
+} from './composition.ts';
 import { ENV, optionalEnv } from './env.ts';
 import { loadBundledPolicy } from './policy.ts';
 
 const logger = lambdaLogger('ala-api');
 const plane = dataPlaneFromEnv();
 const policy = await loadBundledPolicy(logger);
+const attributes = await resourceAttributesFromEnv(policy, logger);
 const service = new ApprovalService({
   store: plane.store,
   policy,
   clock: systemClock,
   ids: ulidIds(),
+  ...(attributes ? { attributes } : {}),
   workflow: workflowFromEnv(plane, logger),
   // The request is committed either way; the sweeper starts executions that failed to start.
   onWorkflowError: (error, request) =>

@@ -12,6 +12,9 @@ import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/dynamodb-store.ts';
 import type { TableNames } from '../adapters/dynamodb/tables.ts';
+import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import type { Directory } from '../core/model.ts';
+import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ENV, optionalEnv, requireEnv } from './env.ts';
 
@@ -95,4 +98,33 @@ export function stsBrokerFromEnv(): { credentials?: StsCredentialBroker } {
         .filter((arn) => arn !== ''),
     }),
   };
+}
+
+/**
+ * Where vouched resource attributes come from: the policy data's inventory, then — when
+ * RESOURCE_TAGS_ENABLED is `true` — the resource's tags for what the inventory does not know.
+ * Undefined when tags are off (the service's default, the inventory alone).
+ */
+export async function resourceAttributesFromEnv(
+  policy: { readonly directory: Directory },
+  logger: Logger,
+): Promise<ResourceAttributes | undefined> {
+  const enabled = optionalEnv(ENV.resourceTagsEnabled);
+  if (enabled === undefined || enabled === 'false') return undefined;
+  if (enabled !== 'true') {
+    throw new Error(`${ENV.resourceTagsEnabled} is "${enabled}"; set it to true or false`);
+  }
+  // Loaded only when enabled: the workflow and sweeper functions, and the api without tags, never need it.
+  const { createTaggingClient, DEFAULT_TAG_ATTRIBUTES, parseTagAttributes, ResourceTagAttributes } =
+    await import('../adapters/aws/resource-tags.ts');
+  const mapping = optionalEnv(ENV.resourceTagAttributes);
+  const tags = new ResourceTagAttributes({
+    client: createTaggingClient(),
+    tagAttributes: mapping === undefined ? DEFAULT_TAG_ATTRIBUTES : parseTagAttributes(mapping),
+    logger,
+  });
+  return inventoryThenTags(
+    inventoryAttributes(() => policy.directory),
+    tags,
+  );
 }

@@ -37,6 +37,10 @@ export const ENV = {
   /** Partition and account grant role names resolve in (the stack's own). */
   grantPartition: 'GRANT_ROLE_PARTITION',
   grantAccount: 'GRANT_ROLE_ACCOUNT_ID',
+  /** `true` reads resource tags (Resource Groups Tagging API) for resources the inventory does not know. */
+  resourceTagsEnabled: 'RESOURCE_TAGS_ENABLED',
+  /** `tagKey=attribute,…` (a bare `key` maps to itself). @default environment,data_classification,owner */
+  resourceTagAttributes: 'RESOURCE_TAG_ATTRIBUTES',
 } as const;
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */

@@ -26,6 +26,26 @@ export const LocalConfigSchema = z.strictObject({
     .default({ wasm: 'policies/build/policy.wasm', data: 'policies/build/data.json' }),
   principals: z.array(Principal).max(10_000).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /**
+   * Read resource tags (Resource Groups Tagging API) as vouched attributes for resources the
+   * inventory does not know. `endpoint` points at an emulator (moto); credentials come from the
+   * AWS SDK's default chain (environment, profile).
+   */
+  resourceTags: z
+    .strictObject({
+      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'),
+      endpoint: z.url().optional(),
+      tagAttributes: z
+        .record(
+          z.string().min(1).max(128),
+          z.string().regex(/^[a-z][a-z0-9_]*$/, 'attribute names are lower-case letters, digits and _'),
+        )
+        .refine((mapping) => Object.keys(mapping).length > 0, 'map at least one tag key to an attribute')
+        .optional(),
+      ttlSeconds: z.number().int().min(1).max(86_400).default(300),
+      timeoutMs: z.number().int().min(50).max(10_000).default(2_000),
+    })
+    .optional(),
   slack: z
     .strictObject({
       signingSecret: z.string().min(1),

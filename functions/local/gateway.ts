@@ -10,6 +10,8 @@ import { roleArn, StsCredentialBroker } from '../adapters/aws/sts-credential-bro
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
@@ -40,11 +42,20 @@ export async function startGateway(
   const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
   const credentials = stsBroker(config);
+  const tags = await resourceTags(config, logger);
   const service = new ApprovalService({
     store,
     policy,
     clock: systemClock,
     ids: ulidIds(),
+    ...(tags
+      ? {
+          attributes: inventoryThenTags(
+            inventoryAttributes(() => policy.directory),
+            tags.source,
+          ),
+        }
+      : {}),
     workflow,
     ...(credentials ? { credentials } : {}),
     onWorkflowError: (error, request) =>
@@ -67,6 +78,7 @@ export async function startGateway(
     s.once('error', reject);
   }).catch((error: unknown) => {
     workflow.stop();
+    tags?.close();
     store.close();
     throw listenError(error, config);
   });
@@ -84,6 +96,7 @@ export async function startGateway(
       if (closed) return;
       closed = true;
       workflow.stop();
+      tags?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
@@ -92,6 +105,29 @@ export async function startGateway(
       store.close();
     },
   };
+}
+
+/** The resource tags source the config asks for, if any, with a way to release its client. */
+async function resourceTags(
+  config: LocalConfig,
+  logger: Logger,
+): Promise<{ source: ResourceAttributes; close(): void } | undefined> {
+  const options = config.resourceTags;
+  if (options === undefined) return undefined;
+  // Loaded only when configured: the AWS SDK would otherwise add to every local start-up.
+  const { createTaggingClient, ResourceTagAttributes } = await import('../adapters/aws/resource-tags.ts');
+  const client = createTaggingClient({
+    region: options.region,
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+  });
+  const source = new ResourceTagAttributes({
+    client,
+    logger,
+    ttlMs: options.ttlSeconds * 1_000,
+    timeoutMs: options.timeoutMs,
+    ...(options.tagAttributes !== undefined ? { tagAttributes: options.tagAttributes } : {}),
+  });
+  return { source, close: () => client.destroy() };
 }
 
 /** The port cannot be had: says which, and how to choose another (a configuration problem). */

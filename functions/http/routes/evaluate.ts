@@ -18,10 +18,10 @@ const evaluateRoute = createRoute({
 });
 
 export function registerEvaluateRoutes(app: GatewayApp, { service }: AppDependencies): void {
-  app.openapi(evaluateRoute, (c) => {
+  app.openapi(evaluateRoute, async (c) => {
     const input = c.req.valid('json') as ActionRequestInput;
     const subject = lifecycle.subjectOf(c.var.principal);
-    const decision = service.evaluate({ subject, ...input, now: new Date().toISOString() });
+    const decision = await service.evaluate({ subject, ...input, now: new Date().toISOString() });
     return c.json(toEvaluationView(decision, lifecycle.actionHash(subject, input)), 200);
   });
 }

@@ -95,7 +95,16 @@ describe('Lambda bundles (esbuild)', () => {
     const init =
       'const t = performance.now(); const m = await import(process.argv[1]); process.stdout.write(JSON.stringify({ handler: typeof m.handler, ms: Math.round(performance.now() - t) }));';
     const timings: string[] = [];
-    for (const id of FUNCTIONS) {
+    const variants: [FunctionId, string, Record<string, string>][] = [
+      ...FUNCTIONS.map((id): [FunctionId, string, Record<string, string>] => [id, id, {}]),
+      // Resource tags load the Tagging API client on demand: it must resolve from the bundle too.
+      [
+        'ApiFunction',
+        'ApiFunction+tags',
+        { RESOURCE_TAGS_ENABLED: 'true', RESOURCE_TAG_ATTRIBUTES: 'Environment=environment' },
+      ],
+    ];
+    for (const [id, label, extraEnv] of variants) {
       const { stdout } = await run(
         process.execPath,
         ['--input-type=module', '-e', init, join(dir(id), 'index.mjs')],
@@ -110,13 +119,14 @@ describe('Lambda bundles (esbuild)', () => {
             REQUESTS_TABLE_NAME: 'requests',
             AUDIT_TABLE_NAME: 'audit',
             STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:approvals',
+            ...extraEnv,
           },
           timeout: 30_000,
         },
       );
       const result = JSON.parse(stdout) as { handler: string; ms: number };
-      expect(result.handler, id).toBe('function');
-      timings.push(`  ${id.padEnd(17)} ${result.ms} ms`);
+      expect(result.handler, label).toBe('function');
+      timings.push(`  ${label.padEnd(17)} ${result.ms} ms`);
     }
     process.stdout.write(`bundle init (import incl. policy load, this machine):\n${timings.join('\n')}\n`);
   }, 60_000);

@@ -53,8 +53,8 @@ describe('attributes with provenance, through the service', () => {
     expect(request.decision.reasons.map((r) => r.code)).toEqual(['prod_infra_change']);
   });
 
-  it('shows the same decision on a dry run, which the caller cannot feed vouched attributes', () => {
-    const decision = service().evaluate({
+  it('shows the same decision on a dry run, which the caller cannot feed vouched attributes', async () => {
+    const decision = await service().evaluate({
       subject: { id: 'agent:demo-ops', type: 'agent' },
       ...stackUpdate({ environment: 'sandbox' }),
       now: '2026-11-29T00:00:00.000Z',
