@@ -19,6 +19,7 @@ import { systemClock, ulidIds } from '../../../functions/adapters/system/system.
 import { ApprovalService } from '../../../functions/core/service.ts';
 import { loadPolicyEvaluatorFromFiles } from '../../../functions/policy/files.ts';
 import { dynamoClient, MOTO_ACCOUNT_ID, sfnClient, TEST_REGION, uniqueName } from '../../harness/index.ts';
+import { type ApiHandler, apiEvent, lambdaContext } from '../cdk/api-gateway-event.ts';
 import { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
 import { applyStackEnvironment } from '../cdk/stack-env.ts';
@@ -47,54 +48,6 @@ const prodExport = {
   context: { justification: 'Quarterly reconciliation, CHG-4821', on_behalf_of: 'user:alice@example.gov' },
 };
 
-type ApiHandler = (
-  event: LambdaEvent,
-  context: LambdaContext,
-) => Promise<{ statusCode: number; body: string }>;
-
-function apiEvent(method: string, path: string, userArn: string, body?: unknown): LambdaEvent {
-  const text = body === undefined ? null : JSON.stringify(body);
-  const headers: Record<string, string> = {
-    host: 'api.example',
-    ...(text ? { 'content-type': 'application/json' } : {}),
-  };
-  return {
-    version: '1.0',
-    resource: '/{proxy+}',
-    path,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: undefined,
-    body: text,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: ACCOUNT,
-      apiId: 'testapi',
-      authorizer: {},
-      domainName: 'api.example',
-      domainPrefix: 'api',
-      extendedRequestId: 'ext',
-      httpMethod: method,
-      identity: { sourceIp: '127.0.0.1', userAgent: 'vitest', userArn, caller: 'AROAEXAMPLE:session' },
-      path: `/prod${path}`,
-      protocol: 'HTTP/1.1',
-      requestId: crypto.randomUUID(),
-      requestTime: new Date().toUTCString(),
-      requestTimeEpoch: Date.now(),
-      resourcePath: '/{proxy+}',
-      stage: 'prod',
-    },
-  } as LambdaEvent;
-}
-
-const lambdaContext = {
-  functionName: 'ala-api',
-  awsRequestId: 'req-1',
-  invokedFunctionArn: `arn:aws:lambda:${TEST_REGION}:${ACCOUNT}:function:ala-api`,
-  getRemainingTimeInMillis: () => 29_000,
-} as unknown as LambdaContext;
-
 describe('IAM identities through the api handler', () => {
   let sfn: SFNClient;
   let machine: MotoStateMachine;
@@ -105,7 +58,7 @@ describe('IAM identities through the api handler', () => {
   const dynamo = dynamoClient();
 
   const call = async (method: string, path: string, userArn: string, body?: unknown) => {
-    const response = await api(apiEvent(method, path, userArn, body), lambdaContext);
+    const response = await api(apiEvent(method, path, { userArn, body }), lambdaContext);
     return { status: response.statusCode, body: JSON.parse(response.body) as Record<string, unknown> };
   };
   const vote = (id: string, actionHash: string, userArn: string) =>

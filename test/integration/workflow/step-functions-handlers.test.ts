@@ -1,7 +1,7 @@
 /**
  * The Lambda entry points as API Gateway and Step Functions invoke them: the api handler takes a
  * REST proxy event with a SigV4-verified identity, commits to DynamoDB Local and starts the
- * synthesized state machine on moto; a vote resumes it; the grant answers 503 (no broker yet).
+ * synthesized state machine on moto; a vote resumes it; the grant answers 501 (no broker configured).
  */
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
@@ -22,6 +22,7 @@ import {
   waitFor,
 } from '../../harness/index.ts';
 import { decision, fixedPolicy } from '../../support/fixtures.ts';
+import { type ApiHandler, apiEvent, lambdaContext } from '../cdk/api-gateway-event.ts';
 import { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
 import { applyStackEnvironment } from '../cdk/stack-env.ts';
@@ -39,63 +40,6 @@ const devExport = {
   resource: { type: 'aws:s3:bucket', id: 'arn:aws:s3:::dev-bucket', properties: { environment: 'dev' } },
   context: { justification: 'Refresh the staging sample, CHG-1' },
 };
-
-type ApiHandler = (
-  event: LambdaEvent,
-  context: LambdaContext,
-) => Promise<{ statusCode: number; body: string; headers?: Record<string, string | string[]> }>;
-
-/** A REST API (v1) proxy event as API Gateway sends it after AWS_IAM authorization. */
-function apiEvent(
-  method: string,
-  path: string,
-  options: { body?: unknown; userArn?: string | null } = {},
-): LambdaEvent {
-  const body = options.body === undefined ? null : JSON.stringify(options.body);
-  const headers: Record<string, string> = {
-    host: 'api.example',
-    ...(body ? { 'content-type': 'application/json' } : {}),
-  };
-  return {
-    version: '1.0',
-    resource: '/{proxy+}',
-    path,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: undefined,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: MOTO_ACCOUNT_ID,
-      apiId: 'testapi',
-      authorizer: {},
-      domainName: 'api.example',
-      domainPrefix: 'api',
-      extendedRequestId: 'ext',
-      httpMethod: method,
-      identity: {
-        sourceIp: '127.0.0.1',
-        userAgent: 'vitest',
-        ...(options.userArn ? { userArn: options.userArn, caller: 'AROAEXAMPLE:session-1' } : {}),
-      },
-      path: `/prod${path}`,
-      protocol: 'HTTP/1.1',
-      requestId: crypto.randomUUID(),
-      requestTime: new Date().toUTCString(),
-      requestTimeEpoch: Date.now(),
-      resourcePath: '/{proxy+}',
-      stage: 'prod',
-    },
-  } as LambdaEvent;
-}
-
-const lambdaContext = {
-  functionName: 'ala-api',
-  awsRequestId: 'req-1',
-  invokedFunctionArn: `arn:aws:lambda:${TEST_REGION}:${MOTO_ACCOUNT_ID}:function:ala-api`,
-  getRemainingTimeInMillis: () => 29_000,
-} as unknown as LambdaContext;
 
 describe('Lambda handlers', () => {
   let sfn: SFNClient;
