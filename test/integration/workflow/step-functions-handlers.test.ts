@@ -5,7 +5,6 @@
  */
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
-import type { LambdaContext, LambdaEvent } from 'hono/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepFunctionsWorkflow } from '../../../functions/adapters/aws/step-functions-workflow.ts';
 import { DynamoDbTaskTokenStore } from '../../../functions/adapters/aws/task-token-store.ts';
@@ -13,14 +12,7 @@ import { DynamoDbRequestStore } from '../../../functions/adapters/dynamodb/dynam
 import { ensureTables } from '../../../functions/adapters/dynamodb/tables.ts';
 import { systemClock, ulidIds } from '../../../functions/adapters/system/system.ts';
 import { ApprovalService } from '../../../functions/core/service.ts';
-import {
-  dynamoClient,
-  MOTO_ACCOUNT_ID,
-  sfnClient,
-  TEST_REGION,
-  uniqueName,
-  waitFor,
-} from '../../harness/index.ts';
+import { dynamoClient, MOTO_ACCOUNT_ID, sfnClient, uniqueName, waitFor } from '../../harness/index.ts';
 import { decision, fixedPolicy } from '../../support/fixtures.ts';
 import { type ApiHandler, apiEvent, lambdaContext } from '../cdk/api-gateway-event.ts';
 import { LambdaDriver } from '../cdk/lambda-driver.ts';
