@@ -9,12 +9,16 @@ import type { ResourceAttributes } from './ports/attributes.port.ts';
 
 const compiled = new WeakMap<InventoryEntry, RegExp>();
 
-/** `*` matches any run of characters (`:` and `/` included), `?` one character; the rest is literal. */
+/**
+ * `*` matches any run of characters within one ARN field or path segment (never `:` or `/`), `?`
+ * one such character; the rest is literal. Not crossing `/` matters: with `arn:*:s3:::*-staging` a
+ * made-up id such as `arn:aws:s3:::fin-ledger-prod/x-staging` must not be vouched as staging.
+ */
 export function inventoryPattern(match: string): RegExp {
   const body = match
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
+    .replace(/\*/g, '[^:/]*')
+    .replace(/\?/g, '[^:/]');
   return new RegExp(`^${body}$`, 's');
 }
 

@@ -9,6 +9,7 @@ const directory: Directory = {
     { match: 'arn:*:s3:::fin-ledger-prod', attributes: { environment: 'prod', data_classification: 'CUI' } },
     { match: 'arn:*:s3:::*-prod', attributes: { environment: 'prod' } },
     { match: 'arn:*:s3:::dev-?', attributes: { environment: 'dev' } },
+    { match: 'arn:*:s3:::*-staging', attributes: { environment: 'staging' } },
   ],
 };
 
@@ -35,6 +36,9 @@ describe('vouched resource attributes', () => {
     'arn:aws:s3:::dev-ab',
     'arn:aws:s3:::fin-ledger-prod\n',
     'arn:aws:s3:::payments.prod',
+    // Made up under a production bucket so that `*-staging` would match if `*` crossed `/`.
+    'arn:aws:s3:::fin-ledger-prod/x-staging',
+    'arn:aws:s3:::a:b-staging',
   ])('does not know %j', (id) => {
     expect(vouchedResource({ id }, directory)).toEqual({ known: false, source: 'none', attributes: {} });
   });
