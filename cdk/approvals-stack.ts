@@ -105,6 +105,13 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    */
   readonly identityCenterUsers?: boolean;
   /**
+   * Trusted accounts (each also in trustedAccountIds) whose Identity Center sessions are people.
+   * Elsewhere an `AWSReservedSSO_…` role is an ordinary `iam:` role: an administrator of that
+   * account could create a role of that name and choose any session name.
+   * @default - the stack's own account only
+   */
+  readonly identityCenterAccountIds?: readonly string[];
+  /**
    * The roles `aws_sts` grants may name: role names (with an optional path) in the stack's account,
    * or role ARNs. The api function may `sts:AssumeRole`, `sts:TagSession` and
    * `sts:SetSourceIdentity` on exactly these; each role's trust policy must allow the api
@@ -245,6 +252,15 @@ export class ApprovalsGatewayStack extends Stack {
       ENV.identityCenterUsers,
       String(props.identityCenterUsers ?? true),
     );
+    const identityCenterAccountIds = [...(props.identityCenterAccountIds ?? [])];
+    for (const account of identityCenterAccountIds) {
+      if (!trustedAccountIds.includes(account)) {
+        throw new Error(
+          `identityCenterAccountIds holds "${account}", which is not in trustedAccountIds; list it there too`,
+        );
+      }
+    }
+    this.apiFunction.function.addEnvironment(ENV.identityCenterAccounts, identityCenterAccountIds.join(','));
     this.allowGrantRoles(props.allowedGrantRoles ?? []);
     this.apiFunction.function.addEnvironment(
       ENV.resourceTagsEnabled,

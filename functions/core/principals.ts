@@ -46,8 +46,12 @@ const NAME_RULES: Readonly<Record<PrincipalType, { pattern: RegExp; describe: st
     describe: 'a slug of letters, digits and . _ - starting with a letter or digit',
   },
   iam: {
-    pattern: /^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:role|user)\/(?:[a-z0-9_+=,.@-]+\/)*[a-z0-9_+=,.@-]+$/,
-    describe: 'an IAM role or user ARN, arn:<partition>:iam::<account>:role/<name>',
+    // A role without its path (an assumed-role ARN never shows it, so a path would name nobody);
+    // a user with its path (a user's ARN always carries it).
+    pattern:
+      /^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:role\/[a-z0-9_+=,.@-]+|user\/(?:[a-z0-9_+=,.@-]+\/)*[a-z0-9_+=,.@-]+)$/,
+    describe:
+      'an IAM role ARN without its path, arn:<partition>:iam::<account>:role/<name>, or an IAM user ARN',
   },
 };
 

@@ -43,6 +43,10 @@ const authenticate = iamAuthenticator(
     trustedAccounts: parseAccountList(optionalEnv(ENV.trustedAccounts)),
     agentRoles: agentRolesOf(policy.directory),
     identityCenter: optionalEnv(ENV.identityCenterUsers) !== 'false',
+    identityCenterAccounts: parseAccountList(
+      optionalEnv(ENV.identityCenterAccounts),
+      ENV.identityCenterAccounts,
+    ),
   },
   (reason, arn) => logger.warn('caller refused', { reason, arn }),
 );

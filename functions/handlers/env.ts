@@ -32,6 +32,8 @@ export const ENV = {
   trustedAccounts: 'TRUSTED_ACCOUNT_IDS',
   /** `false` stops mapping IAM Identity Center sessions to people. @default true */
   identityCenterUsers: 'IDENTITY_CENTER_USERS',
+  /** Trusted accounts whose Identity Center sessions are people (comma-separated). */
+  identityCenterAccounts: 'IDENTITY_CENTER_ACCOUNT_IDS',
   /** Comma-separated role ARNs aws_sts grants may name; unset: no credential broker (501). */
   grantRoleArns: 'GRANT_ROLE_ARNS',
   /** Partition and account grant role names resolve in (the stack's own). */

@@ -6,12 +6,15 @@
  *   in any partition (the role lives under the `aws-reserved/sso.amazonaws.com/` path, which an
  *   assumed-role ARN does not show), is the person `user:<user>`: Identity Center sets the session
  *   name to the user name and the user cannot choose it. Two people with one permission set are
- *   two principals; one person with two permission sets is one;
+ *   two principals; one person with two permission sets is one. Only sessions in the API's own
+ *   account, or in accounts listed as Identity Center accounts, count: an administrator of any
+ *   other trusted account could create a role named `AWSReservedSSO_…` and pick any session name;
  * - a session of a role that policy data declares for an agent (`agents[…].aws_roles`) is that
  *   `agent:` principal, whatever the session is called;
  * - any other role, and IAM users, stay `iam:` principals named by the role or user ARN. They are
  *   never taken to be a person, and the session name of an undeclared role never becomes an
- *   identity (anyone allowed to assume the role chooses it);
+ *   identity (anyone allowed to assume the role chooses it). A role is named without its path, as
+ *   an assumed-role ARN names it, so that one role has one id however it calls;
  * - callers from accounts other than the API's own are accepted only from listed accounts (the
  *   API Gateway resource policy lists the same ones); the root user and malformed ARNs are refused.
  */
@@ -37,6 +40,12 @@ export interface IamMappingConfig {
   readonly agentRoles?: Readonly<Record<string, string>>;
   /** Map Identity Center sessions to people. @default true */
   readonly identityCenter?: boolean;
+  /**
+   * Accounts besides the API's own whose Identity Center sessions are people (each must also be
+   * trusted). Elsewhere an `AWSReservedSSO_…` role is an ordinary `iam:` role.
+   * @default - the API's own account only
+   */
+  readonly identityCenterAccounts?: readonly string[];
 }
 
 export type IamMapping =
@@ -73,6 +82,14 @@ export function iamPrincipalMapper(
       throw new Error(`trusted account "${account}" is not a 12-digit AWS account id`);
   }
   const identityCenter = config.identityCenter ?? true;
+  const identityCenterAccounts = new Set(config.identityCenterAccounts ?? []);
+  for (const account of identityCenterAccounts) {
+    if (!trusted.has(account)) {
+      throw new Error(
+        `Identity Center account "${account}" is not a trusted account; list it in trustedAccountIds too`,
+      );
+    }
+  }
 
   return (arn, apiAccount) => {
     const assumed = ASSUMED_ROLE.exec(arn);
@@ -95,9 +112,17 @@ export function iamPrincipalMapper(
       const session = assumed[4] ?? '';
       const agent = agents.get(roleKey(partition, account, role));
       if (agent !== undefined) return { ok: true, principal: agent, kind: 'agent' };
-      if (identityCenter && IDENTITY_CENTER_ROLE.test(role)) {
+      const peopleHere = account === apiAccount || identityCenterAccounts.has(account);
+      if (identityCenter && peopleHere && IDENTITY_CENTER_ROLE.test(role)) {
         const person = canonicalPrincipal(`user:${session}`);
         if (!person.ok) return { ok: false, reason: `Identity Center user name: ${person.problem}` };
+        // Only case folds: `alice.` must not become `alice`, another person's id.
+        if (person.principal.name !== session.toLowerCase()) {
+          return {
+            ok: false,
+            reason: `Identity Center user name ${JSON.stringify(session)} is not a canonical user name (a trailing dot?)`,
+          };
+        }
         return { ok: true, principal: person.principal.id, kind: 'person' };
       }
       return iam(`arn:${partition}:iam::${account}:role/${role}`);
@@ -107,7 +132,8 @@ export function iamPrincipalMapper(
       const agent = agents.get(roleKey(partition, account, name));
       if (agent !== undefined) return { ok: true, principal: agent, kind: 'agent' };
     }
-    return iam(`arn:${partition}:iam::${account}:${type}/${path}${name}`);
+    // Users keep their path (their ARN always carries it); roles are named without it (above).
+    return iam(`arn:${partition}:iam::${account}:${type}/${type === 'user' ? path : ''}${name}`);
   };
 }
 
@@ -127,15 +153,15 @@ export function agentRolesOf(directory: Directory): Record<string, string> {
   return roles;
 }
 
-/** Parses the stack's TRUSTED_ACCOUNT_IDS value (comma-separated account ids, may be empty). */
-export function parseAccountList(value: string | undefined): string[] {
+/** Parses a comma-separated list of account ids from the stack (may be empty); `name` for errors. */
+export function parseAccountList(value: string | undefined, name = 'TRUSTED_ACCOUNT_IDS'): string[] {
   const accounts = (value ?? '')
     .split(',')
     .map((account) => account.trim())
     .filter((account) => account !== '');
   for (const account of accounts) {
     if (!/^\d{12}$/.test(account)) {
-      throw new Error(`TRUSTED_ACCOUNT_IDS holds "${account}", which is not a 12-digit AWS account id`);
+      throw new Error(`${name} holds "${account}", which is not a 12-digit AWS account id`);
     }
   }
   return accounts;

@@ -87,6 +87,12 @@ describe('who may call the API', () => {
       expect(() =>
         synthGateway({ region: COMMERCIAL_REGION, stackProps: { principalOrgId: 'org-1' } }),
       ).toThrow(/not an AWS Organizations id/);
+      expect(() =>
+        synthGateway({
+          region: COMMERCIAL_REGION,
+          stackProps: { identityCenterAccountIds: ['222222222222'] },
+        }),
+      ).toThrow(/"222222222222", which is not in trustedAccountIds/);
     },
     SYNTH_TIMEOUT_MS,
   );

@@ -89,6 +89,7 @@ describe('principal ids', () => {
     ['agent:-leading-dash', /not a valid agent principal/],
     ['iam:arn:aws:iam::12345:role/short-account', /not a valid iam principal/],
     ['iam:arn:aws:sts::123456789012:assumed-role/x/y', /not a valid iam principal/],
+    ['iam:arn:aws:iam::123456789012:role/ops/deployer', /not a valid iam principal/],
   ])('refuses %j outright', (raw, message) => {
     const result = canonicalPrincipal(raw);
     expect(result.ok).toBe(false);

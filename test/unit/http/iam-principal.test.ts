@@ -6,8 +6,11 @@ const PARTNER = '222222222222';
 const STRANGER = '333333333333';
 const SSO = 'AWSReservedSSO_DataOwner_0123456789abcdef';
 
+const IDC_PARTNER = '444444444444';
+
 const map = iamPrincipalMapper({
-  trustedAccounts: [PARTNER],
+  trustedAccounts: [PARTNER, IDC_PARTNER],
+  identityCenterAccounts: [IDC_PARTNER],
   agentRoles: {
     [`arn:aws:iam::${API}:role/agents/demo-exporter`]: 'agent:demo-exporter',
     [`arn:aws-us-gov:iam::${API}:role/ops-agent`]: 'agent:demo-ops',
@@ -43,10 +46,18 @@ describe('IAM caller → principal', () => {
       'person',
     ],
     [
-      'Identity Center, trusted account',
-      `arn:aws:sts::${PARTNER}:assumed-role/${SSO}/carol`,
+      'Identity Center, a listed Identity Center account',
+      `arn:aws:sts::${IDC_PARTNER}:assumed-role/${SSO}/carol`,
       'user:carol',
       'person',
+    ],
+    // A trusted account whose Identity Center is not listed: its admins could name a role
+    // AWSReservedSSO_… and choose any session name, so the caller is that role, not a person.
+    [
+      'Identity Center role name in a trusted, unlisted account',
+      `arn:aws:sts::${PARTNER}:assumed-role/${SSO}/carol`,
+      `iam:arn:aws:iam::${PARTNER}:role/${SSO.toLowerCase()}`,
+      'iam',
     ],
     // Declared agent roles are agents, whatever the session is called.
     [
@@ -92,6 +103,13 @@ describe('IAM caller → principal', () => {
       `iam:arn:aws-us-gov:iam::${API}:role/demo-exporter`,
       'iam',
     ],
+    // A role calling by its own ARN is named without its path, as its sessions are.
+    [
+      'role ARN with a path',
+      `arn:aws:iam::${API}:role/ops/Deployer`,
+      `iam:arn:aws:iam::${API}:role/deployer`,
+      'iam',
+    ],
     ['IAM user', `arn:aws:iam::${API}:user/ci/CI-Bot`, `iam:arn:aws:iam::${API}:user/ci/ci-bot`, 'iam'],
     [
       'IAM user, trusted account',
@@ -128,6 +146,11 @@ describe('IAM caller → principal', () => {
     ['a principal id', 'user:bob@example.gov', /not an IAM/],
     ['a session with a trailing newline', `arn:aws:sts::${API}:assumed-role/${SSO}/alice\n`, /not an IAM/],
     [
+      'an Identity Center name with a trailing dot (it would fold into another person)',
+      `arn:aws:sts::${API}:assumed-role/${SSO}/alice.`,
+      /not a canonical user name/,
+    ],
+    [
       'an Identity Center name with no canonical form',
       `arn:aws:sts::${API}:assumed-role/${SSO}/.@`,
       /Identity Center user name/,
@@ -149,6 +172,7 @@ describe('IAM caller → principal', () => {
 
   it('refuses a configuration it cannot honour', () => {
     expect(() => iamPrincipalMapper({ trustedAccounts: ['12345'] })).toThrow(/not a 12-digit/);
+    expect(() => iamPrincipalMapper({ identityCenterAccounts: [PARTNER] })).toThrow(/not a trusted account/);
     expect(() => iamPrincipalMapper({ agentRoles: { 'arn:aws:iam::1:role/x': 'agent:x' } })).toThrow(
       /not an IAM role ARN/,
     );
