@@ -93,7 +93,11 @@ describe('IAM identities through the api handler', () => {
     const tables = { requests: uniqueName('ala-requests'), audit: uniqueName('ala-audit') };
     await ensureTables(dynamo, tables);
     applyStackEnvironment(tables, machine.stateMachineArn);
-    Object.assign(process.env, { POLICY_DIR: policyDir, TRUSTED_ACCOUNT_IDS: PARTNER });
+    Object.assign(process.env, {
+      POLICY_DIR: policyDir,
+      TRUSTED_ACCOUNT_IDS: PARTNER,
+      IDENTITY_CENTER_ACCOUNT_IDS: PARTNER,
+    });
     const apiModule = await import('../../../functions/handlers/api.ts');
     const workflowModule = await import('../../../functions/handlers/workflow.ts');
     api = (event, context) => apiModule.handler(event, context);
@@ -162,7 +166,7 @@ describe('IAM identities through the api handler', () => {
     expect((await vote(request.id, request.action_hash, sso(DATA_OWNER_SET, 'bob@example.gov'))).status).toBe(
       200,
     );
-    // Route 2: the API again, another permission set in a trusted account, name in another case.
+    // Route 2: the API again, another permission set in a listed Identity Center account, name in another case.
     const again = await vote(request.id, request.action_hash, sso(READ_ONLY_SET, 'BOB@example.gov', PARTNER));
     expect(again).toMatchObject({ status: 200, body: { status: 'pending', approval: { received: 1 } } });
     // Route 3: a chat channel calling the core service with the same principal.
