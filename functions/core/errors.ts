@@ -148,7 +148,11 @@ export type GrantRefusalCode =
 export class GrantRefusedError extends GatewayError {
   readonly code: GrantRefusalCode;
   readonly kind = 'unprocessable';
-  constructor(code: GrantRefusalCode, message: string, options?: { details?: Record<string, unknown> }) {
+  constructor(
+    code: GrantRefusalCode,
+    message: string,
+    options?: { details?: Record<string, unknown>; cause?: unknown },
+  ) {
     super(message, options);
     this.code = code;
   }

@@ -26,6 +26,17 @@ export const MIN_SESSION_SECONDS = 900;
 
 const ACTION = /^([a-z0-9-]+):([A-Za-z0-9*?]+)$/;
 const WILDCARD = /[*?]/;
+/**
+ * The services whose resources an action's service acts on, where they differ from its own:
+ * `sts:AssumeRole` names an IAM role (`arn:…:iam::…:role/…`).
+ */
+const RESOURCE_SERVICES: Readonly<Record<string, readonly string[]>> = { sts: ['sts', 'iam'] };
+
+/** The resource services a grant whose actions are of `service` may name. */
+export function resourceServicesOf(service: string): readonly string[] {
+  return RESOURCE_SERVICES[service] ?? [service];
+}
+
 const ARN = /^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):([a-z0-9-]+):/;
 
 export interface SessionPolicyStatement {
@@ -103,7 +114,7 @@ export function buildSessionPolicy(grant: GrantSpec, issuedAt: Date): SessionPol
           { details: { resource } },
         );
       }
-      if (arn[2] !== grantService) {
+      if (!resourceServicesOf(grantService).includes(arn[2] ?? '')) {
         throw new GrantRefusedError(
           'grant_foreign_service',
           `grant resource ${JSON.stringify(resource)} is of service ${arn[2]}, but the grant's actions are of ${grantService}; fix the policy`,

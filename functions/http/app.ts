@@ -55,6 +55,15 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
     } else if (status >= 500) {
       // Too many writers raced on one request: retryable by design, worth seeing, not alarming.
       logger.warn('request failed', { httpRequestId, principal, status, error: body.error });
+    } else if (error instanceof Error && error.cause !== undefined) {
+      // A refusal an upstream caused (STS refusing a role): its text is for the operator only.
+      logger.warn('request refused upstream', {
+        httpRequestId,
+        principal,
+        status,
+        error: body.error,
+        cause: error.cause,
+      });
     }
     // Refusals (4xx) are logged once, by the access log (middleware.ts requestContext).
     return respond(c, { status, body });

@@ -165,8 +165,9 @@ function stsError(error: unknown, arn: string): Error {
   if (name === 'AccessDenied' || name === 'AccessDeniedException') {
     return new GrantRefusedError(
       'grant_role_not_allowed',
-      `STS refused to let the gateway assume ${arn} (${message}); the role's trust policy must allow the gateway's role, sts:TagSession and sts:SetSourceIdentity`,
-      { details: { role: arn } },
+      // STS's own text names the gateway's role: it goes to the operator's log (the cause), not to the agent.
+      `STS refused to let the gateway assume ${arn}; an operator must check that the role's trust policy allows the gateway's role, sts:TagSession and sts:SetSourceIdentity`,
+      { details: { role: arn }, cause: error },
     );
   }
   if (name === 'MalformedPolicyDocumentException' || name === 'MalformedPolicyDocument') {

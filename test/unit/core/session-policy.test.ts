@@ -5,6 +5,7 @@ import type { GrantSpec } from '../../../functions/core/model.ts';
 import {
   buildSessionPolicy,
   MIN_SESSION_SECONDS,
+  resourceServicesOf,
   SESSION_POLICY_MAX_CHARS,
 } from '../../../functions/core/session-policy.ts';
 import { evaluate, wildcard } from '../../support/iam-evaluator.ts';
@@ -241,6 +242,7 @@ describe('Function: buildSessionPolicy', () => {
       fc.property(grants, fc.constantFrom(...SERVICES), fc.boolean(), (grant, other, inAction) => {
         const service = String(grant.actions?.[0]).split(':')[0] as string;
         fc.pre(other !== service);
+        fc.pre(inAction || !resourceServicesOf(service).includes(other));
         const actions = [...(grant.actions ?? [])];
         const resources = [...(grant.resources ?? [])];
         if (inAction) actions.push(`${other}:DoSomething`);
@@ -249,6 +251,23 @@ describe('Function: buildSessionPolicy', () => {
         expect(error.code).toBe('grant_foreign_service');
         expect(error.message).toContain(other);
       }),
+    );
+  });
+
+  it('lets sts:AssumeRole name the IAM role it assumes, and nothing of another service', () => {
+    const assume = {
+      ...s3Grant,
+      actions: ['sts:AssumeRole'],
+      resources: ['arn:aws-us-gov:iam::123456789012:role/deployer'],
+    };
+    const { document } = buildSessionPolicy(assume, ISSUED);
+    const role = 'arn:aws-us-gov:iam::123456789012:role/deployer';
+    expect(evaluate(document, { action: 'sts:AssumeRole', resource: role, time: ISSUED })).toBe('allow');
+    expect(evaluate(document, { action: 'sts:AssumeRole', resource: `${role}-admin`, time: ISSUED })).toBe(
+      'deny',
+    );
+    expect(refusal({ ...assume, resources: ['arn:aws-us-gov:s3:::fin-ledger-prod'] }).code).toBe(
+      'grant_foreign_service',
     );
   });
 
