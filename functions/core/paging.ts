@@ -5,6 +5,7 @@
  * any item (not only at a store page's end) and still hand out a cursor that loses nothing.
  */
 import { ValidationError } from './errors.ts';
+import { REQUEST_ID_PATTERN } from './identifiers.ts';
 import type { ActionRequest } from './model.ts';
 
 /** Items per page of the API when the caller does not say. */
@@ -33,11 +34,15 @@ export function cursorAfter(request: Pick<ActionRequest, 'createdAt' | 'id'>): s
 export function readCursor(cursor: string): Position {
   try {
     const parsed: unknown = JSON.parse(fromBase64url(cursor));
+    // Only a position this gateway could have written: an ISO instant as the stores keep it and a
+    // request id. Anything else would reach a store as a key it refuses (DynamoDB: empty strings).
     if (
       Array.isArray(parsed) &&
       parsed.length === 2 &&
       typeof parsed[0] === 'string' &&
-      typeof parsed[1] === 'string'
+      typeof parsed[1] === 'string' &&
+      isIsoInstant(parsed[0]) &&
+      REQUEST_ID_PATTERN.test(parsed[1])
     ) {
       return { createdAt: parsed[0], id: parsed[1] };
     }
@@ -47,6 +52,11 @@ export function readCursor(cursor: string): Position {
   throw new ValidationError('the cursor is not one this gateway issued; start again without it', {
     details: { field: 'cursor' },
   });
+}
+
+function isIsoInstant(text: string): boolean {
+  const time = Date.parse(text);
+  return Number.isFinite(time) && new Date(time).toISOString() === text;
 }
 
 // Web-standard btoa/atob (no Buffer in the core); the text is UTF-8 first, so any string survives.

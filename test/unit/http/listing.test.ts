@@ -61,9 +61,17 @@ describe('HTTP application, listing requests', () => {
     expect(seen).toEqual(made);
   });
 
-  it('answers 400 naming the cursor for one it did not issue', async () => {
+  const forged = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
+  it.each([
+    ['not base64url JSON', 'bm90LWEtY3Vyc29y'],
+    ['empty strings (a key DynamoDB refuses)', forged(['', ''])],
+    ['an empty id', forged(['2026-11-29T00:00:00.000Z', ''])],
+    ['no time and no request id', forged(['z', 'z'])],
+    ['a time not in the stores’ form', forged(['2026-11-29', 'ar_01JD0000000000000000000000'])],
+    ['three parts', forged(['2026-11-29T00:00:00.000Z', 'ar_01JD0000000000000000000000', 'x'])],
+  ])('answers 400 naming the cursor for one it did not issue: %s', async (_case, cursor) => {
     const { call } = testApp();
-    const res = await call('GET', '/v1/action-requests?cursor=bm90LWEtY3Vyc29y', { token: 'bob' });
+    const res = await call('GET', `/v1/action-requests?cursor=${cursor}`, { token: 'bob' });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'invalid_request', details: { field: 'cursor' } });
   });
