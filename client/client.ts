@@ -84,6 +84,17 @@ export interface SubmitOptions extends CallOptions {
   readonly waitSeconds?: number;
 }
 
+export interface PendingOptions extends CallOptions {
+  /** Most requests to return. @default 100 */
+  readonly limit?: number;
+  /** Continue from a cursor an earlier `pendingPage` returned. */
+  readonly cursor?: string;
+  /** Also list the requests the caller has voted on already. @default false */
+  readonly includeVoted?: boolean;
+  /** Most gateway calls to make before returning what was found with a cursor. @default 10 */
+  readonly maxCalls?: number;
+}
+
 export interface GetOptions extends CallOptions {
   /** Long-poll up to N seconds (≤ 25) for a status change (`?wait=N`). */
   readonly waitSeconds?: number;
@@ -315,12 +326,37 @@ export class ApprovalsClient {
   }
 
   /**
-   * The pending requests awaiting the caller's vote (one page: at most `limit`, default 100; the
-   * gateway leaves out requests the caller has voted on already).
+   * The pending requests awaiting the caller's vote, up to `limit` (default 100); the gateway leaves
+   * out requests the caller has voted on already. See `pendingPage` to continue past `limit`.
    */
-  async pending(options: CallOptions & { readonly limit?: number } = {}): Promise<ActionRequestView[]> {
-    const list = await this.list({ status: 'pending', ...options });
-    return list.items;
+  async pending(options: PendingOptions = {}): Promise<ActionRequestView[]> {
+    return (await this.pendingPage(options)).items;
+  }
+
+  /**
+   * Up to `limit` pending requests, following the gateway's cursors: a gateway page may hold fewer
+   * items than asked, even none, and still go on (it bounds how much one call examines). Stops after
+   * `maxCalls` calls (default 10); `cursor` is then where to continue, absent when nothing follows.
+   */
+  async pendingPage(
+    options: PendingOptions = {},
+  ): Promise<{ items: ActionRequestView[]; cursor: string | undefined }> {
+    const limit = options.limit ?? 100;
+    const items: ActionRequestView[] = [];
+    let cursor = options.cursor;
+    for (let calls = 0; calls < (options.maxCalls ?? 10); calls++) {
+      const page = await this.list({
+        status: 'pending',
+        limit: limit - items.length,
+        ...(cursor !== undefined ? { cursor } : {}),
+        ...(options.includeVoted ? { includeVoted: true } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      items.push(...page.items);
+      cursor = page.cursor;
+      if (cursor === undefined || items.length >= limit) break;
+    }
+    return { items, cursor };
   }
 
   /**

@@ -19,6 +19,7 @@ export {
   type CallOptions,
   type DecisionInput,
   type GetOptions,
+  type PendingOptions,
   type RetryNotice,
   type SubmitOptions,
   type WaitForDecisionOptions,

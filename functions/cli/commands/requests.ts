@@ -48,36 +48,6 @@ async function waitWithProgress(
   }
 }
 
-/** Pages a listing may take before `pending` stops and hands out the cursor instead. */
-const MAX_PENDING_PAGES = 10;
-
-/**
- * Up to `limit` pending requests, following the gateway's cursor: a page may be short, even empty,
- * and still have one (each call examines a bounded number of stored requests). Stops after
- * MAX_PENDING_PAGES calls so a huge backlog answers promptly; the cursor then says where to go on.
- */
-async function pendingPage(
-  client: ApprovalsClient,
-  limit: number,
-  start: string | undefined,
-  includeVoted: boolean,
-): Promise<{ items: ActionRequestView[]; cursor: string | undefined }> {
-  const items: ActionRequestView[] = [];
-  let cursor = start;
-  for (let pages = 0; pages < MAX_PENDING_PAGES; pages++) {
-    const page = await client.list({
-      status: 'pending',
-      limit: limit - items.length,
-      ...(cursor !== undefined ? { cursor } : {}),
-      ...(includeVoted ? { includeVoted: true } : {}),
-    });
-    items.push(...page.items);
-    cursor = page.cursor;
-    if (cursor === undefined || items.length >= limit) break;
-  }
-  return { items, cursor };
-}
-
 export function registerRequestCommands(program: Command, runtime: Runtime): void {
   program
     .command('request')
@@ -175,7 +145,11 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
         // The gateway leaves out requests the caller voted on unless asked (include_voted); only
         // --all needs the caller's principal, to mark them.
         const [page, me] = await Promise.all([
-          pendingPage(client, limit, options.cursor, options.all === true),
+          client.pendingPage({
+            limit,
+            ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
+            includeVoted: options.all === true,
+          }),
           options.all ? client.whoami() : undefined,
         ]);
         const { items, cursor } = page;

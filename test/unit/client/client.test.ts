@@ -176,6 +176,34 @@ describe('Class: ApprovalsClient', () => {
     });
   });
 
+  describe('pending', () => {
+    it('follows cursors past short and empty pages up to the limit, and stops after maxCalls', async () => {
+      const pages = [
+        { items: [], count: 0, cursor: 'c1' },
+        { items: [{ id: 'ar_x' }], count: 1, cursor: 'c2' },
+        { items: [{ id: 'ar_y' }], count: 1 },
+      ];
+      const cursorsSeen: (string | null)[] = [];
+      const server = await startRawServer((request, response, attempt) => {
+        cursorsSeen.push(new URL(request.url ?? '/', 'http://x').searchParams.get('cursor'));
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(pages[(attempt - 1) % pages.length]));
+      });
+      try {
+        const client = new ApprovalsClient({ baseUrl: server.url, token: TOKENS.bob, retry: FAST_RETRY });
+
+        const all = await client.pending({ limit: 5 });
+        const first = await client.pendingPage({ limit: 5, maxCalls: 1 });
+
+        expect(all.map((view) => view.id)).toEqual(['ar_x', 'ar_y']);
+        expect(first).toEqual({ items: [], cursor: 'c1' });
+        expect(cursorsSeen).toEqual([null, 'c1', 'c2', null]);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
   describe('errors', () => {
     it('maps a refused token to ApprovalsApiError 401 unauthenticated', async () => {
       const { url } = await gateway();
