@@ -34,7 +34,7 @@ npx depcruise functions cdk client --config .dependency-cruiser.cjs
 step "policies: opa fmt, regal lint, check --strict, test --coverage, committed wasm is fresh"
 bash scripts/policy-build.sh --check
 
-step "tests: unit, integration and slow projects (vitest)"
+step "tests: unit, integration, packaging and slow projects (vitest)"
 npx vitest run
 
 printf '\nnpm test: all steps passed in %ss\n' "$((SECONDS - started))"

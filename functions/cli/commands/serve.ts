@@ -1,6 +1,6 @@
 /** `ala serve`: the local gateway, exactly as `npm start` runs it. */
 import type { Command } from 'commander';
-import { CliError, EXIT, UsageError } from '../errors.ts';
+import { EXIT, UsageError } from '../errors.ts';
 import { parseCount } from '../input.ts';
 import { type Runtime, run } from '../runtime.ts';
 
@@ -40,11 +40,8 @@ export function registerServeCommand(program: Command, runtime: Runtime): void {
           // The gateway keeps the process alive; its own SIGINT/SIGTERM handlers stop it.
           await startLocalGateway(args, { out: (line) => runtime.print(line) });
         } catch (error) {
+          // A busy port is a ConfigError too: the gateway names the port and how to pick another.
           if (error instanceof ConfigError) throw new UsageError(error.message);
-          const code = (error as { code?: unknown }).code;
-          if (code === 'EADDRINUSE') {
-            throw new CliError('the port is in use: is a gateway already running? pick another with --port');
-          }
           throw error;
         }
         return EXIT.ok;
