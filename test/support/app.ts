@@ -65,5 +65,5 @@ export function testApp(
     }
     return app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
   };
-  return { app, service, store, clock, call };
+  return { app, service, store, clock, hub, call };
 }

@@ -242,16 +242,25 @@ describe('HTTP application', () => {
     });
 
     it('wakes a long-poll as soon as the status changes', async () => {
-      const { call } = testApp(
+      const { call, hub } = testApp(
         decision({ approval: { groups: ['data-owners'], min_approvals: 1, timeout_seconds: 60 } }),
       );
       const submitted = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
         id: string;
         action_hash: string;
       };
+      // Vote only once the long-poll listens, so the answer can only come from being woken.
+      const listening = new Promise<void>((resolve) => {
+        const subscribe = hub.subscribe.bind(hub);
+        hub.subscribe = (id, listener) => {
+          const unsubscribe = subscribe(id, listener);
+          if (id === submitted.id) resolve();
+          return unsubscribe;
+        };
+      });
       const started = Date.now();
       const polling = call('GET', `/v1/action-requests/${submitted.id}?wait=20`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await listening;
       await call('POST', `/v1/action-requests/${submitted.id}/decisions`, {
         token: 'bob',
         body: { decision: 'approve', action_hash: submitted.action_hash },
