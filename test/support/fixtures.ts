@@ -57,6 +57,23 @@ export function decision(overrides: Partial<PolicyDecision> = {}): PolicyDecisio
   };
 }
 
+/** An auto-allowed action with an `aws_sts` grant of one S3 read; `resources` to vary what it names. */
+export function stsGrantDecision(
+  resources: readonly string[] = ['arn:aws:s3:::exports/report.csv'],
+): PolicyDecision {
+  return decision({
+    outcome: 'allow',
+    approval: undefined,
+    grant: {
+      type: 'aws_sts',
+      role: 'r',
+      actions: ['s3:GetObject'],
+      resources: [...resources],
+      window_seconds: 300,
+    },
+  });
+}
+
 /** A policy evaluator that answers with a fixed decision (or one per input). */
 export function fixedPolicy(
   answer: PolicyDecision | ((input: PolicyInput) => PolicyDecision),

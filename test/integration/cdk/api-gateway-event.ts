@@ -1,6 +1,13 @@
-/** What API Gateway hands the api Lambda: a REST API (v1) proxy event after AWS_IAM authorization. */
+/**
+ * The api Lambda as API Gateway drives it: a REST API (v1) proxy event after AWS_IAM authorization,
+ * and the stack's handlers loaded for a test.
+ */
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
 import type { LambdaContext, LambdaEvent } from 'hono/aws-lambda';
 import { MOTO_ACCOUNT_ID, TEST_REGION } from '../../harness/index.ts';
+import { LambdaDriver } from './lambda-driver.ts';
+import type { MotoStateMachine } from './moto-state-machine.ts';
 
 export type ApiHandler = (
   event: LambdaEvent,
@@ -58,3 +65,23 @@ export const lambdaContext = {
   invokedFunctionArn: `arn:aws:lambda:${TEST_REGION}:${MOTO_ACCOUNT_ID}:function:ala-api`,
   getRemainingTimeInMillis: () => 29_000,
 } as unknown as LambdaContext;
+
+/**
+ * The stack's api and workflow handlers, imported once the stack environment is set (they read it at
+ * module load), with a driver that runs the workflow function for the state machine on moto.
+ */
+export async function startStackHandlers(options: {
+  readonly sfn: SFNClient;
+  readonly machine: MotoStateMachine;
+}): Promise<{ api: ApiHandler; driver: LambdaDriver }> {
+  const apiModule = await import('../../../functions/handlers/api.ts');
+  const workflowModule = await import('../../../functions/handlers/workflow.ts');
+  const driver = new LambdaDriver({
+    sfn: options.sfn,
+    stateMachineArn: options.machine.stateMachineArn,
+    functionArn: options.machine.functionArn,
+    handler: (event, context: Context) => workflowModule.handler(event, context),
+  });
+  driver.start();
+  return { api: (event, context) => apiModule.handler(event, context), driver };
+}

@@ -7,7 +7,6 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../cdk/paths.ts';
 import { StepFunctionsWorkflow } from '../../../functions/adapters/aws/step-functions-workflow.ts';
@@ -18,8 +17,8 @@ import { systemClock, ulidIds } from '../../../functions/adapters/system/system.
 import { ApprovalService } from '../../../functions/core/service.ts';
 import { loadPolicyEvaluatorFromFiles } from '../../../functions/policy/files.ts';
 import { dynamoClient, MOTO_ACCOUNT_ID, sfnClient, uniqueName } from '../../harness/index.ts';
-import { type ApiHandler, apiEvent, lambdaContext } from '../cdk/api-gateway-event.ts';
-import { LambdaDriver } from '../cdk/lambda-driver.ts';
+import { type ApiHandler, apiEvent, lambdaContext, startStackHandlers } from '../cdk/api-gateway-event.ts';
+import type { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
 import { applyStackEnvironment } from '../cdk/stack-env.ts';
 
@@ -98,16 +97,7 @@ describe('IAM identities through the api handler', () => {
       TRUSTED_ACCOUNT_IDS: PARTNER,
       IDENTITY_CENTER_ACCOUNT_IDS: PARTNER,
     });
-    const apiModule = await import('../../../functions/handlers/api.ts');
-    const workflowModule = await import('../../../functions/handlers/workflow.ts');
-    api = (event, context) => apiModule.handler(event, context);
-    driver = new LambdaDriver({
-      sfn,
-      stateMachineArn: machine.stateMachineArn,
-      functionArn: machine.functionArn,
-      handler: (event, context: Context) => workflowModule.handler(event, context),
-    });
-    driver.start();
+    ({ api, driver } = await startStackHandlers({ sfn, machine }));
     store = new DynamoDbRequestStore(dynamo, tables);
   });
 

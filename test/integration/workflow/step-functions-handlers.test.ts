@@ -4,7 +4,6 @@
  * synthesized state machine on moto; a vote resumes it; the grant answers 501 (no broker configured).
  */
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepFunctionsWorkflow } from '../../../functions/adapters/aws/step-functions-workflow.ts';
 import { DynamoDbTaskTokenStore } from '../../../functions/adapters/aws/task-token-store.ts';
@@ -14,8 +13,8 @@ import { systemClock, ulidIds } from '../../../functions/adapters/system/system.
 import { ApprovalService } from '../../../functions/core/service.ts';
 import { dynamoClient, MOTO_ACCOUNT_ID, sfnClient, uniqueName, waitFor } from '../../harness/index.ts';
 import { decision, fixedPolicy } from '../../support/fixtures.ts';
-import { type ApiHandler, apiEvent, lambdaContext } from '../cdk/api-gateway-event.ts';
-import { LambdaDriver } from '../cdk/lambda-driver.ts';
+import { type ApiHandler, apiEvent, lambdaContext, startStackHandlers } from '../cdk/api-gateway-event.ts';
+import type { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
 import { applyStackEnvironment } from '../cdk/stack-env.ts';
 
@@ -55,16 +54,7 @@ describe('Lambda handlers', () => {
     );
 
     applyStackEnvironment(tables, machine.stateMachineArn);
-    const apiModule = await import('../../../functions/handlers/api.ts');
-    const workflowModule = await import('../../../functions/handlers/workflow.ts');
-    api = (event, context) => apiModule.handler(event, context);
-    driver = new LambdaDriver({
-      sfn,
-      stateMachineArn: machine.stateMachineArn,
-      functionArn: machine.functionArn,
-      handler: (event, context: Context) => workflowModule.handler(event, context),
-    });
-    driver.start();
+    ({ api, driver } = await startStackHandlers({ sfn, machine }));
     store = new DynamoDbRequestStore(dynamo, tables);
     workflow = new StepFunctionsWorkflow({
       client: sfn,

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../cdk/paths.ts';
-import { COMMERCIAL_REGION, property, SYNTH_TIMEOUT_MS, type Synthesized, synthGateway } from './synth.ts';
+import {
+  COMMERCIAL_REGION,
+  functionResource,
+  property,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthGateway,
+} from './synth.ts';
 
 const run = promisify(execFile);
 const MAX_BUNDLE_BYTES = 1024 * 1024;
@@ -28,16 +35,7 @@ describe('Lambda bundles (esbuild)', () => {
     outdir = mkdtempSync(join(REPO_ROOT, 'cdk.out', '.bundling-test-'));
     synth = synthGateway({ region: COMMERCIAL_REGION, bundle: true, outdir });
     for (const id of FUNCTIONS) {
-      const fn =
-        synth.stack[
-          id === 'ApiFunction'
-            ? 'apiFunction'
-            : id === 'WorkflowFunction'
-              ? 'workflowFunction'
-              : 'sweeperFunction'
-        ];
-      const resource = synth.json.Resources[synth.stack.getLogicalId(fn.function.node.defaultChild as never)];
-      if (!resource) throw new Error(`no resource for ${id}`);
+      const { resource } = functionResource(synth, id);
       const key = property<{ S3Key: string }>(resource, 'Code').S3Key;
       assetDirs.set(id, join(outdir, `asset.${key.replace(/\.zip$/, '')}`));
     }

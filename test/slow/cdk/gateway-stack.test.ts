@@ -13,6 +13,7 @@ import {
   type CfnResource,
   COMMERCIAL_REGION,
   cfnLint,
+  functionResource,
   onlyResourceOfType,
   placeholder,
   property,
@@ -63,21 +64,6 @@ function cfnShape(resource: CfnResource) {
     GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
     StreamSpecification: p.StreamSpecification,
   };
-}
-
-function functionResource(synth: Synthesized, id: 'ApiFunction' | 'WorkflowFunction' | 'SweeperFunction') {
-  const fn =
-    synth.stack[
-      id === 'ApiFunction'
-        ? 'apiFunction'
-        : id === 'WorkflowFunction'
-          ? 'workflowFunction'
-          : 'sweeperFunction'
-    ];
-  const logicalId = synth.stack.getLogicalId(fn.function.node.defaultChild as never);
-  const resource = synth.json.Resources[logicalId];
-  if (!resource) throw new Error(`no resource ${logicalId}`);
-  return { logicalId, resource };
 }
 
 describe('Class: ApprovalsGatewayStack', () => {

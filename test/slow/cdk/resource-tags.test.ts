@@ -1,6 +1,7 @@
 /** Resource tags on AWS: off by default; when on, the api function alone may call tag:GetResources. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiEnvironment,
   COMMERCIAL_REGION,
   resourcesOfType,
   SYNTH_TIMEOUT_MS,
@@ -20,15 +21,6 @@ function tagReaders(synth: Synthesized): PolicyResource[] {
     .filter((policy) =>
       policy.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('tag:GetResources')),
     );
-}
-
-function apiEnvironment(synth: Synthesized): Record<string, unknown> {
-  const logicalId = synth.stack.getLogicalId(synth.stack.apiFunction.function.node.defaultChild as never);
-  const props = synth.json.Resources[logicalId]?.Properties as
-    | { Environment: { Variables: Record<string, unknown> } }
-    | undefined;
-  if (!props) throw new Error(`no resource ${logicalId}`);
-  return props.Environment.Variables;
 }
 
 describe('resource tags in the stack', () => {

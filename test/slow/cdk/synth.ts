@@ -199,6 +199,32 @@ const CFN_LINT = join(TOOLS_DIR, 'bin', 'cfn-lint');
  * W3005 ("dependency already enforced by GetAtt"): CDK adds an explicit DependsOn from each
  * function and the state machine to its role; redundant with the GetAtt, harmless.
  */
+export type FunctionId = 'ApiFunction' | 'WorkflowFunction' | 'SweeperFunction';
+
+const FUNCTION_PROPERTY = {
+  ApiFunction: 'apiFunction',
+  WorkflowFunction: 'workflowFunction',
+  SweeperFunction: 'sweeperFunction',
+} as const;
+
+/** One of the stack's Lambda functions in the template: its logical id and resource. */
+export function functionResource(
+  synth: Synthesized,
+  id: FunctionId,
+): { logicalId: string; resource: CfnResource } {
+  const fn = synth.stack[FUNCTION_PROPERTY[id]];
+  const logicalId = synth.stack.getLogicalId(fn.function.node.defaultChild as never);
+  const resource = synth.json.Resources[logicalId];
+  if (!resource) throw new Error(`no resource ${logicalId}`);
+  return { logicalId, resource };
+}
+
+/** The api function's environment variables as synthesized. */
+export function apiEnvironment(synth: Synthesized): Record<string, unknown> {
+  const { resource } = functionResource(synth, 'ApiFunction');
+  return property<{ Variables: Record<string, unknown> }>(resource, 'Environment').Variables;
+}
+
 export const IGNORED_CFN_LINT_CHECKS = ['W3005'] as const;
 
 export interface CfnLintFinding {

@@ -1,6 +1,7 @@
 /** The API's resource policy and the api function's caller mapping agree on who may arrive. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiEnvironment,
   COMMERCIAL_REGION,
   onlyResourceOfType,
   SYNTH_TIMEOUT_MS,
@@ -23,15 +24,6 @@ function statements(synth: Synthesized): Statement[] {
   const policy = api.Properties?.Policy as { Statement: Statement[] } | undefined;
   if (!policy) throw new Error('the REST API has no resource policy');
   return policy.Statement;
-}
-
-function apiEnvironment(synth: Synthesized): Record<string, unknown> {
-  const logicalId = synth.stack.getLogicalId(synth.stack.apiFunction.function.node.defaultChild as never);
-  const props = synth.json.Resources[logicalId]?.Properties as
-    | { Environment: { Variables: Record<string, unknown> } }
-    | undefined;
-  if (!props) throw new Error(`no resource ${logicalId}`);
-  return props.Environment.Variables;
 }
 
 const OWN_ACCOUNT = { Ref: 'AWS::AccountId' };

@@ -11,7 +11,7 @@ import type { CredentialBroker } from '../../../functions/core/ports/credentials
 import type { RequestStore, Transition } from '../../../functions/core/ports/store.port.ts';
 import { ApprovalService } from '../../../functions/core/service.ts';
 import type { SessionPolicy } from '../../../functions/core/session-policy.ts';
-import { decision, exportInput, fixedPolicy, ManualClock } from '../../support/fixtures.ts';
+import { exportInput, fixedPolicy, ManualClock, stsGrantDecision } from '../../support/fixtures.ts';
 
 /** Commits, then answers as if the answer was lost and the resend failed its condition. */
 function losingAnswers(inner: RequestStore): RequestStore & { lose: number } {
@@ -49,19 +49,7 @@ describe('Class: ApprovalService, when a committed write is reported lost', () =
     const store = losingAnswers(new SqliteRequestStore({ path: ':memory:' }));
     const service = new ApprovalService({
       store,
-      policy: fixedPolicy(
-        decision({
-          outcome: 'allow',
-          approval: undefined,
-          grant: {
-            type: 'aws_sts',
-            role: 'r',
-            actions: ['s3:GetObject'],
-            resources: ['arn:aws:s3:::exports/report.csv'],
-            window_seconds: 300,
-          },
-        }),
-      ),
+      policy: fixedPolicy(stsGrantDecision()),
       clock: new ManualClock(),
       ids: ulidIds(),
       credentials: broker,

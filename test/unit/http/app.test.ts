@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CredentialsUnavailableError } from '../../../functions/core/errors.ts';
 import type { CredentialBroker } from '../../../functions/core/ports/credentials.port.ts';
 import { testApp } from '../../support/app.ts';
-import { decision, exportInput } from '../../support/fixtures.ts';
+import { decision, exportInput, stsGrantDecision } from '../../support/fixtures.ts';
 
 async function errorOf(response: Response) {
   const body = (await response.json()) as { error: string; message: string; details?: unknown };
@@ -311,17 +311,7 @@ describe('HTTP application', () => {
       expect((await call('POST', `/v1/action-requests/${id}/cancel`)).status).toBe(409);
     });
 
-    const stsGrant = decision({
-      outcome: 'allow',
-      approval: undefined,
-      grant: {
-        type: 'aws_sts',
-        role: 'r',
-        actions: ['s3:GetObject'],
-        resources: ['arn:aws:s3:::exports/report.csv'],
-        window_seconds: 300,
-      },
-    });
+    const stsGrant = stsGrantDecision();
 
     it('answers 501 credentials_not_configured for an aws_sts grant without a broker, says how to configure one, and burns nothing', async () => {
       const { call } = testApp(stsGrant);
@@ -386,17 +376,7 @@ describe('HTTP application', () => {
           throw new Error('the broker must not be reached');
         },
       };
-      const wide = decision({
-        outcome: 'allow',
-        approval: undefined,
-        grant: {
-          type: 'aws_sts',
-          role: 'r',
-          actions: ['s3:GetObject'],
-          resources: ['arn:aws:s3:::exports/*'],
-          window_seconds: 300,
-        },
-      });
+      const wide = stsGrantDecision(['arn:aws:s3:::exports/*']);
       const { call } = testApp(wide, { credentials });
       const { id } = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
         id: string;
