@@ -176,3 +176,16 @@ export function quorumReachable(
 export function approvers(votes: readonly Vote[]): readonly string[] {
   return [...new Set(votes.filter((vote) => vote.decision === 'approve').map((vote) => vote.approver))];
 }
+
+/** Chat systems whose users policy data binds to principals (`identities.<system>`). */
+export type ChatSystem = 'slack' | 'teams';
+
+/**
+ * The principal a chat user is bound to in policy data (`identities.slack` keyed by Slack user id,
+ * `identities.teams` by Entra object id), or undefined. Never by e-mail or display name: those are
+ * set by the user or the workspace, not by the people who write policy.
+ */
+export function boundPrincipal(directory: Directory, system: ChatSystem, userId: string): string | undefined {
+  const bindings = directory.identities[system];
+  return bindings && Object.hasOwn(bindings, userId) ? bindings[userId] : undefined;
+}

@@ -30,6 +30,7 @@ import {
   type Subject,
   type Vote,
   type VoteDecision,
+  type VouchedResource,
 } from './model.ts';
 import type { Transition } from './ports/store.port.ts';
 
@@ -87,10 +88,12 @@ export interface SubmitCommand {
    * exclusions, so they stay excluded even if the data changes later. The service always passes it.
    */
   readonly directory?: Directory;
+  /** What the gateway vouched for about the resource in the policy input, recorded with the verdict. */
+  readonly vouched?: VouchedResource;
 }
 
 /** A new request: records the submission and the policy's verdict, and opens the approval if one is owed. */
-export function submit({ id, subject, input, decision, now, directory }: SubmitCommand): Transition {
+export function submit({ id, subject, input, decision, now, directory, vouched }: SubmitCommand): Transition {
   const time = now.toISOString();
   const hash = actionHash(subject, input);
   let outcome = decision.outcome;
@@ -117,6 +120,7 @@ export function submit({ id, subject, input, decision, now, directory }: SubmitC
         input_hash: decision.inputHash,
         ...(decision.notify ? { notify: decision.notify } : {}),
         ...(decision.post_review ? { post_review: true } : {}),
+        ...(vouched ? { vouched } : {}),
       },
     },
   ];
@@ -166,6 +170,7 @@ export function submit({ id, subject, input, decision, now, directory }: SubmitC
       ...(decision.post_review ? { postReview: true } : {}),
     },
     ...(approval ? { approval } : {}),
+    ...(vouched ? { vouched } : {}),
     ...(outcome !== 'deny' && decision.grant ? { grant: decision.grant } : {}),
     createdAt: time,
     updatedAt: time,
@@ -399,6 +404,54 @@ export function escalate(request: ActionRequest, now: Date): Transition | undefi
       type: 'request.escalated',
       actor: TIMER_ACTOR,
       data: { escalation_groups: approval.escalationGroups, expires_at: approval.expiresAt },
+    },
+  ]);
+}
+
+/**
+ * An eligible approver hands the request to the escalation groups now, before the timer would
+ * (the chat card's Escalate button). Only someone who may vote now may do it, only while the
+ * request is pending and undecided, and only where the policy names escalation groups. Escalating
+ * twice is a no-op (undefined), so a double click records one event.
+ */
+export function escalateByApprover(
+  request: ActionRequest,
+  command: { readonly approver: string; readonly channel: string; readonly now: Date },
+  directory: Directory,
+): Transition | undefined {
+  const { approver, channel, now } = command;
+  const refusal = ineligibility(request, approver, directory);
+  if (refusal) throw refusal;
+  const approval = request.approval;
+  if (request.status !== 'pending' || !approval) {
+    throw new TerminalStateError(
+      `request ${request.id} is ${request.status}; it can no longer be escalated`,
+      {
+        details: { status: request.status },
+      },
+    );
+  }
+  if (now.getTime() >= Date.parse(approval.expiresAt)) {
+    throw new TerminalStateError(`request ${request.id} passed its deadline; it can no longer be escalated`, {
+      details: { status: 'expired' },
+    });
+  }
+  if (approval.escalationGroups.length === 0) {
+    throw new ValidationError(
+      `the policy names no escalation groups for request ${request.id}, so there is no one to escalate to; approve or reject it`,
+    );
+  }
+  if (approval.escalated) return undefined;
+  return transition(request, now, { approval: { ...approval, escalated: true } }, [
+    {
+      type: 'request.escalated',
+      actor: approver,
+      data: {
+        escalation_groups: approval.escalationGroups,
+        expires_at: approval.expiresAt,
+        by: 'approver',
+        channel,
+      },
     },
   ]);
 }

@@ -150,6 +150,11 @@ export interface Directory {
   readonly agents?: Record<string, AgentDeclaration>;
   /** Resource inventory, first match wins: what the gateway vouches for about a resource. */
   readonly inventory?: readonly InventoryEntry[];
+  /**
+   * Per channel, where each group's approvers are told: `notifications.slack["data-owners"]` is a
+   * Slack channel id. A group not routed goes to the channel's configured default.
+   */
+  readonly notifications?: Record<string, Record<string, string>>;
 }
 
 export type VoteDecision = 'approve' | 'reject';
@@ -204,6 +209,11 @@ export interface ActionRequest {
     readonly postReview?: boolean;
   };
   readonly approval?: ApprovalState;
+  /**
+   * What the gateway vouched for about the resource when the policy decided (requests made before
+   * this was recorded have none). Shown to approvers beside the agent's own claims.
+   */
+  readonly vouched?: VouchedResource;
   readonly grant?: GrantSpec;
   readonly grantRedeemedAt?: string;
   readonly outcome?: OutcomeReport;

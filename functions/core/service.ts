@@ -159,11 +159,21 @@ export class ApprovalService {
       const problem = delegationProblem(principal, onBehalfOf, this.directory, now);
       if (problem) await this.#refuse(subject, input, now, problem, onBehalfOf);
     }
-    const decision = policy.evaluate(
-      await withVouchedFrom({ subject, ...input, now: now.toISOString() }, this.#attributes),
+    const policyInput = await withVouchedFrom(
+      { subject, ...input, now: now.toISOString() },
+      this.#attributes,
     );
+    const decision = policy.evaluate(policyInput);
     const id = ids.requestId();
-    const submitted = lifecycle.submit({ id, subject, input, decision, now, directory: this.directory });
+    const submitted = lifecycle.submit({
+      id,
+      subject,
+      input,
+      decision,
+      now,
+      directory: this.directory,
+      ...(policyInput.vouched ? { vouched: policyInput.vouched.resource } : {}),
+    });
     const idempotency: IdempotencyRecord | undefined =
       key === undefined
         ? undefined
@@ -349,6 +359,27 @@ export class ApprovalService {
       const commit = lifecycle.escalate(request, now);
       return commit ? { commit, result: commit.request } : { result: request };
     });
+  }
+
+  /**
+   * An eligible approver escalates now (chat Escalate button). Returns the request and whether this
+   * call escalated it (false when it was escalated already: a repeated click changes nothing).
+   */
+  async escalateNow(
+    requestId: string,
+    approver: string,
+    channel: string,
+  ): Promise<{ request: ActionRequest; escalated: boolean }> {
+    return this.#mutate<{ request: ActionRequest; escalated: boolean }>(
+      requestId,
+      approver,
+      (request, now) => {
+        const commit = lifecycle.escalateByApprover(request, { approver, channel, now }, this.directory);
+        return commit
+          ? { commit, result: { request: commit.request, escalated: true } }
+          : { result: { request, escalated: false } };
+      },
+    );
   }
 
   /** Expires when due; returns the request unchanged if a decision won the race. */

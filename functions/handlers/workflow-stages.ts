@@ -14,18 +14,19 @@ import { resumeWaitingTask } from '../adapters/aws/step-functions-workflow.ts';
 import type { TaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { NotFoundError } from '../core/errors.ts';
 import type { ActionRequest, Status } from '../core/model.ts';
+import type { ApprovalNotifications } from '../core/notifications.ts';
 import type { Clock } from '../core/ports/clock.port.ts';
 import type { RequestStore } from '../core/ports/store.port.ts';
 import type { ApprovalService } from '../core/service.ts';
 import type { Logger } from '../observability/logger.ts';
-import { type ApprovalNotifier, fanOut } from './notifiers.ts';
 
 export interface WorkflowStageDependencies {
   readonly service: ApprovalService;
   readonly store: RequestStore;
   readonly tokens: TaskTokenStore;
   readonly sfn: SFNClient;
-  readonly notifiers: readonly ApprovalNotifier[];
+  /** Posts the cards (Notify, Escalate) and brings them up to date (Finalize). */
+  readonly notifications: ApprovalNotifications;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -97,7 +98,7 @@ async function waitForDecision(
     const resumed = await resumeWaitingTask(sfn, request, taskToken, logger);
     return { request_id: requestId, stage, status: request.status, resumed, notified: 0 };
   }
-  const notified = await fanOut(service, deps.notifiers, request, stage, logger);
+  const notified = await deps.notifications.notify(requestId, stage);
   logger.info('approvers told', { requestId, stage, channels: notified });
   return { request_id: requestId, stage, status: request.status, resumed: false, notified };
 }
@@ -131,11 +132,12 @@ async function expire(
 }
 
 /**
- * Finalize: the request is decided. Chat cards are updated and the requester's callback is called
- * here once those adapters exist; for now the outcome is logged.
+ * Finalize: the request is decided. The approvers' cards show the outcome and lose their buttons
+ * (a card already updated by the deciding vote is updated again to the same state, harmlessly).
  */
 async function finalize(deps: WorkflowStageDependencies, requestId: string): Promise<StageResult> {
   const request = await read(deps.store, requestId);
+  await deps.notifications.refresh(requestId);
   if (request.status === 'pending') {
     deps.logger.warn('approval execution ended while the request is pending; the sweeper expires it', {
       requestId,

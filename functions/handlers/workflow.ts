@@ -4,10 +4,11 @@
  */
 import type { Context } from 'aws-lambda';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { ApprovalNotifications } from '../core/notifications.ts';
 import { ApprovalService } from '../core/service.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
 import { dataPlaneFromEnv, lambdaLogger } from './composition.ts';
-import type { ApprovalNotifier } from './notifiers.ts';
+import { notifiersFromEnv } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
 import { createWorkflowHandler } from './workflow-stages.ts';
 
@@ -22,15 +23,21 @@ const service = new ApprovalService({
   ids: ulidIds(),
   onCommit: logLifecycle(logger),
 });
-// Slack and Teams notifiers join this list in their own issues.
-const notifiers: readonly ApprovalNotifier[] = [];
+const notifications = new ApprovalNotifications({
+  store: plane.store,
+  sink: service,
+  notifiers: await notifiersFromEnv(logger),
+  directory: () => policy.directory,
+  onError: (error, where) =>
+    logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
+});
 
 const runStage = createWorkflowHandler({
   service,
   store: plane.store,
   tokens: plane.tokens,
   sfn: plane.sfn,
-  notifiers,
+  notifications,
   clock: systemClock,
   logger,
 });

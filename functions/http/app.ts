@@ -8,7 +8,14 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDependencies, GatewayEnv, RouteModule } from './context.ts';
 import { issuesOf, problems, respond, toHttpError } from './errors.ts';
-import { authentication, bodySizeLimit, jsonHygiene, jsonOnly, requestContext } from './middleware.ts';
+import {
+  authentication,
+  bodySizeLimit,
+  exceptIntegrations,
+  jsonHygiene,
+  jsonOnly,
+  requestContext,
+} from './middleware.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerDecisionRoutes } from './routes/decisions.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
@@ -72,9 +79,9 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
 
   app.use('*', requestContext(logger));
   app.use('/v1/*', bodySizeLimit());
-  app.use('/v1/*', jsonOnly());
-  app.use('/v1/*', authentication(deps.authenticate));
-  app.use('/v1/*', jsonHygiene());
+  app.use('/v1/*', exceptIntegrations(jsonOnly()));
+  app.use('/v1/*', exceptIntegrations(authentication(deps.authenticate)));
+  app.use('/v1/*', exceptIntegrations(jsonHygiene()));
 
   for (const register of ROUTES) register(app, deps);
   return app;

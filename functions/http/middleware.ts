@@ -18,6 +18,19 @@ type Middleware = MiddlewareHandler<GatewayEnv>;
 const PUBLIC_PATHS = new Set(['/v1/openapi.json']);
 
 /**
+ * Chat platforms' callbacks (Slack interactions, Teams bot messages). Their routes authenticate the
+ * platform themselves (a request signature, a Bot Framework token) over the raw body, map the chat
+ * user to a principal through policy data, and read their own media types; the bearer-token and
+ * JSON-only checks do not apply to them. On AWS these paths alone are exempt from IAM authorisation.
+ */
+export const INTEGRATIONS_PREFIX = '/v1/integrations/';
+
+/** Runs `middleware` on every call but the chat platforms' callbacks. */
+export function exceptIntegrations(middleware: Middleware): Middleware {
+  return async (c, next) => (c.req.path.startsWith(INTEGRATIONS_PREFIX) ? next() : middleware(c, next));
+}
+
+/**
  * A fresh request id on every call (the `x-request-id` answer header), and the access log: every
  * refusal (4xx) at info with its error code, every call at debug. Failures (5xx) are logged with
  * their cause where they are caught (app.ts onError).

@@ -11,8 +11,10 @@ import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import { ApprovalNotifications } from '../core/notifications.ts';
 import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
+import type { RequestStore } from '../core/ports/store.port.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { bearerTokenAuthenticator } from '../http/auth.ts';
@@ -20,12 +22,14 @@ import { ChangeHub } from '../http/waiter.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ConfigError, type LocalConfig } from './config.ts';
+import { localNotifiers } from './notifiers.ts';
 
 export interface RunningGateway {
   readonly url: string;
   readonly port: number;
   readonly service: ApprovalService;
   readonly workflow: LocalTimerWorkflow;
+  readonly notifications: ApprovalNotifications;
   /** Pending approvals whose timers were re-armed from the store at start. */
   readonly recovered: number;
   close(): Promise<void>;
@@ -43,6 +47,17 @@ export async function startGateway(
   const workflow = new LocalTimerWorkflow({ logger });
   const credentials = stsBroker(config);
   const tags = await resourceTags(config, logger);
+  const notifiers = await localNotifiers(config, logger);
+  // Chat work runs after the commit, off the caller's path; close() waits for what is in flight.
+  const inFlight = new Set<Promise<void>>();
+  const track = (work: Promise<void>): void => {
+    const settled = work.catch((error: unknown) =>
+      logger.error('notifying approvers failed; they can still review through the API', { error }),
+    );
+    inFlight.add(settled);
+    void settled.finally(() => inFlight.delete(settled));
+  };
+  let notifications: ApprovalNotifications | undefined;
   const service = new ApprovalService({
     store,
     policy,
@@ -63,10 +78,21 @@ export async function startGateway(
     onCommit: (transition) => {
       hub.publish(transition);
       logCommit(transition);
+      if (notifications?.configured) track(notifications.afterCommit(transition, { announce: true }));
     },
+  });
+  notifications = new ApprovalNotifications({
+    store,
+    sink: service,
+    notifiers,
+    directory: () => policy.directory,
+    onError: (error, where) =>
+      logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
   });
   workflow.attach(service);
   const recovered = await workflow.recover(store);
+  // Cards owed from before a restart (announced once per stage: the audit chain says which went out).
+  if (notifications.configured) track(announcePending(store, notifications));
   const app = createApp({
     service,
     authenticate: bearerTokenAuthenticator(config.principals),
@@ -91,11 +117,13 @@ export async function startGateway(
     port,
     service,
     workflow,
+    notifications,
     recovered,
     close: async () => {
       if (closed) return;
       closed = true;
       workflow.stop();
+      await Promise.allSettled([...inFlight]);
       tags?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -105,6 +133,19 @@ export async function startGateway(
       store.close();
     },
   };
+}
+
+/** Announces every pending request on the channels not yet told (after a restart). */
+async function announcePending(store: RequestStore, notifications: ApprovalNotifications): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.listByStatus('pending', { limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const request of page.items) {
+      await notifications.notify(request.id, 'notify');
+      if (request.approval?.escalated) await notifications.notify(request.id, 'escalate');
+    }
+    cursor = page.cursor;
+  } while (cursor);
 }
 
 /** The resource tags source the config asks for, if any, with a way to release its client. */

@@ -200,6 +200,7 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
       identities: directory.data.identities,
       ...(directory.data.agents ? { agents: directory.data.agents } : {}),
       ...(directory.data.inventory ? { inventory: directory.data.inventory } : {}),
+      ...(directory.data.notifications ? { notifications: directory.data.notifications } : {}),
     });
     this.#groups = new Set(Object.keys(directory.data.groups));
     this.#dataJson = JSON.stringify(options.data);

@@ -158,6 +158,12 @@ export const directorySchema = z.object({
     slack: z.record(z.string().min(1), principalId()).optional(),
     teams: z.record(z.string().min(1), principalId()).optional(),
   }),
+  notifications: z
+    .record(
+      z.enum(['slack', 'teams', 'webhook']),
+      z.record(z.string().min(1).max(128), z.string().min(1).max(512)),
+    )
+    .optional(),
   agents: z
     .record(principalId('agent'), agentSchema)
     .optional()
