@@ -1,0 +1,83 @@
+/**
+ * The framework examples under examples/, each run with its framework's scripted/mock model
+ * against a real local gateway (no network): the run pauses in the framework's own approval flow,
+ * a platform approver decides through the gateway, and the tool body runs once only if approved.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActionRequestView, ApprovalsClient } from '../../../client/index.ts';
+import { runReportsAgent, scriptedModel } from '../../../examples/openai-agents/approval.ts';
+import { waitFor } from '../../harness/wait.ts';
+import type { GatewayProcess } from '../../support/gateway-process.ts';
+import { startMcpGateway } from '../mcp/fixtures.ts';
+
+let gateway: GatewayProcess;
+let agent: ApprovalsClient;
+let erin: ApprovalsClient;
+
+beforeAll(async () => {
+  ({ gateway, agent, erin } = await startMcpGateway());
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+/** Waits for the example's request for `report` to reach erin's queue, then votes on it. */
+async function decideWhenAsked(report: string, decision: 'approve' | 'reject'): Promise<ActionRequestView> {
+  const request = await waitFor(
+    async () =>
+      (await erin.pending({ limit: 100 })).find(
+        (item) => item.action.name === 'reports.read' && item.action.args.report === report,
+      ),
+    { what: `the request to read ${report} in the approver's queue`, timeoutMs: 30_000, intervalMs: 100 },
+  );
+  await erin.decide(request.id, { decision, actionHash: request.action_hash, comment: `${decision} ${report}` });
+  return request;
+}
+
+/** Reads that ran, by report, to prove the tool body ran once or not at all. */
+function recorder() {
+  const reads: string[] = [];
+  return {
+    reads,
+    readReport: async (report: string) => {
+      reads.push(report);
+      return `${report}: 1,204 rows`;
+    },
+  };
+}
+
+describe('the OpenAI Agents SDK example', () => {
+  it('pauses on needsApproval, resumes on the approval and reads the report once', async () => {
+    const { reads, readReport } = recorder();
+    const answer = runReportsAgent({
+      gateway: agent,
+      model: scriptedModel('oa-approved'),
+      readReport,
+      prompt: 'Show me the report',
+      timeoutMs: 30_000,
+    });
+    const request = await decideWhenAsked('oa-approved', 'approve');
+    expect(reads).toEqual([]);
+    await expect(answer).resolves.toBe('oa-approved: 1,204 rows');
+    expect(reads).toEqual(['oa-approved']);
+    const after = await agent.get(request.id);
+    expect(after.grant?.redeemed_at).toBeDefined();
+    expect(after.outcome?.status).toBe('succeeded');
+  });
+
+  it("gives the model the gateway's message and reads nothing when the approver rejects", async () => {
+    const { reads, readReport } = recorder();
+    const answer = runReportsAgent({
+      gateway: agent,
+      model: scriptedModel('oa-rejected'),
+      readReport,
+      prompt: 'Show me the report',
+      timeoutMs: 30_000,
+    });
+    const request = await decideWhenAsked('oa-rejected', 'reject');
+    const rejected = await agent.get(request.id);
+    await expect(answer).resolves.toContain(rejected.agent_message);
+    expect(reads).toEqual([]);
+  });
+});
