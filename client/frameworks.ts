@@ -50,10 +50,18 @@ export class ToolApprovals {
     return `${this.#sessionId}:${callId}`;
   }
 
-  /** Submits the call's request; true while humans still have to decide (the run should pause). */
-  async needsApproval(input: ActionRequestInput, callId: string, options: { signal?: AbortSignal } = {}) {
+  /**
+   * Submits the call's request; true when the policy wants humans to decide (the run should pause
+   * and resume with `decide`). Stays true once they decided: frameworks ask again when resuming
+   * (the AI SDK treats a call that no longer needs approval as not approved).
+   */
+  async needsApproval(
+    input: ActionRequestInput,
+    callId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
     const view = await this.submit(input, callId, options);
-    return view.status === 'pending';
+    return view.decision.outcome === 'require_approval';
   }
 
   /** Submits the call's request (the same call again finds the same request) and answers it. */

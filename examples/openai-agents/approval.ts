@@ -88,11 +88,19 @@ export function scriptedModel(report: string): Model {
         };
       }
       const output = 'output' in toolResult ? toolResult.output : undefined;
-      const text = typeof output === 'object' && output && 'text' in output ? String(output.text) : JSON.stringify(output);
+      const text =
+        typeof output === 'object' && output && 'text' in output
+          ? String(output.text)
+          : JSON.stringify(output);
       return {
         usage: new Usage(),
         output: [
-          { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text }] },
+          {
+            type: 'message',
+            role: 'assistant',
+            status: 'completed',
+            content: [{ type: 'output_text', text }],
+          },
         ],
       };
     },
@@ -103,7 +111,10 @@ export function scriptedModel(report: string): Model {
 }
 
 if (import.meta.filename === process.argv[1]) {
-  const gateway = new ApprovalsClient({ baseUrl: process.env.ALA_URL ?? 'http://127.0.0.1:8787', token: process.env.ALA_TOKEN });
+  const gateway = new ApprovalsClient({
+    baseUrl: process.env.ALA_URL ?? 'http://127.0.0.1:8787',
+    token: process.env.ALA_TOKEN,
+  });
   const answer = await runReportsAgent({
     gateway,
     model: scriptedModel('payroll-2026-q2'),

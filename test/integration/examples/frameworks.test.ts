@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionRequestView, ApprovalsClient } from '../../../client/index.ts';
-import { runReportsAgent, scriptedModel } from '../../../examples/openai-agents/approval.ts';
+import * as openaiAgents from '../../../examples/openai-agents/approval.ts';
+import * as vercelAi from '../../../examples/vercel-ai/approval.ts';
 import { waitFor } from '../../harness/wait.ts';
 import type { GatewayProcess } from '../../support/gateway-process.ts';
 import { startMcpGateway } from '../mcp/fixtures.ts';
@@ -23,7 +24,11 @@ afterAll(async () => {
 });
 
 /** Waits for the example's request for `report` to reach erin's queue, then votes on it. */
-async function decideWhenAsked(report: string, decision: 'approve' | 'reject'): Promise<ActionRequestView> {
+async function decideWhenAsked(
+  report: string,
+  decision: 'approve' | 'reject',
+  beforeVoting: () => void = () => {},
+): Promise<ActionRequestView> {
   const request = await waitFor(
     async () =>
       (await erin.pending({ limit: 100 })).find(
@@ -31,7 +36,11 @@ async function decideWhenAsked(report: string, decision: 'approve' | 'reject'): 
       ),
     { what: `the request to read ${report} in the approver's queue`, timeoutMs: 30_000, intervalMs: 100 },
   );
-  await erin.decide(request.id, { decision, actionHash: request.action_hash, comment: `${decision} ${report}` });
+  await erin.decide(request.id, {
+    decision,
+    actionHash: request.action_hash,
+    comment: `${decision} ${report}`,
+  });
   return request;
 }
 
@@ -47,20 +56,35 @@ function recorder() {
   };
 }
 
-describe('the OpenAI Agents SDK example', () => {
+/** Each example's entry point, its model typed as the example wants it. */
+interface Example {
+  runReportsAgent(options: {
+    gateway: ApprovalsClient;
+    model: never;
+    readReport: (report: string) => Promise<string>;
+    prompt: string;
+    timeoutMs?: number;
+  }): Promise<unknown>;
+  scriptedModel(report: string): unknown;
+}
+
+describe.each([
+  { name: 'OpenAI Agents SDK', example: openaiAgents as unknown as Example, tag: 'oa' },
+  { name: 'Vercel AI SDK', example: vercelAi as unknown as Example, tag: 'ai' },
+])('the $name example', ({ example, tag }) => {
   it('pauses on needsApproval, resumes on the approval and reads the report once', async () => {
     const { reads, readReport } = recorder();
-    const answer = runReportsAgent({
+    const answer = example.runReportsAgent({
       gateway: agent,
-      model: scriptedModel('oa-approved'),
+      model: example.scriptedModel(`${tag}-approved`) as never,
       readReport,
       prompt: 'Show me the report',
       timeoutMs: 30_000,
     });
-    const request = await decideWhenAsked('oa-approved', 'approve');
-    expect(reads).toEqual([]);
-    await expect(answer).resolves.toBe('oa-approved: 1,204 rows');
-    expect(reads).toEqual(['oa-approved']);
+    // Paused, not blocked inside the tool: nothing read before the vote.
+    const request = await decideWhenAsked(`${tag}-approved`, 'approve', () => expect(reads).toEqual([]));
+    await expect(answer).resolves.toBe(`${tag}-approved: 1,204 rows`);
+    expect(reads).toEqual([`${tag}-approved`]);
     const after = await agent.get(request.id);
     expect(after.grant?.redeemed_at).toBeDefined();
     expect(after.outcome?.status).toBe('succeeded');
@@ -68,14 +92,14 @@ describe('the OpenAI Agents SDK example', () => {
 
   it("gives the model the gateway's message and reads nothing when the approver rejects", async () => {
     const { reads, readReport } = recorder();
-    const answer = runReportsAgent({
+    const answer = example.runReportsAgent({
       gateway: agent,
-      model: scriptedModel('oa-rejected'),
+      model: example.scriptedModel(`${tag}-rejected`) as never,
       readReport,
       prompt: 'Show me the report',
       timeoutMs: 30_000,
     });
-    const request = await decideWhenAsked('oa-rejected', 'reject');
+    const request = await decideWhenAsked(`${tag}-rejected`, 'reject');
     const rejected = await agent.get(request.id);
     await expect(answer).resolves.toContain(rejected.agent_message);
     expect(reads).toEqual([]);
