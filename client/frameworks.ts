@@ -234,8 +234,10 @@ export interface GatewayInterrupt {
 }
 
 /**
- * For a LangGraph node: submits the call's request and answers the value to `interrupt()` with
- * while it is pending, or undefined when the policy already decided (no pause needed).
+ * For a LangGraph node: submits the call's request and answers the value to call `interrupt()`
+ * with when the policy wants humans to decide, or undefined when it decided alone (no pause). The
+ * node calls `interrupt()` again when resumed (it then returns the resume value at once), so this
+ * answers the same after the humans decided.
  */
 export async function gatewayInterrupt(
   approvals: ToolApprovals,
@@ -243,7 +245,7 @@ export async function gatewayInterrupt(
   callId: string,
 ): Promise<GatewayInterrupt | undefined> {
   const view = await approvals.submit(input, callId);
-  if (view.status !== 'pending') return undefined;
+  if (view.decision.outcome !== 'require_approval') return undefined;
   return {
     kind: 'gateway_approval',
     request_id: view.id,

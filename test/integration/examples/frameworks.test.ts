@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionRequestView, ApprovalsClient } from '../../../client/index.ts';
+import * as langgraph from '../../../examples/langgraph/approval.ts';
 import * as openaiAgents from '../../../examples/openai-agents/approval.ts';
 import * as vercelAi from '../../../examples/vercel-ai/approval.ts';
 import { waitFor } from '../../harness/wait.ts';
@@ -36,6 +37,7 @@ async function decideWhenAsked(
       ),
     { what: `the request to read ${report} in the approver's queue`, timeoutMs: 30_000, intervalMs: 100 },
   );
+  beforeVoting();
   await erin.decide(request.id, {
     decision,
     actionHash: request.action_hash,
@@ -71,6 +73,7 @@ interface Example {
 describe.each([
   { name: 'OpenAI Agents SDK', example: openaiAgents as unknown as Example, tag: 'oa' },
   { name: 'Vercel AI SDK', example: vercelAi as unknown as Example, tag: 'ai' },
+  { name: 'LangGraph JS', example: langgraph as unknown as Example, tag: 'lg' },
 ])('the $name example', ({ example, tag }) => {
   it('pauses on needsApproval, resumes on the approval and reads the report once', async () => {
     const { reads, readReport } = recorder();
