@@ -113,7 +113,7 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       if (!(error instanceof ApprovalsError)) throw error;
       log(`${name}: gateway error: ${error.message}`);
       return refusal(
-        `The approvals gateway answered ${name} with an error (${error.message}); nothing ran.`,
+        `No approval for ${name}: the approvals gateway failed (${error.message}); nothing ran.`,
         {
           reason: error instanceof ApprovalsApiError ? error.code : 'gateway_unreachable',
         },
