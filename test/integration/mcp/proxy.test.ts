@@ -5,7 +5,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalsClient } from '../../../client/index.ts';
+import { ApprovalsClient } from '../../../client/index.ts';
 import { REQUEST_ID_META, STATUS_TOOL, WAIT_TOOL } from '../../../functions/mcp/proxy.ts';
 import type { GatewayProcess } from '../../support/gateway-process.ts';
 import { connectThroughProxy, startMcpGateway, startUpstream, textOf, type Upstream } from './fixtures.ts';
@@ -187,5 +187,40 @@ describe.each(['stdio', 'http'] as const)('the MCP proxy before server-everythin
     expect(request.outcome?.detail).toMatch(/^execution-error: /);
     const audit = await agent.audit(request.id);
     expect(audit.events.at(-1)).toMatchObject({ type: 'action.outcome' });
+  }, 60_000);
+});
+
+describe('the MCP proxy without a gateway', () => {
+  it('refuses every call and forwards nothing when the gateway cannot be reached', async () => {
+    const upstream = await startUpstream('stdio');
+    // A port nothing listens on: connection refused, at once.
+    const closed = await import('node:net').then(
+      ({ createServer }) =>
+        new Promise<number>((resolve) => {
+          const server = createServer().listen(0, '127.0.0.1', () => {
+            const { port } = server.address() as { port: number };
+            server.close(() => resolve(port));
+          });
+        }),
+    );
+    const unreachable = new ApprovalsClient({
+      baseUrl: `http://127.0.0.1:${closed}`,
+      token: 'agent-token-0123456789',
+      retry: false,
+    });
+    const client = await connectThroughProxy(unreachable, upstream);
+    try {
+      const result = (await client.callTool({
+        name: 'echo',
+        arguments: { message: 'hi' },
+      })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(resultMeta(result)).toEqual({ reason: 'gateway_unreachable' });
+      expect(textOf(result)).toContain('nothing ran');
+      expect(upstream.calls).toEqual([]);
+    } finally {
+      await client.close();
+      await upstream.close();
+    }
   }, 60_000);
 });
