@@ -33,6 +33,20 @@ export {
   type NetworkErrorCode,
   type NotApprovedStatus,
 } from './errors.ts';
+export {
+  type AgentsApprovalItem,
+  type AgentsRunResultLike,
+  type AiSdkApprovalRequest,
+  type AiSdkApprovalResponse,
+  aiSdkApprovalResponses,
+  type GatewayInterrupt,
+  gatewayInterrupt,
+  isGatewayInterrupt,
+  type NotApprovedHandler,
+  resolveAgentsInterruptions,
+  ToolApprovals,
+  type ToolApprovalsOptions,
+} from './frameworks.ts';
 export { DEFAULT_RETRY, type RetryOptions } from './retry.ts';
 export {
   type ActionRequestInput,

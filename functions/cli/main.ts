@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../local/package-root.ts';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerMcpCommands } from './commands/mcp.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRequestCommands } from './commands/requests.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -70,6 +71,7 @@ export function buildProgram(runtime: Runtime): Command {
   registerAuditCommands(program, runtime);
   registerPolicyCommands(program, runtime);
   registerWhoamiCommand(program, runtime);
+  registerMcpCommands(program, runtime);
   return program;
 }
 
