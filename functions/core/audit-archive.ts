@@ -548,8 +548,11 @@ export class ArchiveVerifier {
       if (!expected || head.seq > expected.seq) expected = { seq: head.seq, hash: head.hash };
     const verdict = verifyChain(events, { requestId: id });
     if (!verdict.ok) {
+      // After a gap the next event cannot link to the one before it: the gap explains that.
+      const gaps = new Set(verdict.problems.filter((p) => p.code === 'seq_gap').map((p) => p.seq));
       for (const p of verdict.problems) {
         if (p.code === 'malformed' && events.length === 0) continue;
+        if (p.code === 'prev_hash_mismatch' && gaps.has(p.seq)) continue;
         const at = chain.find((c) => c.event.seq === p.seq);
         problems.push({
           code: p.code,
