@@ -553,11 +553,13 @@ export class ArchiveVerifier {
       for (const p of verdict.problems) {
         if (p.code === 'malformed' && events.length === 0) continue;
         if (p.code === 'prev_hash_mismatch' && gaps.has(p.seq)) continue;
-        const at = chain.find((c) => c.event.seq === p.seq);
+        const index = chain.findIndex((c) => c.event.seq === p.seq);
+        const at = chain[index];
         problems.push({
           code: p.code,
           request_id: id,
-          seq: p.seq,
+          // A gap is named by the seq that should have been there (the first one missing or out of place).
+          seq: p.code === 'seq_gap' && index >= 0 ? index + 1 : p.seq,
           ...(at ? { key: at.key } : {}),
           message: at ? `${p.message} (${at.key} line ${at.line})` : p.message,
         });

@@ -275,7 +275,9 @@ export class S3ArchiveSink implements ArchiveSink {
           Key: key,
           Body: body,
           ContentType: contentType,
-          // S3 checks the bytes against it, and Object Lock requires an integrity checksum on every put.
+          // S3 checks the bytes against it; Object Lock buckets refuse a put without
+          // x-amz-sdk-checksum-algorithm (or Content-MD5).
+          ChecksumAlgorithm: 'SHA256',
           ChecksumSHA256: base64Sha256(body),
           IfNoneMatch: '*',
         }),

@@ -219,7 +219,7 @@ describe('ArchiveVerifier', () => {
       expect.objectContaining({
         code: 'seq_gap',
         request_id: B,
-        seq: 3,
+        seq: 2,
         message: expect.stringMatching(/expected seq 2, found 3/),
       }),
     );
@@ -277,7 +277,7 @@ describe('ArchiveVerifier', () => {
       expect.objectContaining({
         code: 'seq_gap',
         request_id: A,
-        seq: 2,
+        seq: 1,
         message: expect.stringMatching(/expected seq 1, found 2/),
       }),
     );
