@@ -323,7 +323,6 @@ interface Located {
   readonly event: Record<string, unknown>;
   readonly key: string;
   readonly line: number;
-  readonly canonical: string;
 }
 
 const MISSING_CODES: ReadonlySet<string> = new Set([
@@ -509,15 +508,10 @@ export class ArchiveVerifier {
       this.#events += 1;
       const requestId = data.request_id;
       const id = `${requestId}\u0000${data.seq}`;
-      let canonical: string;
-      try {
-        canonical = canonicalize(data);
-      } catch {
-        canonical = raw;
-      }
       const known = this.#seen.get(id);
       if (known) {
-        if (known.canonical === canonical) {
+        // Compared canonically only when a seq comes twice: key order or spacing is no difference.
+        if (canonicalOrRaw(known.event, raw) === canonicalOrRaw(data, raw)) {
           this.#duplicates += 1;
         } else {
           this.#requestProblem({
@@ -530,7 +524,7 @@ export class ArchiveVerifier {
         }
         continue;
       }
-      const located = { event: data, key, line, canonical };
+      const located = { event: data, key, line };
       this.#seen.set(id, located);
       const chain = this.#chains.get(requestId) ?? [];
       chain.push(located);
@@ -649,6 +643,14 @@ export class ArchiveVerifier {
       ...(seqs.length > 0 ? { first_bad_seq: Math.min(...seqs) } : {}),
       problems,
     };
+  }
+}
+
+function canonicalOrRaw(value: unknown, raw: string): string {
+  try {
+    return canonicalize(value);
+  } catch {
+    return raw;
   }
 }
 

@@ -93,9 +93,9 @@ export function streamRecordToEntry(record: StreamRecord): ArchiveEntry {
 function safeUnmarshall(image: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (!image) return undefined;
   try {
-    return jsonSafe(
-      unmarshall(image as never, { wrapNumbers: false }) as Record<string, NativeAttributeValue>,
-    );
+    const item = unmarshall(image as never, { wrapNumbers: false }) as Record<string, NativeAttributeValue>;
+    // Audit items hold strings and numbers only; anything else (sets, binary) is made JSON-safe.
+    return Object.values(item).some((v) => typeof v === 'object' && v !== null) ? jsonSafe(item) : item;
   } catch {
     return undefined;
   }
@@ -173,27 +173,27 @@ export interface ArchiveBatchResult {
   readonly failure?: { readonly key: string; readonly error: unknown };
 }
 
-/** Splits entries, in order, into objects of at most `maxEntries` entries and about `maxBytes` bytes. */
+/** Entries in order, split into objects of at most `maxEntries` entries and about `maxBytes` bytes, with their bodies. */
 export function chunkEntries(
   entries: readonly ArchiveEntry[],
   source: string,
   maxEntries: number,
   maxBytes: number,
-): ArchiveEntry[][] {
-  const chunks: ArchiveEntry[][] = [];
+): { entries: ArchiveEntry[]; body: string }[] {
+  const chunks: { entries: ArchiveEntry[]; body: string }[] = [];
   let current: ArchiveEntry[] = [];
-  let bytes = 0;
+  let body = '';
   for (const entry of entries) {
-    const size = Buffer.byteLength(eventsObjectBody([entry], source));
-    if (current.length > 0 && (current.length >= maxEntries || bytes + size > maxBytes)) {
-      chunks.push(current);
+    const line = eventsObjectBody([entry], source);
+    if (current.length > 0 && (current.length >= maxEntries || body.length + line.length > maxBytes)) {
+      chunks.push({ entries: current, body });
       current = [];
-      bytes = 0;
+      body = '';
     }
     current.push(entry);
-    bytes += size;
+    body += line;
   }
-  if (current.length > 0) chunks.push(current);
+  if (current.length > 0) chunks.push({ entries: current, body });
   return chunks;
 }
 
@@ -215,10 +215,9 @@ export async function archiveRecords(
   let written = 0;
   let existing = 0;
   const unreadable = entries.filter((e) => e.kind === 'unreadable').length;
-  for (const chunk of chunks) {
+  for (const { entries: chunk, body } of chunks) {
     const key = eventsObjectKey(chunk);
     try {
-      const body = eventsObjectBody(chunk, options.source);
       const outcome = await options.sink.putIfAbsent(key, body, 'application/cloudevents-batch+jsonl');
       if (outcome === 'written') written += 1;
       else existing += 1;
