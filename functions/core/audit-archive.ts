@@ -402,17 +402,19 @@ export class ArchiveVerifier {
   ): ArchiveReport {
     this.#pending.sort((a, b) => compareOrder(a.order, b.order));
     for (const { key, text } of this.#pending.splice(0)) this.#readObject(key, text);
+    // Reading problems stay; the object checks are redone on each call, so a second report agrees.
+    const archiveProblems = [...this.#problems];
     for (const [key, object] of this.#objects) {
       const vouched = this.#vouched.get(key);
       if (!vouched) {
-        this.#problems.push({
+        archiveProblems.push({
           code: 'object_unvouched',
           key,
           message:
             'no checkpoint vouches for this events object: it was added after the fact, or its checkpoint was removed',
         });
       } else if (vouched.sha256 !== object.digest) {
-        this.#problems.push({
+        archiveProblems.push({
           code: 'object_modified',
           key,
           message: `its bytes hash to ${object.digest}, but checkpoint ${vouched.checkpoint} recorded ${vouched.sha256}: the object was changed`,
@@ -421,7 +423,7 @@ export class ArchiveVerifier {
     }
     for (const [key, vouched] of this.#vouched) {
       if (!this.#objects.has(key)) {
-        this.#problems.push({
+        archiveProblems.push({
           code: 'object_missing',
           key,
           message: `checkpoint ${vouched.checkpoint} vouches for this events object, but it is not in the archive: it was deleted`,
@@ -442,9 +444,9 @@ export class ArchiveVerifier {
       if (result.head) verifiedHeads.push({ request_id: id, ...result.head });
     }
     return {
-      ok: this.#problems.length === 0 && requests.every((r) => r.status === 'complete'),
+      ok: archiveProblems.length === 0 && requests.every((r) => r.status === 'complete'),
       requests,
-      problems: [...this.#problems],
+      problems: archiveProblems,
       objects: this.#objects.size,
       checkpoints: this.#checkpoints,
       events: this.#events,

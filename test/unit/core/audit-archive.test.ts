@@ -346,6 +346,19 @@ describe('ArchiveVerifier', () => {
     );
   });
 
+  it('gives the same report when asked twice', () => {
+    const files = fresh();
+    files.delete(eventKeys(files)[1] as string);
+    const verifier = new ArchiveVerifier();
+    for (const [key, text] of files) {
+      if (key.startsWith('checkpoints/')) verifier.addCheckpoint(key, text);
+      else verifier.addObject(key, text);
+    }
+    const first = verifier.report();
+    expect(first.problems.length).toBeGreaterThan(0);
+    expect(verifier.report()).toEqual(first);
+  });
+
   it('reports table items that were removed or are not audit events', () => {
     const entries: ArchiveEntry[] = [
       ...interleave([chain(A, 2)]),
