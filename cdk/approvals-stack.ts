@@ -31,6 +31,17 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    */
   readonly auditRetentionDays?: number;
   /**
+   * The break-glass role (ARN) that alone may schedule deletion of or disable the audit archive's
+   * key, and delete or loosen anything in the archive bucket (docs/aws.md#audit-archive).
+   * @default - no one may
+   */
+  readonly auditBreakGlassRoleArn?: string;
+  /**
+   * Roles (ARNs) that may decrypt the audit archive; when set, no other principal may.
+   * @default - decryption is governed by IAM policies in the account
+   */
+  readonly auditArchiveReaderRoleArns?: readonly string[];
+  /**
    * Make every function's AWS SDK use FIPS endpoints (AWS_USE_FIPS_ENDPOINT=true).
    * @default - true when the stack's region is in the aws-us-gov partition, else false
    */
@@ -171,7 +182,7 @@ export class ApprovalsGatewayStack extends Stack {
     const bundleAwsSdk = props.bundleAwsSdk ?? false;
 
     this.key = new kms.Key(this, 'DataKey', {
-      description: 'Action-Level Approvals: tables, audit archive and log groups',
+      description: 'Action-Level Approvals: tables, queues and log groups',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -191,9 +202,17 @@ export class ApprovalsGatewayStack extends Stack {
 
     this.tables = new GatewayTables(this, 'Tables', { encryptionKey: this.key });
     this.archive = new AuditArchive(this, 'AuditArchive', {
-      encryptionKey: this.key,
+      auditTable: this.tables.audit,
+      dataKey: this.key,
       retentionDays: props.auditRetentionDays ?? 2555,
       accessLogRetentionDays: 365,
+      ...(props.auditBreakGlassRoleArn !== undefined
+        ? { breakGlassRoleArn: props.auditBreakGlassRoleArn }
+        : {}),
+      ...(props.auditArchiveReaderRoleArns ? { readerRoleArns: props.auditArchiveReaderRoleArns } : {}),
+      logRetention,
+      fipsEndpoints,
+      bundleAwsSdk,
     });
 
     const common = { logKey: this.key, logRetention, fipsEndpoints, bundleAwsSdk };
@@ -312,6 +331,7 @@ export class ApprovalsGatewayStack extends Stack {
     new CfnOutput(this, 'RequestsTableName', { value: this.tables.requests.tableName });
     new CfnOutput(this, 'AuditTableName', { value: this.tables.audit.tableName });
     new CfnOutput(this, 'AuditArchiveBucketName', { value: this.archive.bucket.bucketName });
+    new CfnOutput(this, 'AuditArchiveFailureQueueUrl', { value: this.archive.failureQueue.queueUrl });
   }
 
   /** The api function's STS permissions and the broker's configuration, for exactly these roles. */

@@ -63,12 +63,14 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const retention = contextNumber(app, 'auditRetentionDays');
   const fips = contextBoolean(app, 'fips');
   const webAclArn = contextString(app, 'webAclArn');
+  const breakGlass = contextString(app, 'auditBreakGlassRoleArn');
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
     ...(retention !== undefined ? { auditRetentionDays: retention } : {}),
     ...(fips !== undefined ? { fipsEndpoints: fips } : {}),
     ...(webAclArn ? { webAclArn } : {}),
+    ...(breakGlass ? { auditBreakGlassRoleArn: breakGlass } : {}),
     ...options.stackProps,
   });
   return { app, stack };

@@ -129,6 +129,8 @@ export interface AuditEventView {
 export interface AuditView {
   request_id: string;
   events: AuditEventView[];
+  /** The head the request record keeps: the chain must reach it (a deleted tail is found). */
+  recorded_head: { seq: number; hash: string };
   verification: {
     ok: boolean;
     count?: number | undefined;

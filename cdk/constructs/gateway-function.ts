@@ -156,7 +156,7 @@ export class GatewayFunction extends Construct {
       {
         id: 'NIST.800.53.R5-LambdaInsideVPC',
         reason:
-          'The functions reach only AWS APIs (DynamoDB, Step Functions), over TLS with SigV4 and IAM least privilege; they hold no network position worth isolating, and a VPC would need NAT or an interface endpoint per service in every region.',
+          'The functions reach only AWS APIs (DynamoDB and its streams, Step Functions, S3, SQS), over TLS with SigV4 and IAM least privilege; they hold no network position worth isolating, and a VPC would need NAT or an interface endpoint per service in every region.',
       },
     );
   }

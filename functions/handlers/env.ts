@@ -43,6 +43,10 @@ export const ENV = {
   resourceTagsEnabled: 'RESOURCE_TAGS_ENABLED',
   /** `tagKey=attribute,…` (a bare `key` maps to itself). @default environment,data_classification,owner */
   resourceTagAttributes: 'RESOURCE_TAG_ATTRIBUTES',
+  /** The Object Lock bucket the audit archiver writes to. */
+  archiveBucket: 'AUDIT_ARCHIVE_BUCKET',
+  /** Audit events per archive object at most (the archiver's). @default 1000 */
+  archiveObjectMaxEvents: 'AUDIT_ARCHIVE_OBJECT_MAX_EVENTS',
 } as const;
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */

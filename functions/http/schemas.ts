@@ -359,6 +359,10 @@ export const AuditView = z
   .object({
     request_id: z.string(),
     events: z.array(AuditEventView),
+    recorded_head: z.object({ seq: z.number().int(), hash: z.string() }).openapi({
+      description:
+        'The chain head the request record keeps (seq and hash of its last event): a verifier compares the events with it, so a deleted tail is found',
+    }),
     verification: z.object({
       ok: z.boolean(),
       count: z.number().int().optional(),

@@ -124,10 +124,12 @@ export function toAuditView(
   requestId: string,
   events: readonly AuditEvent[],
   verification: ChainVerdict,
+  recordedHead: { seq: number; hash: string },
 ): AuditView {
   return {
     request_id: requestId,
     events: events.map((e) => ({ ...e })),
+    recorded_head: { seq: recordedHead.seq, hash: recordedHead.hash },
     verification: verification.ok
       ? { ok: true, count: verification.count, head: verification.head }
       : { ok: false, problems: verification.problems.map((p) => ({ ...p })) },

@@ -18,7 +18,8 @@ const auditRoute = createRoute({
 export function registerAuditRoutes(app: GatewayApp, { service }: AppDependencies): void {
   app.openapi(auditRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { events, verification } = await service.audit(id, c.var.principal);
-    return c.json(toAuditView(id, events, verification), 200);
+    const { request, events, verification } = await service.audit(id, c.var.principal);
+    const head = { seq: request.auditSeq, hash: request.auditHead };
+    return c.json(toAuditView(id, events, verification, head), 200);
   });
 }

@@ -20,7 +20,7 @@ import {
 
 const run = promisify(execFile);
 const MAX_BUNDLE_BYTES = 1024 * 1024;
-const FUNCTIONS = ['ApiFunction', 'WorkflowFunction', 'SweeperFunction'] as const;
+const FUNCTIONS = ['ApiFunction', 'WorkflowFunction', 'SweeperFunction', 'AuditArchiver'] as const;
 type FunctionId = (typeof FUNCTIONS)[number];
 
 describe('Lambda bundles (esbuild)', () => {
@@ -80,6 +80,7 @@ describe('Lambda bundles (esbuild)', () => {
       expect(readFileSync(join(dir(id), 'data.json')).equals(data), id).toBe(true);
     }
     expect(readdirSync(dir('SweeperFunction'))).not.toContain('policy.wasm');
+    expect(readdirSync(dir('AuditArchiver'))).not.toContain('policy.wasm');
   });
 
   it('bundles as ES modules with names kept, so error names reach Step Functions Retry/Catch', () => {
@@ -117,6 +118,7 @@ describe('Lambda bundles (esbuild)', () => {
             REQUESTS_TABLE_NAME: 'requests',
             AUDIT_TABLE_NAME: 'audit',
             STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:approvals',
+            AUDIT_ARCHIVE_BUCKET: 'audit-archive',
             ...extraEnv,
           },
           timeout: 30_000,

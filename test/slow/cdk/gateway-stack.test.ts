@@ -395,10 +395,11 @@ describe('Class: ApprovalsGatewayStack', () => {
     expect(text).toContain('"Ref": "AWS::Partition"');
   });
 
-  it('outputs the API URL, state machine, tables and archive bucket', () => {
+  it('outputs the API URL, state machine, tables, archive bucket and its failure queue', () => {
     expect(Object.keys(synth.json.Outputs ?? {}).sort()).toEqual([
       'ApiUrl',
       'AuditArchiveBucketName',
+      'AuditArchiveFailureQueueUrl',
       'AuditTableName',
       'RequestsTableName',
       'StateMachineArn',

@@ -53,7 +53,7 @@ describe('GovCloud (us-gov-west-1)', () => {
 
   it('switches every function to FIPS endpoints (us-gov-west-1 serves Step Functions on FIPS only)', () => {
     const envs = functionEnvironments(govcloud.json);
-    expect(envs).toHaveLength(3);
+    expect(envs).toHaveLength(4); // api, workflow, sweeper, audit archiver
     for (const vars of envs) expect(vars.AWS_USE_FIPS_ENDPOINT).toBe('true');
   });
 
@@ -75,7 +75,7 @@ describe('GovCloud (us-gov-west-1)', () => {
       fipsEndpoints: true,
     });
     const envs = functionEnvironments(Template.fromStack(stack).toJSON() as CfnTemplate);
-    expect(envs).toHaveLength(3);
+    expect(envs).toHaveLength(4); // api, workflow, sweeper, audit archiver
     for (const vars of envs) expect(vars.AWS_USE_FIPS_ENDPOINT).toBe('true');
   });
 });

@@ -199,12 +199,13 @@ const CFN_LINT = join(TOOLS_DIR, 'bin', 'cfn-lint');
  * W3005 ("dependency already enforced by GetAtt"): CDK adds an explicit DependsOn from each
  * function and the state machine to its role; redundant with the GetAtt, harmless.
  */
-export type FunctionId = 'ApiFunction' | 'WorkflowFunction' | 'SweeperFunction';
+export type FunctionId = 'ApiFunction' | 'WorkflowFunction' | 'SweeperFunction' | 'AuditArchiver';
 
-const FUNCTION_PROPERTY = {
-  ApiFunction: 'apiFunction',
-  WorkflowFunction: 'workflowFunction',
-  SweeperFunction: 'sweeperFunction',
+const FUNCTION_OF = {
+  ApiFunction: (stack: ApprovalsGatewayStack) => stack.apiFunction,
+  WorkflowFunction: (stack: ApprovalsGatewayStack) => stack.workflowFunction,
+  SweeperFunction: (stack: ApprovalsGatewayStack) => stack.sweeperFunction,
+  AuditArchiver: (stack: ApprovalsGatewayStack) => stack.archive.archiver,
 } as const;
 
 /** One of the stack's Lambda functions in the template: its logical id and resource. */
@@ -212,7 +213,7 @@ export function functionResource(
   synth: Synthesized,
   id: FunctionId,
 ): { logicalId: string; resource: CfnResource } {
-  const fn = synth.stack[FUNCTION_PROPERTY[id]];
+  const fn = FUNCTION_OF[id](synth.stack);
   const logicalId = synth.stack.getLogicalId(fn.function.node.defaultChild as never);
   const resource = synth.json.Resources[logicalId];
   if (!resource) throw new Error(`no resource ${logicalId}`);
