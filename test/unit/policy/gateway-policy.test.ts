@@ -142,6 +142,9 @@ describe('Class: GatewayPolicy', () => {
       subject: { id: 'agent:demo-exporter', type: 'agent' },
       ...exportIn('dev', 1),
       now: '2026-11-22T10:00:00Z',
+      vouched: {
+        resource: { known: true, source: 'inventory' as const, attributes: { environment: 'dev' } },
+      },
     };
     const before = policy.evaluate(input);
     const { previous } = policy.swap({ active: candidate });
