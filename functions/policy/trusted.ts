@@ -29,7 +29,7 @@ export interface TrustedBundlePaths {
 export interface BundleTrust {
   /** The public key bundles must be signed for; required outside demo mode. */
   readonly key?: VerificationKey;
-  /** `sha256:<hex>`: the policy digest the bundle must have (docs/policies.md#the-policy-digest). */
+  /** `sha256:<hex>`: the policy digest the bundle must have (docs/policies.md#digests). */
   readonly digest?: string;
   /** Demo mode: a missing or failing signature is reported as a warning instead of refusing. */
   readonly demo: boolean;

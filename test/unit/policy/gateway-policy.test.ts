@@ -26,12 +26,17 @@ const exportIn = (environment: 'dev' | 'prod', n: number): ActionRequestInput =>
   resource: {
     type: 'aws:s3:bucket',
     id: environment === 'prod' ? `arn:aws:s3:::shadow-${n}-prod` : `arn:aws:s3:::dev-shadow-${n}`,
+    properties: {},
   },
   context: { justification: `shadow ${n}` },
 });
 const readIn = (n: number): ActionRequestInput => ({
   action: { name: 'logs.tail', args: { group: `/app/${n}` } },
-  resource: { type: 'aws:logs:log-group', id: `arn:aws:logs:us-east-1:123456789012:log-group:/app/${n}` },
+  resource: {
+    type: 'aws:logs:log-group',
+    id: `arn:aws:logs:us-east-1:123456789012:log-group:/app/${n}`,
+    properties: {},
+  },
   context: {},
 });
 const secretIn = (n: number): ActionRequestInput => ({
@@ -39,6 +44,7 @@ const secretIn = (n: number): ActionRequestInput => ({
   resource: {
     type: 'aws:secretsmanager:secret',
     id: `arn:aws:secretsmanager:us-east-1:123456789012:secret:s${n}`,
+    properties: {},
   },
   context: { justification: `secret ${n}` },
 });

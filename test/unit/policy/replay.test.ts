@@ -50,7 +50,11 @@ const exportIn = (environment: string, n: number): ActionRequestInput => ({
 
 const readIn = (n: number): ActionRequestInput => ({
   action: { name: 'logs.tail', args: { group: `/app/${n}` } },
-  resource: { type: 'aws:logs:log-group', id: `arn:aws:logs:us-east-1:123456789012:log-group:/app/${n}` },
+  resource: {
+    type: 'aws:logs:log-group',
+    id: `arn:aws:logs:us-east-1:123456789012:log-group:/app/${n}`,
+    properties: {},
+  },
   context: {},
 });
 
