@@ -255,8 +255,10 @@ function describeCount(value: unknown): string {
 
 /**
  * The bytes OPA hashes for a JSON file: the value re-encoded with object keys sorted and no
- * whitespace, strings escaped as Go's encoding/json does (`<`, `>`, `&`, U+2028 and U+2029 as
- * \u escapes). So reformatting data.json does not break its signature, while any change of value does.
+ * whitespace, strings as Go's encoder writes them without HTML escaping (U+2028 and U+2029 as \u
+ * escapes; `<`, `>`, `&` and non-ASCII text as they are). So reformatting data.json does not break
+ * its signature, while any change of value does. Checked against `opa sign` in
+ * test/integration/policy/signing.test.ts.
  */
 export function jsonHashInput(value: unknown): Uint8Array {
   return new TextEncoder().encode(goJson(value));
@@ -266,7 +268,7 @@ function goJson(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'number') return JSON.stringify(value);
   if (typeof value === 'string') {
     return JSON.stringify(value).replace(
-      /[<>&\u2028\u2029]/g,
+      /[\u2028\u2029]/g,
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
     );
   }
