@@ -3,8 +3,8 @@
  * a decision log, and reloads without a restart (SIGHUP, or a file watch): the new bundle is
  * verified and compiled first, then swapped in; a bad one is refused and the old one keeps serving.
  */
-import { createWriteStream, readFileSync, type WriteStream, watch as watchFile } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createWriteStream, readFileSync, type WriteStream, watch as watchFolder } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from '../observability/logger.ts';
 import { type DecisionLogEntry, GatewayPolicy, type PolicySet } from '../policy/gateway-policy.ts';
 import { parseVerificationKey, type VerificationKey } from '../policy/signature.ts';
@@ -108,26 +108,40 @@ export async function loadLocalPolicy(
     return result;
   };
 
-  const watchers: ReturnType<typeof watchFile>[] = [];
+  const watchers: ReturnType<typeof watchFolder>[] = [];
   let timer: NodeJS.Timeout | undefined;
   return {
     policy,
     signature: first.signature,
     reload,
     watch: () => {
-      const files = [paths.wasm, paths.data, paths.signatures ?? join(paths.wasm, '..', '.signatures.json')];
+      // Folders, not files: a deploy that renames a new file into place replaces the inode a file
+      // watch would be bound to, and every later change would go unseen.
+      const files = [
+        paths.wasm,
+        paths.data,
+        paths.signatures ?? join(dirname(paths.wasm), '.signatures.json'),
+        ...(shadowPaths ? [shadowPaths.wasm, shadowPaths.data] : []),
+      ];
+      const byFolder = new Map<string, Set<string>>();
       for (const file of files) {
+        const names = byFolder.get(dirname(file)) ?? new Set<string>();
+        names.add(basename(file));
+        byFolder.set(dirname(file), names);
+      }
+      for (const [folder, names] of byFolder) {
         try {
           watchers.push(
-            watchFile(file, () => {
+            watchFolder(folder, (_event, name) => {
+              if (name !== null && !names.has(name)) return;
               // A rebuild writes several files; wait until the writes settle, then reload once.
               clearTimeout(timer);
               timer = setTimeout(() => void reload('file change'), 300);
             }),
           );
         } catch (error) {
-          logger.warn('cannot watch a policy bundle file; reload with SIGHUP instead', {
-            file,
+          logger.warn('cannot watch the policy bundle folder; reload with SIGHUP instead', {
+            folder,
             error: (error as Error).message,
           });
         }

@@ -176,6 +176,34 @@ describe('Local gateway policy reload', () => {
     rmSync(s.dir, { recursive: true, force: true });
   }, 180_000);
 
+  it('with "watch" reloads when new bundle files are renamed into place, again and again', async () => {
+    const s = setup({ watch: true });
+    const gw = await startGatewayProcess(s.config);
+    running.push(gw);
+    const first = signedBundleCopy(s.keys, tightened, join(s.dir, 'first'));
+    install(first.dir, s.bundleDir);
+    await until(() => logLines(gw, 'policy reloaded').length >= 1, 'the first reload');
+    const second = signedBundleCopy(
+      s.keys,
+      (data) => {
+        tightened(data);
+        (data.groups as Record<string, string[]>)['data-owners']?.push('user:zoe@example.gov');
+      },
+      join(s.dir, 'second'),
+    );
+    install(second.dir, s.bundleDir);
+    // Two bundles, two digests: both reloads happened, the second after the first file replacement.
+    await until(
+      () => new Set(logLines(gw, 'policy reloaded').map((l) => l.digest)).size >= 2,
+      'a second reload with a new digest',
+    );
+    expect(logLines(gw, 'policy reloaded').every((l) => l.trigger === 'file change')).toBe(true);
+    const res = await gw.call('agent', 'POST', '/v1/action-requests', devExport(7));
+    const view = (await res.json()) as { decision: { policy_digest: string } };
+    const digests = logLines(gw, 'policy reloaded').map((l) => l.digest);
+    expect(view.decision.policy_digest).toBe(digests[digests.length - 1]);
+  }, 90_000);
+
   it('refuses to start on a tampered bundle, and says which file', async () => {
     const s = setup();
     const wasm = readFileSync(join(s.bundleDir, 'policy.wasm'));
