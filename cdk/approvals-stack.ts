@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import {
+  Annotations,
   Aws,
   CfnOutput,
   Duration,
@@ -22,7 +24,7 @@ import { AuditArchive } from './constructs/audit-archive.ts';
 import { GatewayApi } from './constructs/gateway-api.ts';
 import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
-import { DEFAULT_POLICY_BUNDLE_DIR } from './paths.ts';
+import { DEFAULT_POLICY_BUNDLE_DIR, DEMO_POLICY_VERIFICATION_KEY } from './paths.ts';
 
 export interface ApprovalsGatewayStackProps extends StackProps {
   /**
@@ -93,6 +95,15 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default policies/build of this repository
    */
   readonly policyBundleDir?: string;
+  /**
+   * PEM public key the bundle's signature must verify with (`.signatures.json`, `opa sign`).
+   * @default the repository's demo key, with a synth warning: sign with a key of your own
+   */
+  readonly policyVerificationKey?: string;
+  /** Pins the policy digest: functions refuse to start on any other bundle. @default - not pinned */
+  readonly policyDigest?: string;
+  /** A candidate signed bundle evaluated beside the active one in shadow mode (never decides). */
+  readonly policyShadowBundleDir?: string;
   /**
    * Bundle the AWS SDK into each function instead of using the SDK v3 of the Lambda runtime.
    * @default false - bundles stay under 1 MB
@@ -179,6 +190,7 @@ export class ApprovalsGatewayStack extends Stack {
     }
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const policyBundleDir = props.policyBundleDir ?? DEFAULT_POLICY_BUNDLE_DIR;
+    const policyTrust = this.#policyTrust(props);
     const bundleAwsSdk = props.bundleAwsSdk ?? false;
 
     this.key = new kms.Key(this, 'DataKey', {
@@ -224,6 +236,8 @@ export class ApprovalsGatewayStack extends Stack {
       timeout: Duration.seconds(30),
       policyBundleDir,
     });
+    for (const [name, value] of Object.entries(policyTrust))
+      this.workflowFunction.function.addEnvironment(name, value);
     this.approvals = new ApprovalStateMachine(this, 'Approvals', {
       workflowFunction: this.workflowFunction.function,
       logKey: this.key,
@@ -253,7 +267,10 @@ export class ApprovalsGatewayStack extends Stack {
       memorySize: 1024,
       timeout: Duration.seconds(29),
       policyBundleDir,
+      ...(props.policyShadowBundleDir ? { policyShadowBundleDir: props.policyShadowBundleDir } : {}),
     });
+    for (const [name, value] of Object.entries(policyTrust))
+      this.apiFunction.function.addEnvironment(name, value);
     this.apiFunction.useTables(this.tables, this.key);
     this.apiFunction.allow(startExecutions, resumeTasks);
     this.apiFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
@@ -359,6 +376,30 @@ export class ApprovalsGatewayStack extends Stack {
     this.apiFunction.function.addEnvironment(ENV.grantRoleArns, arns.join(','));
     this.apiFunction.function.addEnvironment(ENV.grantPartition, Aws.PARTITION);
     this.apiFunction.function.addEnvironment(ENV.grantAccount, Aws.ACCOUNT_ID);
+  }
+
+  /** The functions' policy trust settings; the demo key (with a warning) when no key is given. */
+  #policyTrust(props: ApprovalsGatewayStackProps): Record<string, string> {
+    if (props.policyDigest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(props.policyDigest)) {
+      throw new Error(
+        `policyDigest is "${props.policyDigest}"; give sha256:<64 hex digits>, as the gateway prints it`,
+      );
+    }
+    let key = props.policyVerificationKey;
+    if (key === undefined) {
+      key = readFileSync(DEMO_POLICY_VERIFICATION_KEY, 'utf8');
+      Annotations.of(this).addWarningV2(
+        'ala:demo-policy-key',
+        'policyVerificationKey is not set: the functions trust the demo policy signing key, whose private half is public. ' +
+          "Sign your bundle with a key of your own ('npm run policy:build -- --signing-key <key.pem>') and set policyVerificationKey.",
+      );
+    } else if (!key.includes('-----BEGIN PUBLIC KEY-----')) {
+      throw new Error('policyVerificationKey must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+    }
+    return {
+      [ENV.policyVerificationKey]: key,
+      ...(props.policyDigest !== undefined ? { [ENV.policyDigest]: props.policyDigest } : {}),
+    };
   }
 
   /** Tells the api function to read tags and lets it, in a policy of its own (only when enabled). */

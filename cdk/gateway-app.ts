@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { ApprovalsGatewayStack, type ApprovalsGatewayStackProps } from './approvals-stack.ts';
@@ -27,6 +28,16 @@ export const APP_CONTEXT = {
 function contextString(app: App, key: string): string | undefined {
   const value: unknown = app.node.tryGetContext(key);
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `context policyVerificationKey names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code}); give the path of the PEM public key`,
+    );
+  }
 }
 
 function contextNumber(app: App, key: string): number | undefined {
@@ -64,6 +75,8 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const fips = contextBoolean(app, 'fips');
   const webAclArn = contextString(app, 'webAclArn');
   const breakGlass = contextString(app, 'auditBreakGlassRoleArn');
+  const keyFile = contextString(app, 'policyVerificationKey');
+  const policyDigest = contextString(app, 'policyDigest');
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
@@ -71,6 +84,8 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
     ...(fips !== undefined ? { fipsEndpoints: fips } : {}),
     ...(webAclArn ? { webAclArn } : {}),
     ...(breakGlass ? { auditBreakGlassRoleArn: breakGlass } : {}),
+    ...(keyFile ? { policyVerificationKey: readKeyFile(keyFile) } : {}),
+    ...(policyDigest ? { policyDigest } : {}),
     ...options.stackProps,
   });
   return { app, stack };

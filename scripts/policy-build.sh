@@ -6,17 +6,30 @@
 #   scripts/policy-build.sh           regenerate policies/capabilities.json, lint, test, build
 #   scripts/policy-build.sh --check   same checks, build into a temp dir, and fail if the committed
 #                                     capabilities or bundle differ from a fresh build (run by npm test)
+#
+# The bundle is signed as `opa build --signing-key` signs it (`opa sign`: .signatures.json, a JWS
+# over the hash of every file), with --signing-key <private key PEM> (or ALA_POLICY_SIGNING_KEY)
+# and --signing-alg (default RS256). Without one, the committed DEMO key signs it: a gateway with
+# configured principals refuses that key, so production bundles are always signed with your own.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 mode=build
-case "${1:-}" in
-  '') ;;
-  --check) mode=check ;;
-  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
-esac
+signing_key=${ALA_POLICY_SIGNING_KEY:-}
+signing_alg=${ALA_POLICY_SIGNING_ALG:-RS256}
+usage="usage: $0 [--check] [--signing-key <private-key.pem>] [--signing-alg RS256|ES256|…]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --check) mode=check ;;
+    --signing-key) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; signing_key=$2; shift ;;
+    --signing-alg) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; signing_alg=$2; shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
+DEMO_SIGNING_KEY=policies/keys/demo-signing-key.pem
 
 COVERAGE_THRESHOLD=90
 ENTRYPOINT=approvals/decision
@@ -114,9 +127,23 @@ mkdir -p "$work/bundle"
   -o "$work/bundle.tar.gz" policies/data "${sources[@]}"
 # Members are stored as /policy.wasm and /data.json; GNU tar says so on stderr for each.
 tar -xzf "$work/bundle.tar.gz" -C "$work/bundle" 2> >(grep -v 'Removing leading' >&2 || true)
-for f in policy.wasm data.json; do
+for f in policy.wasm data.json .manifest; do
   [ -f "$work/bundle/$f" ] || fail "opa build produced no $f"
 done
+
+# Signed are exactly the files the gateway reads: the module, the data and the manifest.
+if [ -z "$signing_key" ]; then
+  signing_key=$DEMO_SIGNING_KEY
+  log "signing with the DEMO key $signing_key (for demo mode only; pass --signing-key for a real bundle)"
+else
+  log "signing with $signing_key ($signing_alg)"
+fi
+[ -f "$signing_key" ] || fail "signing key $signing_key does not exist; pass --signing-key <private key PEM>."
+signing_key=$(cd "$(dirname "$signing_key")" && pwd)/$(basename "$signing_key")
+mkdir -p "$work/signed"
+cp "$work/bundle/policy.wasm" "$work/bundle/data.json" "$work/bundle/.manifest" "$work/signed/"
+(cd "$work/signed" && "$root/$opa" sign --signing-key "$signing_key" --signing-alg "$signing_alg" --bundle . -o .) ||
+  fail "opa sign failed with $signing_key ($signing_alg); is it a private key of that algorithm?"
 
 log "opa build -t wasm $fixture.rego (test fixture)"
 mapfile -t fixture_entrypoints < <(grep -oE '^[a-z][a-z0-9_]* :=' "$fixture.rego" | cut -d' ' -f1 | LC_ALL=C sort -u)
@@ -127,10 +154,10 @@ tar -xzf "$work/fixture.tar.gz" -C "$work/fixture" 2> >(grep -v 'Removing leadin
 
 if [ "$mode" = build ]; then
   mkdir -p "$committed"
-  cp "$work/bundle/policy.wasm" "$work/bundle/data.json" "$committed/"
+  cp "$work/signed/policy.wasm" "$work/signed/data.json" "$work/signed/.manifest" "$work/signed/.signatures.json" "$committed/"
   cp "$work/bundle.tar.gz" "$committed/bundle.tar.gz"
   cp "$work/fixture/policy.wasm" "$fixture.wasm"
-  chmod 644 "$committed/policy.wasm" "$committed/data.json" "$fixture.wasm"
+  chmod 644 "$committed/policy.wasm" "$committed/data.json" "$committed/.manifest" "$committed/.signatures.json" "$fixture.wasm"
   log "wrote $committed/policy.wasm ($(wc -c <"$committed/policy.wasm") bytes), $committed/data.json and $fixture.wasm"
   exit 0
 fi
@@ -147,6 +174,14 @@ same() { # committed fresh
 }
 same "$committed/policy.wasm" "$work/bundle/policy.wasm"
 same "$committed/data.json" "$work/bundle/data.json"
+# RS256 signatures are deterministic, so a bundle signed with the same key matches byte for byte.
+for f in .manifest .signatures.json; do
+  if [ ! -f "$committed/$f" ]; then
+    stale+=("$committed/$f (missing)")
+  elif [ "$(canonical "$committed/$f")" != "$(canonical "$work/signed/$f")" ]; then
+    stale+=("$committed/$f")
+  fi
+done
 same "$fixture.wasm" "$work/fixture/policy.wasm"
 if [ "${#stale[@]}" -gt 0 ]; then
   fail "committed build output does not match the Rego sources and data: ${stale[*]}. Run 'npm run policy:build' and commit the files."

@@ -12,6 +12,9 @@ import { STATUS_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
 import { ENV, POLICY_FILES } from '../../functions/handlers/env.ts';
 import { REPO_ROOT } from '../paths.ts';
 
+/** Where a shadow bundle is copied inside the function's bundle. */
+const SHADOW_SUBDIR = 'shadow';
+
 export interface GatewayFunctionProps {
   /** Handler module under functions/handlers, e.g. `api.ts`. Its export `handler` is the entry. */
   readonly entry: string;
@@ -21,8 +24,10 @@ export interface GatewayFunctionProps {
   /** Encrypts the function's log group. */
   readonly logKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
-  /** Copy policy.wasm and data.json from this folder into the bundle. @default - no policy bundle */
+  /** Copy the signed bundle (policy.wasm, data.json, .manifest, .signatures.json) from this folder. @default - no policy bundle */
   readonly policyBundleDir?: string;
+  /** Copy a candidate signed bundle from this folder into `shadow/`, evaluated in shadow mode. */
+  readonly policyShadowBundleDir?: string;
   /** Sets AWS_USE_FIPS_ENDPOINT=true so every SDK client uses FIPS endpoints. */
   readonly fipsEndpoints: boolean;
   /** Bundle the AWS SDK instead of using the one in the Lambda runtime. */
@@ -56,11 +61,14 @@ export class GatewayFunction extends Construct {
     if (!existsSync(entry))
       throw new Error(`handler ${entry} does not exist; entry must name a file in functions/handlers`);
     const policyDir = props.policyBundleDir;
-    if (policyDir !== undefined) {
+    const shadowDir = policyDir === undefined ? undefined : props.policyShadowBundleDir;
+    for (const dir of [policyDir, shadowDir]) {
+      if (dir === undefined) continue;
       for (const file of Object.values(POLICY_FILES)) {
-        if (!existsSync(join(policyDir, file))) {
+        if (!existsSync(join(dir, file))) {
           throw new Error(
-            `policy bundle file ${join(policyDir, file)} is missing; build it with 'npm run policy:build' or set policyBundleDir`,
+            `policy bundle file ${join(dir, file)} is missing; build and sign the bundle with 'npm run policy:build' ` +
+              '(--signing-key <your key>) or set policyBundleDir',
           );
         }
       }
@@ -99,10 +107,20 @@ export class GatewayFunction extends Construct {
         : {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            afterBundling: (_inputDir, outputDir) =>
-              Object.values(POLICY_FILES).map(
+            afterBundling: (_inputDir, outputDir) => [
+              ...Object.values(POLICY_FILES).map(
                 (file) => `cp ${shellQuote(join(policyDir, file))} ${shellQuote(join(outputDir, file))}`,
               ),
+              ...(shadowDir === undefined
+                ? []
+                : [
+                    `mkdir -p ${shellQuote(join(outputDir, SHADOW_SUBDIR))}`,
+                    ...Object.values(POLICY_FILES).map(
+                      (file) =>
+                        `cp ${shellQuote(join(shadowDir, file))} ${shellQuote(join(outputDir, SHADOW_SUBDIR, file))}`,
+                    ),
+                  ]),
+            ],
           };
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
@@ -120,7 +138,10 @@ export class GatewayFunction extends Construct {
       retryAttempts: props.retryAttempts,
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      environment: props.fipsEndpoints ? { AWS_USE_FIPS_ENDPOINT: 'true' } : {},
+      environment: {
+        ...(props.fipsEndpoints ? { AWS_USE_FIPS_ENDPOINT: 'true' } : {}),
+        ...(shadowDir !== undefined ? { [ENV.policyShadowDir]: SHADOW_SUBDIR } : {}),
+      },
       bundling: {
         format: nodejs.OutputFormat.ESM,
         target: 'node22',

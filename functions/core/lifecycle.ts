@@ -121,6 +121,7 @@ export function submit({ id, subject, input, decision, now, directory, vouched }
         ...(decision.notify ? { notify: decision.notify } : {}),
         ...(decision.post_review ? { post_review: true } : {}),
         ...(vouched ? { vouched } : {}),
+        ...(decision.shadow ? { shadow: decision.shadow } : {}),
       },
     },
   ];

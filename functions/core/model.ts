@@ -114,6 +114,19 @@ export interface PolicyDecision {
   readonly policyDigest: string;
   /** `sha256:<hex>` of the canonical JSON of the policy input. */
   readonly inputHash: string;
+  /** What a candidate bundle loaded in shadow mode decided; it never changes this decision. */
+  readonly shadow?: ShadowVerdict;
+}
+
+/** The candidate bundle's verdict beside the active one's (recorded in `policy.evaluated`). */
+export interface ShadowVerdict {
+  readonly policy_digest: string;
+  readonly outcome: PolicyOutcome;
+  readonly min_approvals?: number;
+  /** True when the outcome or the approval terms differ from the active decision. */
+  readonly diverged: boolean;
+  /** What differs, e.g. `outcome allow→require_approval`, `quorum 1→2` (empty when not diverged). */
+  readonly changes: readonly string[];
 }
 
 /** A human an agent may act for (`context.on_behalf_of`), optionally only within a period. */

@@ -163,8 +163,8 @@ export class ApprovalService {
       { subject, ...input, now: now.toISOString() },
       this.#attributes,
     );
-    const decision = policy.evaluate(policyInput);
     const id = ids.requestId();
+    const decision = policy.evaluate(policyInput, { requestId: id });
     const submitted = lifecycle.submit({
       id,
       subject,

@@ -28,6 +28,16 @@ export const ENV = {
   stateMachineArn: 'STATE_MACHINE_ARN',
   /** Folder holding policy.wasm and data.json; defaults to the bundle's own folder. */
   policyDir: 'POLICY_DIR',
+  /** PEM public key the bundle's `.signatures.json` must verify with (the stack prop policyVerificationKey). */
+  policyVerificationKey: 'POLICY_VERIFICATION_KEY',
+  /** JWS algorithm of the signature; @default implied by the key (RSA → RS256, P-256 → ES256). */
+  policySigningAlgorithm: 'POLICY_SIGNING_ALG',
+  /** `sha256:<hex>`: the policy digest the bundle must have (the stack prop policyDigest). */
+  policyDigest: 'POLICY_DIGEST',
+  /** Sub-folder of the policy folder with a candidate bundle evaluated in shadow mode. */
+  policyShadowDir: 'POLICY_SHADOW_DIR',
+  /** `false` turns off the decision log (one JSON line per evaluation on stdout). @default true */
+  policyDecisionLog: 'POLICY_DECISION_LOG',
   /** Comma-separated 12-digit accounts, besides the API's own, whose callers are accepted. */
   trustedAccounts: 'TRUSTED_ACCOUNT_IDS',
   /** `false` stops mapping IAM Identity Center sessions to people. @default true */
@@ -49,5 +59,10 @@ export const ENV = {
   archiveObjectMaxEvents: 'AUDIT_ARCHIVE_OBJECT_MAX_EVENTS',
 } as const;
 
-/** The policy bundle files the api and workflow functions carry next to their handler. */
-export const POLICY_FILES = { wasm: 'policy.wasm', data: 'data.json' } as const;
+/** The signed policy bundle files the api and workflow functions carry next to their handler. */
+export const POLICY_FILES = {
+  wasm: 'policy.wasm',
+  data: 'data.json',
+  manifest: '.manifest',
+  signatures: '.signatures.json',
+} as const;

@@ -17,13 +17,42 @@ const Principal = z.strictObject({
   id: PrincipalId,
 });
 
+/** Bundle trust: which key bundles must be signed for, and optionally which digest they must have. */
+const policyTrustKeys = {
+  /** `.signatures.json` of the bundle. @default beside the wasm module */
+  signatures: z.string().optional(),
+  /** PEM public key the bundle signature must verify with; required outside demo mode. */
+  verificationKey: z.string().optional(),
+  /** @default implied by the key: RSA → RS256, P-256 → ES256, Ed25519 → EdDSA */
+  signingAlgorithm: z
+    .enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
+    .optional(),
+  /** Pin: the policy digest the bundle must have. */
+  digest: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, 'a policy digest such as sha256:<64 hex digits> (the banner prints it)')
+    .optional(),
+};
+
 export const LocalConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8787),
   host: z.string().default('127.0.0.1'),
   dataDir: z.string().default('.ala'),
   policy: z
-    .strictObject({ wasm: z.string(), data: z.string() })
-    .default({ wasm: 'policies/build/policy.wasm', data: 'policies/build/data.json' }),
+    .strictObject({
+      wasm: z.string(),
+      data: z.string(),
+      ...policyTrustKeys,
+      /** A candidate bundle evaluated beside the active one in shadow mode; it never decides. */
+      shadow: z
+        .strictObject({ wasm: z.string(), data: z.string(), signatures: z.string().optional() })
+        .optional(),
+      /** OPA-shaped decision log: a file (JSON Lines), "-" for stdout, or false. @default <dataDir>/decisions.jsonl */
+      decisionLog: z.union([z.literal(false), z.string().min(1)]).optional(),
+      /** Reload the bundle when its files change (SIGHUP always reloads). */
+      watch: z.boolean().default(false),
+    })
+    .default({ wasm: 'policies/build/policy.wasm', data: 'policies/build/data.json', watch: false }),
   principals: z.array(Principal).max(10_000).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /**
@@ -109,7 +138,29 @@ export function loadConfig(
   const config = {
     ...value,
     dataDir,
-    policy: { wasm: at(value.policy.wasm, policyRoot), data: at(value.policy.data, policyRoot) },
+    policy: {
+      ...value.policy,
+      wasm: at(value.policy.wasm, policyRoot),
+      data: at(value.policy.data, policyRoot),
+      ...(value.policy.signatures ? { signatures: at(value.policy.signatures, policyRoot) } : {}),
+      ...(value.policy.verificationKey
+        ? { verificationKey: at(value.policy.verificationKey, policyRoot) }
+        : {}),
+      ...(value.policy.shadow
+        ? {
+            shadow: {
+              wasm: at(value.policy.shadow.wasm, policyRoot),
+              data: at(value.policy.shadow.data, policyRoot),
+              ...(value.policy.shadow.signatures
+                ? { signatures: at(value.policy.shadow.signatures, policyRoot) }
+                : {}),
+            },
+          }
+        : {}),
+      ...(typeof value.policy.decisionLog === 'string' && value.policy.decisionLog !== '-'
+        ? { decisionLog: at(value.policy.decisionLog, base) }
+        : {}),
+    },
     principals: value.principals ?? [],
   };
   const tokens = new Set<string>();

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { localLogger, logFormat } from '../observability/logger.ts';
-import { loadPolicyEvaluatorFromFiles } from '../policy/files.ts';
 import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
 import { type RunningGateway, startGateway } from './gateway.ts';
+import { loadLocalPolicy } from './policy.ts';
 
 const USAGE = `Usage: npm start -- [--config <file>] [--port <n>] [--data-dir <dir>]
 
@@ -66,7 +66,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     level: config.logLevel,
     format: logFormat(process.env, process.stdout.isTTY === true),
   });
-  const policy = await loadPolicyEvaluatorFromFiles(config.policy, { logger });
+  const local = await loadLocalPolicy(config, demo, logger);
+  const policy = local.policy;
   if (demo) {
     const people = new Set(Object.values(policy.directory.groups).flat());
     config = {
@@ -74,13 +75,25 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       principals: demoPrincipals(config.dataDir, [...DEMO_PRINCIPALS, ...[...people].sort()]),
     };
   }
-  const gateway = await startGateway(config, policy, logger);
+  const started = await startGateway(config, policy, logger).catch(async (error: unknown) => {
+    await local.close();
+    throw error;
+  });
+  const gateway: RunningGateway = {
+    ...started,
+    close: async () => {
+      await started.close();
+      await local.close();
+    },
+  };
+  if (config.policy.watch) local.watch();
 
   // One write, so a reader that waits for the first line sees the whole banner.
   const banner = [
     `Action-Level Approvals gateway listening on ${gateway.url}`,
     `  store     ${config.dataDir}/gateway.db (${gateway.recovered} pending approval(s) re-armed)`,
-    `  policy    ${config.policy.wasm} (${policy.digest})`,
+    `  policy    ${config.policy.wasm} (${policy.digest}, signature ${local.signature})`,
+    ...(policy.shadowDigest ? [`  shadow    ${config.policy.shadow?.wasm} (${policy.shadowDigest})`] : []),
     `  openapi   ${gateway.url}/v1/openapi.json`,
   ];
   if (demo) {
@@ -107,6 +120,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
         },
       );
     };
+    // SIGHUP reloads the bundle; the reload logs its outcome (a refused one keeps the old bundle).
+    process.on('SIGHUP', () => void local.reload('SIGHUP'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   }

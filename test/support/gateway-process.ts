@@ -3,9 +3,10 @@
  * `npm run dev` does) as a child process; test/packaging/ covers the bundle `npm start` runs.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { signedBundleCopy, testKeys } from './signed-bundle.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -26,17 +27,13 @@ export function gatewayConfig(
   extra: Record<string, unknown> = {},
 ): string {
   const dir = mkdtempSync(join(tmpdir(), 'ala-e2e-'));
-  let dataPath = join(ROOT, 'policies/build/data.json');
-  if (editData) {
-    const data = JSON.parse(readFileSync(dataPath, 'utf8')) as Record<string, unknown>;
-    editData(data);
-    dataPath = join(dir, 'data.json');
-    writeFileSync(dataPath, JSON.stringify(data));
-  }
+  // With configured principals the gateway loads only bundles signed with the operator's key.
+  const keys = testKeys(dir);
+  const bundle = signedBundleCopy(keys, editData, join(dir, 'bundle'));
   const config = {
     port: 0,
     dataDir: join(dir, 'data'),
-    policy: { wasm: join(ROOT, 'policies/build/policy.wasm'), data: dataPath },
+    policy: { wasm: bundle.wasm, data: bundle.data, verificationKey: keys.publicKeyPath },
     principals: Object.values(PRINCIPALS),
     logLevel,
     ...extra,

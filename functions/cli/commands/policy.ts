@@ -1,4 +1,4 @@
-/** `ala policy eval`: a dry run of the policy, on the gateway or offline on a compiled bundle. */
+/** `ala policy eval`: a dry run of the policy, on the gateway or offline on a compiled bundle; test, explain and replay in policy-authoring.ts. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -9,6 +9,7 @@ import { CliError, EXIT, UsageError } from '../errors.ts';
 import { formatEvaluation } from '../format.ts';
 import { readJson } from '../input.ts';
 import { type Runtime, run } from '../runtime.ts';
+import { registerPolicyAuthoringCommands } from './policy-authoring.ts';
 
 const REPO_ROOT = packageRoot();
 const DEFAULT_WASM = resolve(REPO_ROOT, 'policies/build/policy.wasm');
@@ -56,6 +57,7 @@ export function registerPolicyCommands(program: Command, runtime: Runtime): void
         return EXIT.ok;
       }),
     );
+  registerPolicyAuthoringCommands(policy, runtime);
 }
 
 async function evaluateOnGateway(raw: Record<string, unknown>, runtime: Runtime): Promise<EvaluationView> {

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../../cdk/paths.ts';
+import { DEMO_POLICY_VERIFICATION_KEY, REPO_ROOT } from '../../../cdk/paths.ts';
 import type { TableNames } from '../../../functions/adapters/dynamodb/tables.ts';
 import { dynamodbEndpoint, motoEndpoint, TEST_REGION } from '../../harness/index.ts';
 
@@ -10,6 +11,8 @@ export function applyStackEnvironment(tables: TableNames, stateMachineArn: strin
     AUDIT_TABLE_NAME: tables.audit,
     STATE_MACHINE_ARN: stateMachineArn,
     POLICY_DIR: join(REPO_ROOT, 'policies', 'build'),
+    // The stack's default: the demo key the committed bundle is signed with.
+    POLICY_VERIFICATION_KEY: readFileSync(DEMO_POLICY_VERIFICATION_KEY, 'utf8'),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     AWS_REGION: TEST_REGION,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',

@@ -17,6 +17,7 @@ import { systemClock, ulidIds } from '../../../functions/adapters/system/system.
 import { ApprovalService } from '../../../functions/core/service.ts';
 import { loadPolicyEvaluatorFromFiles } from '../../../functions/policy/files.ts';
 import { dynamoClient, MOTO_ACCOUNT_ID, sfnClient, uniqueName } from '../../harness/index.ts';
+import { signBundleDir, testKeys } from '../../support/signed-bundle.ts';
 import { type ApiHandler, apiEvent, lambdaContext, startStackHandlers } from '../cdk/api-gateway-event.ts';
 import type { LambdaDriver } from '../cdk/lambda-driver.ts';
 import { createSynthesizedStateMachine, type MotoStateMachine } from '../cdk/moto-state-machine.ts';
@@ -86,6 +87,10 @@ describe('IAM identities through the api handler', () => {
       aws_roles: [AGENT_ROLE],
     };
     writeFileSync(join(policyDir, 'data.json'), JSON.stringify(data));
+    // Edited data needs a new signature: signed here with a key of the test's own.
+    const keys = testKeys(policyDir);
+    copyFileSync(join(build, '.manifest'), join(policyDir, '.manifest'));
+    signBundleDir(policyDir, keys.privateKey);
 
     sfn = sfnClient();
     machine = await createSynthesizedStateMachine(sfn);
@@ -94,6 +99,7 @@ describe('IAM identities through the api handler', () => {
     applyStackEnvironment(tables, machine.stateMachineArn);
     Object.assign(process.env, {
       POLICY_DIR: policyDir,
+      POLICY_VERIFICATION_KEY: readFileSync(keys.publicKeyPath, 'utf8'),
       TRUSTED_ACCOUNT_IDS: PARTNER,
       IDENTITY_CENTER_ACCOUNT_IDS: PARTNER,
     });

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../cdk/paths.ts';
+import { DEMO_POLICY_VERIFICATION_KEY, REPO_ROOT } from '../../../cdk/paths.ts';
 import {
   COMMERCIAL_REGION,
   functionResource,
@@ -119,6 +119,8 @@ describe('Lambda bundles (esbuild)', () => {
             AUDIT_TABLE_NAME: 'audit',
             STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:approvals',
             AUDIT_ARCHIVE_BUCKET: 'audit-archive',
+            // The stack's default: the demo key the committed bundle is signed with.
+            POLICY_VERIFICATION_KEY: readFileSync(DEMO_POLICY_VERIFICATION_KEY, 'utf8'),
             ...extraEnv,
           },
           timeout: 30_000,
