@@ -104,6 +104,9 @@ export class GatewayApi extends Construct {
   }
 }
 
+/** The chat platforms' callbacks (`/v1/integrations/…`, POST only), in resource-policy form. */
+export const INTEGRATION_CALLBACKS = 'execute-api:/*/POST/v1/integrations/*';
+
 /**
  * Who may invoke the API at all: callers from the stack's account and the listed accounts (and,
  * if given, only inside the organization). The api function maps the same account list
@@ -120,12 +123,22 @@ function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: s
       actions: ['execute-api:Invoke'],
       resources: ['execute-api:/*'],
     }),
+    // Chat platforms cannot sign with SigV4: the methods added for their callbacks (one per
+    // platform, AuthorizationType NONE) are open to them, and each route authenticates its
+    // platform itself. Everything else still needs SigV4 from a listed account.
+    new iam.PolicyStatement({
+      sid: 'AllowChatPlatformCallbacks',
+      effect: iam.Effect.ALLOW,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['execute-api:Invoke'],
+      resources: [INTEGRATION_CALLBACKS],
+    }),
     new iam.PolicyStatement({
       sid: 'DenyOtherAccounts',
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
       actions: ['execute-api:Invoke'],
-      resources: ['execute-api:/*'],
+      notResources: [INTEGRATION_CALLBACKS],
       conditions: { StringNotEquals: { 'aws:PrincipalAccount': accounts } },
     }),
   ];
@@ -136,7 +149,7 @@ function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: s
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        resources: ['execute-api:/*'],
+        notResources: [INTEGRATION_CALLBACKS],
         conditions: { StringNotEquals: { 'aws:PrincipalOrgID': principalOrgId } },
       }),
     );
