@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { ApprovalsGatewayStack, type ApprovalsGatewayStackProps } from './approvals-stack.ts';
+import { teamsBotFromContext } from './constructs/teams-bot.ts';
 
 export interface GatewayAppOptions {
   /**
@@ -63,12 +64,14 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const retention = contextNumber(app, 'auditRetentionDays');
   const fips = contextBoolean(app, 'fips');
   const webAclArn = contextString(app, 'webAclArn');
+  const teams = teamsBotFromContext(app);
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
     ...(retention !== undefined ? { auditRetentionDays: retention } : {}),
     ...(fips !== undefined ? { fipsEndpoints: fips } : {}),
     ...(webAclArn ? { webAclArn } : {}),
+    ...(teams ? { teams } : {}),
     ...options.stackProps,
   });
   return { app, stack };

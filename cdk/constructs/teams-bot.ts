@@ -3,7 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { TeamsCloud } from '../../functions/adapters/chat/teams/clouds.ts';
+import { TEAMS_CLOUDS, type TeamsCloud } from '../../functions/adapters/chat/teams/clouds.ts';
 import { TEAMS_ENV } from '../../functions/handlers/teams.ts';
 import type { GatewayFunction } from './gateway-function.ts';
 
@@ -22,6 +22,38 @@ export interface TeamsBotProps {
   readonly cloud?: TeamsCloud;
   /** Conversation id for groups policy data does not route (`notifications.teams`). */
   readonly conversationId?: string;
+}
+
+/**
+ * The Teams bot from CDK context (`-c teamsAppId=… -c teamsAppSecretArn=…`, optional
+ * `teamsTenantId`, `teamsCloud`, `teamsConversationId`); undefined without `teamsAppId`.
+ */
+export function teamsBotFromContext(scope: Construct): TeamsBotProps | undefined {
+  const get = (key: string): string | undefined => {
+    const value: unknown = scope.node.tryGetContext(key);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const appId = get('teamsAppId');
+  if (!appId) return undefined;
+  const appSecretArn = get('teamsAppSecretArn');
+  if (!appSecretArn) {
+    throw new Error(
+      'context teamsAppId is set but teamsAppSecretArn is not: create the secret and pass its ARN',
+    );
+  }
+  const cloud = get('teamsCloud');
+  if (cloud !== undefined && !(TEAMS_CLOUDS as readonly string[]).includes(cloud)) {
+    throw new Error(`context teamsCloud is "${cloud}"; use one of ${TEAMS_CLOUDS.join(', ')}`);
+  }
+  const tenantId = get('teamsTenantId');
+  const conversationId = get('teamsConversationId');
+  return {
+    appId,
+    appSecretArn,
+    ...(cloud ? { cloud: cloud as TeamsCloud } : {}),
+    ...(tenantId ? { tenantId } : {}),
+    ...(conversationId ? { conversationId } : {}),
+  };
 }
 
 export const TEAMS_MESSAGES_RESOURCE = 'v1/integrations/teams/messages';
