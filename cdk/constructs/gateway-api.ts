@@ -104,7 +104,12 @@ export class GatewayApi extends Construct {
   }
 }
 
-/** The chat platforms' callbacks (`/v1/integrations/…`, POST only), in resource-policy form. */
+/**
+ * The chat platforms' callbacks (`POST /v1/integrations/…`), in resource-policy form. The Deny
+ * statements leave them out, so a chat construct can open its own callback with an Allow for
+ * its exact path (`addToResourcePolicy`) and a method without IAM authorisation; without one,
+ * nothing allows them for anyone outside the listed accounts.
+ */
 export const INTEGRATION_CALLBACKS = 'execute-api:/*/POST/v1/integrations/*';
 
 /**
@@ -122,16 +127,6 @@ function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: s
       principals: accounts.map((account) => new iam.AccountPrincipal(account)),
       actions: ['execute-api:Invoke'],
       resources: ['execute-api:/*'],
-    }),
-    // Chat platforms cannot sign with SigV4: the methods added for their callbacks (one per
-    // platform, AuthorizationType NONE) are open to them, and each route authenticates its
-    // platform itself. Everything else still needs SigV4 from a listed account.
-    new iam.PolicyStatement({
-      sid: 'AllowChatPlatformCallbacks',
-      effect: iam.Effect.ALLOW,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['execute-api:Invoke'],
-      resources: [INTEGRATION_CALLBACKS],
     }),
     new iam.PolicyStatement({
       sid: 'DenyOtherAccounts',

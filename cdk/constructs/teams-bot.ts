@@ -108,6 +108,16 @@ export class TeamsBot extends Construct {
     this.method = props.api.root
       .resourceForPath(TEAMS_MESSAGES_RESOURCE)
       .addMethod('POST', integration, { authorizationType: apigw.AuthorizationType.NONE });
+    // The channel is no AWS principal: open this one path to anyone (the function checks the token).
+    props.api.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowTeamsChannel',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: [`execute-api:/*/POST/${TEAMS_MESSAGES_RESOURCE}`],
+      }),
+    );
     Validations.of(this.method).acknowledge(
       {
         id: 'AwsSolutions-APIG4',

@@ -361,6 +361,25 @@ describe('Teams approvals on the local gateway', () => {
     ]);
   });
 
+  it('answers an authenticated body that is no activity with 400, and an unknown card action with an invoke error', async () => {
+    // The token matches the body's serviceUrl, but the body has no activity type.
+    const response = await post({ serviceUrl, channelId: 'msteams' }, await goodToken());
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toMatch(/not a Bot Framework activity/);
+    // Unreadable JSON has no serviceUrl to match the token's claim: not authenticated.
+    const garbled = await fetch(`${gateway.url}/v1/integrations/teams/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await goodToken()}`, 'content-type': 'application/json' },
+      body: '{"serviceUrl":',
+    });
+    expect(garbled.status).toBe(401);
+    const before = (await events(prod.id)).length;
+    const answer = await click('delete', prod, AAD.carol);
+    expect(answer).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' });
+    expect(JSON.stringify(answer.value)).toMatch(/not an approval card action: action\.verb/);
+    expect(await events(prod.id)).toHaveLength(before);
+  });
+
   it('acknowledges other activities once authenticated, and refuses them without a token', async () => {
     const update = {
       type: 'conversationUpdate',

@@ -82,14 +82,28 @@ describe('the Teams bot in the stack', () => {
     expect(methods(on).filter((m) => m.AuthorizationType === 'AWS_IAM')).toHaveLength(2);
   });
 
-  it('lets anyone reach the chat callbacks in the resource policy, and denies other accounts everything else', () => {
-    const [[, api]] = resourcesOfType(on.json, 'AWS::ApiGateway::RestApi') as [[string, CfnResource]];
-    const statements = (api.Properties as { Policy: { Statement: Statement[] } }).Policy.Statement;
-    const open = statements.find((s) => s.Sid === 'AllowChatPlatformCallbacks');
-    expect(open).toMatchObject({ Effect: 'Allow', Resource: 'execute-api:/*/POST/v1/integrations/*' });
-    const deny = statements.find((s) => s.Sid === 'DenyOtherAccounts');
+  const policyOf = (synth: Synthesized): Statement[] => {
+    const [[, api]] = resourcesOfType(synth.json, 'AWS::ApiGateway::RestApi') as [[string, CfnResource]];
+    return (api.Properties as { Policy: { Statement: Statement[] } }).Policy.Statement;
+  };
+
+  it('opens the messaging endpoint, and only it, to the channel in the resource policy', () => {
+    const open = policyOf(on).filter((s) => s.Effect === 'Allow' && JSON.stringify(s).includes('"AWS":"*"'));
+    expect(open).toEqual([
+      {
+        Sid: 'AllowTeamsChannel',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'execute-api:Invoke',
+        Resource: 'execute-api:/*/POST/v1/integrations/teams/messages',
+      },
+    ]);
+    // Without a bot nothing is open to anyone outside the listed accounts.
+    expect(
+      policyOf(off).filter((s) => s.Effect === 'Allow' && JSON.stringify(s).includes('"AWS":"*"')),
+    ).toEqual([]);
+    const deny = policyOf(on).find((s) => s.Sid === 'DenyOtherAccounts');
     expect(deny).toMatchObject({ Effect: 'Deny', NotResource: 'execute-api:/*/POST/v1/integrations/*' });
-    expect(deny?.Resource).toBeUndefined();
   });
 
   it('gives the api and workflow functions the bot’s settings and its secret, and nothing more', () => {
