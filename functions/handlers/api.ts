@@ -28,7 +28,7 @@ const logCommit = logLifecycle(logger);
 const plane = dataPlaneFromEnv();
 const policy = await loadBundledPolicy(logger);
 const attributes = await resourceAttributesFromEnv(policy, logger);
-const teams = await teamsFromEnv();
+const teams = await teamsFromEnv(logger);
 // Cards to refresh after a commit. Lambda freezes once the handler returns, so the handler waits
 // for this work before answering (a vote's answer is a little slower; no card is left stale).
 const afterCommit: Promise<void>[] = [];

@@ -10,6 +10,7 @@ import {
   type TeamsCloud,
   teamsChannel,
 } from '../adapters/chat/teams/index.ts';
+import type { Logger } from '../observability/logger.ts';
 import { MissingEnvironmentError, optionalEnv, requireEnv } from './env.ts';
 
 export const TEAMS_ENV = {
@@ -30,12 +31,12 @@ export const TEAMS_ENV = {
 let channel: Promise<TeamsChannel | undefined> | undefined;
 
 /** The Teams channel of this function (built once), or undefined when Teams is not configured. */
-export function teamsFromEnv(): Promise<TeamsChannel | undefined> {
-  channel ??= build();
+export function teamsFromEnv(logger: Logger): Promise<TeamsChannel | undefined> {
+  channel ??= build(logger);
   return channel;
 }
 
-async function build(): Promise<TeamsChannel | undefined> {
+async function build(logger: Logger): Promise<TeamsChannel | undefined> {
   const appId = optionalEnv(TEAMS_ENV.appId);
   if (!appId) return undefined;
   const secretArn = requireEnv(
@@ -70,14 +71,19 @@ async function build(): Promise<TeamsChannel | undefined> {
   const serviceUrl = optional(TEAMS_ENV.serviceUrl);
   const openIdMetadataUrl = optional(TEAMS_ENV.openIdMetadataUrl);
   const tokenUrl = optional(TEAMS_ENV.tokenUrl);
-  return teamsChannel({
-    appId,
-    appPassword,
-    cloud: cloud as TeamsCloud,
-    ...(tenantId ? { tenantId } : {}),
-    ...(conversation ? { defaultConversation: conversation } : {}),
-    ...(serviceUrl ? { serviceUrl } : {}),
-    ...(openIdMetadataUrl ? { openIdMetadataUrl } : {}),
-    ...(tokenUrl ? { tokenUrl } : {}),
-  });
+  const onPartialFailure = (to: string, error: Error) =>
+    logger.error('Teams card not posted to one conversation', { conversation: to, error });
+  return teamsChannel(
+    {
+      appId,
+      appPassword,
+      cloud: cloud as TeamsCloud,
+      ...(tenantId ? { tenantId } : {}),
+      ...(conversation ? { defaultConversation: conversation } : {}),
+      ...(serviceUrl ? { serviceUrl } : {}),
+      ...(openIdMetadataUrl ? { openIdMetadataUrl } : {}),
+      ...(tokenUrl ? { tokenUrl } : {}),
+    },
+    { onPartialFailure },
+  );
 }

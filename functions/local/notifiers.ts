@@ -8,9 +8,9 @@ import type { ApprovalNotifier } from '../core/ports/notifier.port.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { LocalConfig } from './config.ts';
 
-export async function localNotifiers(config: LocalConfig, _logger: Logger): Promise<ApprovalNotifier[]> {
+export async function localNotifiers(config: LocalConfig, logger: Logger): Promise<ApprovalNotifier[]> {
   const notifiers: ApprovalNotifier[] = [];
-  const teams = localTeams(config);
+  const teams = localTeams(config, logger);
   if (teams) notifiers.push(teams.notifier);
   return notifiers;
 }
@@ -18,13 +18,19 @@ export async function localNotifiers(config: LocalConfig, _logger: Logger): Prom
 const teamsChannels = new WeakMap<LocalConfig, TeamsChannel>();
 
 /** The Teams channel of `config` (one per config: the notifier and the endpoint share it). */
-export function localTeams(config: LocalConfig): TeamsChannel | undefined {
+export function localTeams(config: LocalConfig, logger?: Logger): TeamsChannel | undefined {
   const settings = config.teams;
   if (!settings) return undefined;
   let channel = teamsChannels.get(config);
   if (!channel) {
     const { conversation, ...rest } = settings;
-    channel = teamsChannel({ ...rest, ...(conversation ? { defaultConversation: conversation } : {}) });
+    channel = teamsChannel(
+      { ...rest, ...(conversation ? { defaultConversation: conversation } : {}) },
+      {
+        onPartialFailure: (to, error) =>
+          logger?.error('Teams card not posted to one conversation', { conversation: to, error }),
+      },
+    );
     teamsChannels.set(config, channel);
   }
   return channel;

@@ -110,6 +110,9 @@ export async function startTeamsStandIn(): Promise<TeamsStandIn> {
         if (req.headers.authorization !== `Bearer ${accessToken}`)
           return send(401, { message: 'no bot token' });
         const conversation = decodeURIComponent(activity[1] ?? '');
+        // The bot was never added there: the Bot Connector refuses, as it does for real.
+        if (conversation.includes('not-installed'))
+          return send(403, { error: { code: 'BotNotInConversationRoster' } });
         const activityId =
           req.method === 'PUT' ? decodeURIComponent(activity[2] ?? '') : `activity-${next++}`;
         const parsed = JSON.parse(body) as { attachments?: { content?: Record<string, unknown> }[] };

@@ -101,6 +101,24 @@ describe('Teams endpoint sets chosen by configuration', () => {
     expect(new URLSearchParams(tokenCall?.body).get('scope')).toBe('https://api.botframework.com/.default');
   });
 
+  it('posts to the conversations it can, reports the one it cannot, and fails only when it reaches none', async () => {
+    const missed: [string, string][] = [];
+    const pub = teamsChannel(
+      { appId: APP_ID, appPassword: 'standin-client-secret', tenantId: TENANT, cloud: 'public' },
+      { fetch: cloudTransport(standIn), onPartialFailure: (to, error) => missed.push([to, error.message]) },
+    );
+    const receipt = await pub.notifier.notify(sampleCard(), {
+      ...target,
+      destinations: [CONVERSATION, '19:not-installed@thread.tacv2'],
+    });
+    expect(receipt?.recipients).toEqual([CONVERSATION]);
+    expect(receipt?.reference?.split(' ')).toHaveLength(1);
+    expect(missed).toEqual([['19:not-installed@thread.tacv2', expect.stringMatching(/HTTP 403.*installed/)]]);
+    await expect(
+      pub.notifier.notify(sampleCard(), { ...target, destinations: ['19:not-installed@thread.tacv2'] }),
+    ).rejects.toThrow(/HTTP 403/);
+  });
+
   it('refuses a key the metadata lists for another channel only', async () => {
     const pub = channel('public');
     const serviceUrl = 'https://smba.trafficmanager.net/teams/';

@@ -34,7 +34,10 @@ export interface TeamsChannel {
   readonly inbound: TeamsInbound;
 }
 
-export function teamsChannel(settings: TeamsSettings, options: { fetch?: Fetch } = {}): TeamsChannel {
+export function teamsChannel(
+  settings: TeamsSettings,
+  options: { fetch?: Fetch; onPartialFailure?: (conversation: string, error: Error) => void } = {},
+): TeamsChannel {
   const endpoints = teamsEndpoints(settings);
   const transport = options.fetch ? { fetch: options.fetch } : {};
   return {
@@ -44,6 +47,7 @@ export function teamsChannel(settings: TeamsSettings, options: { fetch?: Fetch }
       appPassword: settings.appPassword,
       endpoints,
       ...(settings.defaultConversation ? { defaultConversation: settings.defaultConversation } : {}),
+      ...(options.onPartialFailure ? { onPartialFailure: options.onPartialFailure } : {}),
       ...transport,
     }),
     inbound: {

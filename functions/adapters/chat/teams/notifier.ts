@@ -24,6 +24,11 @@ export interface TeamsNotifierOptions {
   readonly fetch?: Fetch;
   /** Per HTTP call. @default 10000 */
   readonly timeoutMs?: number;
+  /**
+   * The card went to some conversations but not to this one; the others are recorded and kept
+   * current. (When it reaches none, `notify` throws.)
+   */
+  readonly onPartialFailure?: (conversation: string, error: Error) => void;
 }
 
 /** A Bot Connector call failed; the message says which and how. */
@@ -58,25 +63,35 @@ export class TeamsNotifier implements ApprovalNotifier {
           : [];
     if (conversations.length === 0) return undefined;
     const content = renderTeamsCard(card);
+    const told: string[] = [];
     const references: string[] = [];
+    const failures: [string, Error][] = [];
     for (const conversation of conversations) {
-      const answer = (await this.#call(
-        'POST',
-        `v3/conversations/${encodeURIComponent(conversation)}/activities`,
-        {
-          type: 'message',
-          attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content }],
-        },
-      )) as { id?: unknown };
-      if (typeof answer.id !== 'string' || answer.id === '') {
-        throw new BotConnectorError(
-          `the Bot Connector accepted the card for ${conversation} but returned no activity id`,
-        );
+      try {
+        const answer = (await this.#call(
+          'POST',
+          `v3/conversations/${encodeURIComponent(conversation)}/activities`,
+          {
+            type: 'message',
+            attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content }],
+          },
+        )) as { id?: unknown };
+        if (typeof answer.id !== 'string' || answer.id === '') {
+          throw new BotConnectorError(
+            `the Bot Connector accepted the card for ${conversation} but returned no activity id`,
+          );
+        }
+        told.push(conversation);
+        references.push(reference(conversation, answer.id));
+      } catch (error) {
+        failures.push([conversation, error as Error]);
       }
-      references.push(reference(conversation, answer.id));
     }
+    if (told.length === 0)
+      throw new BotConnectorError(failures.map(([c, e]) => `${c}: ${e.message}`).join('; '));
+    for (const [conversation, error] of failures) this.#options.onPartialFailure?.(conversation, error);
     // One reference per conversation, in one string: `update` refreshes them all.
-    return { recipients: conversations, reference: references.join(' ') };
+    return { recipients: told, reference: references.join(' ') };
   }
 
   async update(card: ApprovalCard, ref: string): Promise<void> {

@@ -85,6 +85,14 @@ export class BotFrameworkVerifier {
       payload = verified.payload;
       kid = verified.protectedHeader.kid;
     } catch (error) {
+      // The key set could not be fetched: not the caller's fault, and the channel retries.
+      if (
+        error instanceof errors.JWKSTimeout ||
+        !(error instanceof errors.JOSEError) ||
+        error.code === 'ERR_JOSE_GENERIC'
+      ) {
+        throw new Error(`cannot read the Bot Framework signing keys: ${describe(error)}`, { cause: error });
+      }
       throw new BotAuthenticationError(`the Bot Framework token is not valid: ${describe(error)}`, {
         cause: error,
       });
