@@ -84,7 +84,7 @@ export function registerTeamsRoutes(app: GatewayApp, deps: AppDependencies): voi
     security: [{ botFramework: [] }],
     request: {
       body: {
-        content: { 'application/json': { schema: z.object({ type: z.string() }).passthrough() } },
+        content: { 'application/json': { schema: z.looseObject({ type: z.string() }) } },
         required: true,
       },
     },
