@@ -18,7 +18,7 @@ import { boundPrincipal } from '../../../core/eligibility.ts';
 import { GatewayError, TerminalStateError } from '../../../core/errors.ts';
 import type { ActionRequest } from '../../../core/model.ts';
 import type { AppDependencies, GatewayApp, GatewayEnv } from '../../context.ts';
-import { respond } from '../../errors.ts';
+import { issuesOf, respond } from '../../errors.ts';
 import { errorResponses, json } from '../../openapi.ts';
 
 export const TEAMS_MESSAGES_PATH = '/v1/integrations/teams/messages';
@@ -112,11 +112,11 @@ export function registerTeamsRoutes(app: GatewayApp, deps: AppDependencies): voi
     } catch {
       raw = undefined;
     }
-    const claimsOf = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+    const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
     try {
       await teams.verifier.verify(c.req.header('authorization'), {
-        serviceUrl: claimsOf.serviceUrl,
-        channelId: claimsOf.channelId,
+        serviceUrl: fields.serviceUrl,
+        channelId: fields.channelId,
       });
     } catch (error) {
       if (error instanceof BotAuthenticationError) {
@@ -138,7 +138,9 @@ export function registerTeamsRoutes(app: GatewayApp, deps: AppDependencies): voi
         status: 400,
         body: {
           error: 'invalid_request',
-          message: `the body is not a Bot Framework activity: ${parsed.error.issues[0]?.message ?? 'expected a JSON object'}`,
+          message: `the body is not a Bot Framework activity: ${issuesOf(parsed.error)
+            .map((issue) => `${issue.path}: ${issue.message}`)
+            .join('; ')}`,
         },
       });
     }
