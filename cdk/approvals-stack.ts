@@ -24,6 +24,7 @@ import { AuditArchive } from './constructs/audit-archive.ts';
 import { GatewayApi } from './constructs/gateway-api.ts';
 import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
+import { TeamsBot, type TeamsBotProps } from './constructs/teams-bot.ts';
 import { DEFAULT_POLICY_BUNDLE_DIR, DEMO_POLICY_VERIFICATION_KEY } from './paths.ts';
 
 export interface ApprovalsGatewayStackProps extends StackProps {
@@ -147,6 +148,12 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default - off: the inventory alone
    */
   readonly resourceTags?: ResourceTagsProps;
+  /**
+   * The Teams approval bot (docs/chat-teams.md): its messaging endpoint is added to the API
+   * without IAM authorisation (the function verifies the Bot Framework token).
+   * @default - no Teams bot
+   */
+  readonly teams?: TeamsBotProps;
 }
 
 export interface ResourceTagsProps {
@@ -336,6 +343,15 @@ export class ApprovalsGatewayStack extends Stack {
       trustedAccountIds,
       ...(props.principalOrgId !== undefined ? { principalOrgId: props.principalOrgId } : {}),
     });
+
+    if (props.teams !== undefined) {
+      new TeamsBot(this, 'TeamsBot', {
+        ...props.teams,
+        api: this.gatewayApi.api,
+        apiFunction: this.apiFunction,
+        workflowFunction: this.workflowFunction,
+      });
+    }
 
     acknowledgeDeadLetters({
       api: this.apiFunction,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { ApprovalsGatewayStack, type ApprovalsGatewayStackProps } from './approvals-stack.ts';
+import { teamsBotFromContext } from './constructs/teams-bot.ts';
 
 export interface GatewayAppOptions {
   /**
@@ -77,6 +78,7 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const breakGlass = contextString(app, 'auditBreakGlassRoleArn');
   const keyFile = contextString(app, 'policyVerificationKey');
   const policyDigest = contextString(app, 'policyDigest');
+  const teams = teamsBotFromContext(app);
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
@@ -86,6 +88,7 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
     ...(breakGlass ? { auditBreakGlassRoleArn: breakGlass } : {}),
     ...(keyFile ? { policyVerificationKey: readKeyFile(keyFile) } : {}),
     ...(policyDigest ? { policyDigest } : {}),
+    ...(teams ? { teams } : {}),
     ...options.stackProps,
   });
   return { app, stack };

@@ -105,6 +105,14 @@ export class GatewayApi extends Construct {
 }
 
 /**
+ * The chat platforms' callbacks (`POST /v1/integrations/…`), in resource-policy form. The Deny
+ * statements leave them out, so a chat construct can open its own callback with an Allow for
+ * its exact path (`addToResourcePolicy`) and a method without IAM authorisation; without one,
+ * nothing allows them for anyone outside the listed accounts.
+ */
+export const INTEGRATION_CALLBACKS = 'execute-api:/*/POST/v1/integrations/*';
+
+/**
  * Who may invoke the API at all: callers from the stack's account and the listed accounts (and,
  * if given, only inside the organization). The api function maps the same account list
  * (functions/http/iam-principal.ts), so API Gateway and the gateway agree on who can arrive.
@@ -125,7 +133,7 @@ function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: s
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
       actions: ['execute-api:Invoke'],
-      resources: ['execute-api:/*'],
+      notResources: [INTEGRATION_CALLBACKS],
       conditions: { StringNotEquals: { 'aws:PrincipalAccount': accounts } },
     }),
   ];
@@ -136,7 +144,7 @@ function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: s
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        resources: ['execute-api:/*'],
+        notResources: [INTEGRATION_CALLBACKS],
         conditions: { StringNotEquals: { 'aws:PrincipalOrgID': principalOrgId } },
       }),
     );

@@ -4,6 +4,8 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { ApprovalNotifications } from '../core/notifications.ts';
+import type { Transition } from '../core/ports/store.port.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
@@ -17,12 +19,20 @@ import {
   workflowFromEnv,
 } from './composition.ts';
 import { ENV, optionalEnv } from './env.ts';
+import { notifiersFromEnv } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
+import { teamsFromEnv } from './teams.ts';
 
 const logger = lambdaLogger('ala-api');
+const logCommit = logLifecycle(logger);
 const plane = dataPlaneFromEnv();
 const policy = await loadBundledPolicy(logger);
 const attributes = await resourceAttributesFromEnv(policy, logger);
+const teams = await teamsFromEnv(logger);
+// Cards to refresh after a commit. Lambda freezes once the handler returns, so the handler waits
+// for this work before answering (a vote's answer is a little slower; no card is left stale).
+const afterCommit: Promise<void>[] = [];
+let notifications: ApprovalNotifications | undefined;
 const service = new ApprovalService({
   store: plane.store,
   policy,
@@ -33,9 +43,21 @@ const service = new ApprovalService({
   // The request is committed either way; the sweeper starts executions that failed to start.
   onWorkflowError: (error, request) =>
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
-  onCommit: logLifecycle(logger),
+  onCommit: (transition) => {
+    logCommit(transition);
+    if (notifications?.configured) afterCommit.push(cardsAfter(notifications, transition));
+  },
   // Without allowed grant roles there is no broker: aws_sts grants answer 501 credentials_not_configured.
   ...stsBrokerFromEnv(),
+});
+
+notifications = new ApprovalNotifications({
+  store: plane.store,
+  sink: service,
+  notifiers: await notifiersFromEnv(logger),
+  directory: () => policy.directory,
+  onError: (error, where) =>
+    logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
 });
 
 const authenticate = iamAuthenticator(
@@ -51,8 +73,25 @@ const authenticate = iamAuthenticator(
   (reason, arn) => logger.warn('caller refused', { reason, arn }),
 );
 
-const serve = handle(createApp({ service, authenticate, logger }));
-
-export const handler = logger.withContext((event: LambdaEvent, context: LambdaContext) =>
-  serve(event, context),
+const serve = handle(
+  createApp({ service, authenticate, logger, ...(teams ? { teams: teams.inbound } : {}) }),
 );
+
+export const handler = logger.withContext(async (event: LambdaEvent, context: LambdaContext) => {
+  try {
+    return await serve(event, context);
+  } finally {
+    while (afterCommit.length > 0) await Promise.allSettled(afterCommit.splice(0));
+  }
+});
+
+/**
+ * Votes, decisions and escalations refresh the posted cards; an escalation by an approver (the
+ * card's button) also tells the escalation groups now, as the workflow's Escalate stage would.
+ */
+async function cardsAfter(notifications: ApprovalNotifications, transition: Transition): Promise<void> {
+  await notifications.afterCommit(transition, { announce: false });
+  if (transition.events.some((event) => event.type === 'request.escalated')) {
+    await notifications.notify(transition.request.id, 'escalate');
+  }
+}

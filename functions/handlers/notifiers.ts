@@ -4,8 +4,11 @@
  */
 import type { ApprovalNotifier } from '../core/ports/notifier.port.ts';
 import type { Logger } from '../observability/logger.ts';
+import { teamsFromEnv } from './teams.ts';
 
-export async function notifiersFromEnv(_logger: Logger): Promise<ApprovalNotifier[]> {
+export async function notifiersFromEnv(logger: Logger): Promise<ApprovalNotifier[]> {
   const notifiers: ApprovalNotifier[] = [];
+  const teams = await teamsFromEnv(logger);
+  if (teams) notifiers.push(teams.notifier);
   return notifiers;
 }

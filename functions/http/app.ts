@@ -20,6 +20,7 @@ import { registerAuditRoutes } from './routes/audit.ts';
 import { registerDecisionRoutes } from './routes/decisions.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { registerGrantRoutes } from './routes/grants.ts';
+import { registerTeamsRoutes } from './routes/integrations/teams.ts';
 import { registerMetaRoutes } from './routes/meta.ts';
 import { registerRequestRoutes } from './routes/requests.ts';
 import { registerWhoamiRoutes } from './routes/whoami.ts';
@@ -33,6 +34,7 @@ const ROUTES: readonly RouteModule[] = [
   registerAuditRoutes,
   registerEvaluateRoutes,
   registerWhoamiRoutes,
+  registerTeamsRoutes,
   registerMetaRoutes,
 ];
 

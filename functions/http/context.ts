@@ -1,5 +1,6 @@
 /** What every part of the HTTP application shares: its dependencies and the per-call variables. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { TeamsInbound } from '../adapters/chat/teams/index.ts';
 import type { ApprovalService } from '../core/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Authenticator } from './auth.ts';
@@ -12,6 +13,8 @@ export interface AppDependencies {
   /** Local mode wakes long-polls on commits; without it they poll the store with backoff. */
   readonly hub?: ChangeHub;
   readonly version?: string;
+  /** The Teams bot's messaging endpoint; absent: the route answers 404 (Teams not configured). */
+  readonly teams?: TeamsInbound;
 }
 
 /** Set by the middleware for every call under /v1 (principal) and every call at all (requestId). */

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { TEAMS_CLOUDS } from '../adapters/chat/teams/clouds.ts';
 import { PrincipalId } from '../http/schemas.ts';
 import { packageRoot } from './package-root.ts';
 
@@ -99,6 +100,23 @@ export const LocalConfigSchema = z.strictObject({
         endpoint: z.url().optional(),
         useFipsEndpoint: z.boolean().optional(),
       }),
+    })
+    .optional(),
+  /**
+   * The Teams approval bot (docs/chat-teams.md): its Entra app id and client secret, the cloud
+   * whose Bot Framework endpoints it uses, and the conversation cards go to when policy data routes
+   * none of the asked groups (`notifications.teams`). The URLs override the cloud's endpoints.
+   */
+  teams: z
+    .strictObject({
+      appId: z.string().min(1, 'the bot’s Entra application (client) id'),
+      appPassword: z.string().min(1, 'the app registration’s client secret'),
+      tenantId: z.string().min(1).optional(),
+      cloud: z.enum(TEAMS_CLOUDS).default('public'),
+      conversation: z.string().min(1).optional(),
+      serviceUrl: z.url().optional(),
+      openIdMetadataUrl: z.url().optional(),
+      tokenUrl: z.url().optional(),
     })
     .optional(),
 });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { roleArn, StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
+import type { TeamsInbound } from '../adapters/chat/teams/index.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
@@ -22,7 +23,7 @@ import { ChangeHub } from '../http/waiter.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ConfigError, type LocalConfig } from './config.ts';
-import { localNotifiers } from './notifiers.ts';
+import { localNotifiers, localTeams } from './notifiers.ts';
 
 export interface RunningGateway {
   readonly url: string;
@@ -98,6 +99,7 @@ export async function startGateway(
     authenticate: bearerTokenAuthenticator(config.principals),
     logger,
     hub,
+    ...teamsEndpoint(config),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -133,6 +135,12 @@ export async function startGateway(
       store.close();
     },
   };
+}
+
+/** The Teams messaging endpoint's dependencies, when the config has a Teams bot. */
+function teamsEndpoint(config: LocalConfig): { teams?: TeamsInbound } {
+  const teams = localTeams(config);
+  return teams ? { teams: teams.inbound } : {};
 }
 
 /** Announces every pending request on the channels not yet told (after a restart). */

@@ -3,11 +3,35 @@
  * blocks; docs/chat.md). A channel without a block is absent: the gateway still works through the
  * API and CLI.
  */
+import { type TeamsChannel, teamsChannel } from '../adapters/chat/teams/index.ts';
 import type { ApprovalNotifier } from '../core/ports/notifier.port.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { LocalConfig } from './config.ts';
 
-export async function localNotifiers(_config: LocalConfig, _logger: Logger): Promise<ApprovalNotifier[]> {
+export async function localNotifiers(config: LocalConfig, logger: Logger): Promise<ApprovalNotifier[]> {
   const notifiers: ApprovalNotifier[] = [];
+  const teams = localTeams(config, logger);
+  if (teams) notifiers.push(teams.notifier);
   return notifiers;
+}
+
+const teamsChannels = new WeakMap<LocalConfig, TeamsChannel>();
+
+/** The Teams channel of `config` (one per config: the notifier and the endpoint share it). */
+export function localTeams(config: LocalConfig, logger?: Logger): TeamsChannel | undefined {
+  const settings = config.teams;
+  if (!settings) return undefined;
+  let channel = teamsChannels.get(config);
+  if (!channel) {
+    const { conversation, ...rest } = settings;
+    channel = teamsChannel(
+      { ...rest, ...(conversation ? { defaultConversation: conversation } : {}) },
+      {
+        onPartialFailure: (to, error) =>
+          logger?.error('Teams card not posted to one conversation', { conversation: to, error }),
+      },
+    );
+    teamsChannels.set(config, channel);
+  }
+  return channel;
 }

@@ -435,6 +435,7 @@ describe('HTTP application', () => {
       '/v1/action-requests/{id}/grant',
       '/v1/action-requests/{id}/outcome',
       '/v1/evaluate',
+      '/v1/integrations/teams/messages',
       '/v1/whoami',
     ]);
   });
