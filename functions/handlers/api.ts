@@ -8,6 +8,7 @@ import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
 import { agentRolesOf, parseAccountList } from '../http/iam-principal.ts';
+import { MAX_WAIT_SECONDS } from '../http/schemas.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
 import {
   dataPlaneFromEnv,
@@ -16,7 +17,7 @@ import {
   stsBrokerFromEnv,
   workflowFromEnv,
 } from './composition.ts';
-import { ENV, optionalEnv } from './env.ts';
+import { ENV, optionalEnv, optionalSeconds } from './env.ts';
 import { loadBundledPolicy } from './policy.ts';
 
 const logger = lambdaLogger('ala-api');
@@ -51,7 +52,10 @@ const authenticate = iamAuthenticator(
   (reason, arn) => logger.warn('caller refused', { reason, arn }),
 );
 
-const serve = handle(createApp({ service, authenticate, logger }));
+const maxWaitSeconds = optionalSeconds(ENV.maxWaitSeconds, 1, MAX_WAIT_SECONDS);
+const serve = handle(
+  createApp({ service, authenticate, logger, ...(maxWaitSeconds !== undefined ? { maxWaitSeconds } : {}) }),
+);
 
 export const handler = logger.withContext((event: LambdaEvent, context: LambdaContext) =>
   serve(event, context),

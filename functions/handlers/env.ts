@@ -43,7 +43,22 @@ export const ENV = {
   resourceTagsEnabled: 'RESOURCE_TAGS_ENABLED',
   /** `tagKey=attribute,…` (a bare `key` maps to itself). @default environment,data_classification,owner */
   resourceTagAttributes: 'RESOURCE_TAG_ATTRIBUTES',
+  /** Longest long-poll the api function holds, in whole seconds (1–25). @default 25 */
+  maxWaitSeconds: 'MAX_WAIT_SECONDS',
 } as const;
+
+/** A whole number of seconds from `min` to `max` in `name`, or undefined when unset. */
+export function optionalSeconds(name: string, min: number, max: number): number | undefined {
+  const text = optionalEnv(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(
+      `environment variable ${name} must be a whole number of seconds from ${min} to ${max}, got "${text}"; the CDK stack sets it from its props`,
+    );
+  }
+  return value;
+}
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */
 export const POLICY_FILES = { wasm: 'policy.wasm', data: 'data.json' } as const;
