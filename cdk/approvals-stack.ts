@@ -27,6 +27,7 @@ import { AuditArchive } from './constructs/audit-archive.ts';
 import { GatewayApi } from './constructs/gateway-api.ts';
 import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
+import { LogArchive } from './constructs/log-archive.ts';
 import { Operations } from './constructs/operations.ts';
 import { DEFAULT_POLICY_BUNDLE_DIR } from './paths.ts';
 
@@ -68,10 +69,17 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    */
   readonly webAclArn?: string;
   /**
-   * Retention of all log groups (functions, state machine, API access logs).
+   * Retention of all log groups (functions, state machine, API access logs): the "hot",
+   * searchable period (OMB M-21-31: 12 months).
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Days an archived copy of every log line is kept in cold storage (S3 Glacier) after the hot
+   * period (OMB M-21-31: 18 months); 0 turns the log archive off.
+   * @default 548
+   */
+  readonly coldLogRetentionDays?: number;
   /**
    * How often the sweeper runs.
    * @default Duration.minutes(5)
@@ -183,6 +191,7 @@ export class ApprovalsGatewayStack extends Stack {
   readonly approvals: ApprovalStateMachine;
   readonly gatewayApi: GatewayApi;
   readonly operations: Operations;
+  readonly logArchive: LogArchive | undefined;
 
   constructor(scope: Construct, id: string, props: ApprovalsGatewayStackProps = {}) {
     super(scope, id, props);
@@ -359,6 +368,24 @@ export class ApprovalsGatewayStack extends Stack {
       failClosedLogGroups: [this.workflowFunction.logGroup, this.sweeperFunction.logGroup],
       ...(props.alarmEmails ? { alarmEmails: props.alarmEmails } : {}),
     });
+
+    const coldDays = props.coldLogRetentionDays ?? 548;
+    this.logArchive =
+      coldDays === 0
+        ? undefined
+        : new LogArchive(this, 'LogArchive', {
+            logGroups: [
+              this.apiFunction.logGroup,
+              this.workflowFunction.logGroup,
+              this.sweeperFunction.logGroup,
+              this.approvals.logGroup,
+              this.gatewayApi.accessLogs,
+            ],
+            encryptionKey: this.key,
+            hotDays: logRetention === logs.RetentionDays.INFINITE ? 3653 : logRetention,
+            coldDays,
+            accessLogsBucket: this.archive.accessLogs,
+          });
 
     acknowledgeDeadLetters({
       api: this.apiFunction,

@@ -553,6 +553,62 @@ describe('Class: ApprovalsGatewayStack', () => {
     });
   });
 
+  describe('log retention (OMB M-21-31: 12 months hot, 18 months cold)', () => {
+    it('keeps every log group searchable for 12 months', () => {
+      const groups = resourcesOfType(synth.json, 'AWS::Logs::LogGroup');
+      expect(groups.length).toBeGreaterThanOrEqual(6);
+      for (const [id, group] of groups) expect(group.Properties?.RetentionInDays, id).toBe(365);
+    });
+
+    it('streams every line of the function, state-machine and access logs to a bucket that keeps it cold for 18 more months', () => {
+      const filters = resourcesOfType(synth.json, 'AWS::Logs::SubscriptionFilter').map(
+        ([, f]) => f.Properties ?? {},
+      );
+      const groups = filters.map((f) => JSON.stringify(f.LogGroupName)).join(' ');
+      for (const group of [
+        'ApiFunctionLogs',
+        'WorkflowFunctionLogs',
+        'SweeperFunctionLogs',
+        'ApprovalsLogs',
+        'ApiAccessLogs',
+      ]) {
+        expect(groups).toContain(group);
+      }
+      for (const filter of filters) {
+        expect(filter.FilterPattern).toBe('');
+        expect(JSON.stringify(filter.DestinationArn)).toContain('LogArchiveStream');
+      }
+      const [, bucket] =
+        resourcesOfType(synth.json, 'AWS::S3::Bucket').find(([id]) => id.startsWith('LogArchiveBucket')) ??
+        [];
+      expect(bucket?.Properties?.LifecycleConfiguration).toEqual({
+        Rules: [
+          expect.objectContaining({
+            ExpirationInDays: 365 + 548,
+            Transitions: [{ StorageClass: 'GLACIER', TransitionInDays: 1 }],
+          }),
+        ],
+      });
+      expect(JSON.stringify(bucket?.Properties?.BucketEncryption)).toContain('aws:kms');
+    });
+
+    it('takes the cold period from coldLogRetentionDays, and 0 turns the archive off', () => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const off = new ApprovalsGatewayStack(app, 'NoLogArchive', {
+        env: { region: COMMERCIAL_REGION },
+        coldLogRetentionDays: 0,
+      });
+      expect(off.logArchive).toBeUndefined();
+      expect(
+        () =>
+          new ApprovalsGatewayStack(app, 'BadLogArchive', {
+            env: { region: COMMERCIAL_REGION },
+            coldLogRetentionDays: 1.5,
+          }),
+      ).toThrow(/cold days must be a whole number ≥ 1, got 1.5/);
+    });
+  });
+
   it('lets CloudWatch Logs use the data key only for log groups of this stack', () => {
     const [, key] =
       resourcesOfType(synth.json, 'AWS::KMS::Key').find(([id]) => id.startsWith('DataKey')) ?? [];
