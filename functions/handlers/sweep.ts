@@ -55,10 +55,18 @@ export interface SweepOptions {
   readonly resumeGraceMs?: number;
   /** Most decided requests whose token the reconciler reads in one run. @default 1000 */
   readonly maxReconcileChecks?: number;
+  /** Where the previous run's reconciler stopped (its report's `reconcileFrom`). @default - the beginning */
+  readonly reconcileFrom?: ReconcilePosition;
   /** Time left in this invocation; the sweep stops paging when it drops below `reserveMs`. @default unbounded */
   readonly remainingMs?: () => number;
   /** @default 15 s */
   readonly reserveMs?: number;
+}
+
+/** A place in the reconciler's walk: the status being listed and the position after the last request read. */
+export interface ReconcilePosition {
+  readonly status: Status;
+  readonly cursor: string;
 }
 
 export interface SweepReport {
@@ -72,6 +80,8 @@ export interface SweepReport {
   readonly failed: number;
   /** False when the sweep ran out of time (or reconcile checks) before the last page; the next run continues. */
   readonly complete: boolean;
+  /** Where the next run's reconciler should start, when this one stopped at its bound. */
+  readonly reconcileFrom?: ReconcilePosition;
 }
 
 /** The statuses a request leaves `pending` for while its execution may be waiting (`denied` never waits). */
@@ -136,8 +146,10 @@ export async function sweepPendingRequests(
     cursor = page.cursor;
   } while (cursor);
 
-  const reconciled = await reconcileDecided(deps, options, counts, outOfTime);
-  return { ...counts, complete: reconciled };
+  const stoppedAt = await reconcileDecided(deps, options, counts, outOfTime);
+  return stoppedAt === undefined
+    ? { ...counts, complete: true }
+    : { ...counts, complete: false, ...(stoppedAt === 'time' ? {} : { reconcileFrom: stoppedAt }) };
 }
 
 /**
@@ -161,34 +173,45 @@ async function notifyInPlaceOfWorkflow(deps: SweepDependencies, request: ActionR
  * Decided requests created recently enough to still have a waiting execution (deadline not yet
  * past): a stored, unsettled token means the decision's SendTaskSuccess may never have arrived.
  * Resuming is idempotent (a task that is over refuses it), and the token is settled either way.
+ * Returns where it stopped when it reached its bound (the next run starts there, so no request
+ * is starved behind the first thousand), 'time' when it ran out of time, else undefined.
  */
 async function reconcileDecided(
   deps: SweepDependencies,
   options: SweepOptions,
   counts: { resumed: number; failed: number },
   outOfTime: () => boolean,
-): Promise<boolean> {
+): Promise<ReconcilePosition | 'time' | undefined> {
   const { store, tokens, clock, logger } = deps;
   const resumeGraceMs = options.resumeGraceMs ?? 60_000;
   let checks = options.maxReconcileChecks ?? 1000;
   const now = clock.now();
   const since = new Date(now.getTime() - LONGEST_WAIT_MS).toISOString();
-  for (const status of DECIDED) {
-    let cursor: string | undefined = cursorAfter({ createdAt: since, id: FIRST_ID });
+  const from = options.reconcileFrom;
+  const first = from ? Math.max(0, DECIDED.indexOf(from.status)) : 0;
+  for (const status of DECIDED.slice(first)) {
+    let cursor: string | undefined =
+      from?.status === status ? from.cursor : cursorAfter({ createdAt: since, id: FIRST_ID });
     do {
-      if (outOfTime()) return false;
+      if (outOfTime()) return 'time';
       const page = await store.listByStatus(status, { limit: 100, cursor });
+      let previous: ActionRequest | undefined;
       for (const request of page.items) {
         const deadline = request.approval ? Date.parse(request.approval.expiresAt) : 0;
+        const due =
+          deadline > now.getTime() && now.getTime() - Date.parse(request.updatedAt) >= resumeGraceMs;
         // Past the deadline every waiting task has timed out: nothing is left to resume.
-        if (deadline <= now.getTime()) continue;
-        if (now.getTime() - Date.parse(request.updatedAt) < resumeGraceMs) continue;
+        if (!due) {
+          previous = request;
+          continue;
+        }
         if (checks-- <= 0) {
           logger.warn('reconciler reached its checks for this run; the next run continues', {
             ...counts,
           });
-          return false;
+          return { status, cursor: previous ? cursorAfter(previous) : (cursor ?? '') };
         }
+        previous = request;
         try {
           const token = await tokens.get(request.id);
           if (!token || token.settledAt !== undefined) continue;
@@ -204,7 +227,7 @@ async function reconcileDecided(
       cursor = page.cursor;
     } while (cursor);
   }
-  return true;
+  return undefined;
 }
 
 async function resumeOnce(

@@ -39,6 +39,10 @@ const notifications = new ApprovalNotifications({
     logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
 });
 
+// Where the last run's reconciler stopped at its bound; a warm function continues there, a cold
+// one starts from the beginning (either way every decided request is reached within a few runs).
+let reconcileFrom: SweepReport['reconcileFrom'];
+
 export const handler = logger.withContext(
   async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>) => {
     const report: SweepReport = await sweepPendingRequests(
@@ -51,8 +55,12 @@ export const handler = logger.withContext(
         clock: systemClock,
         logger,
       },
-      { remainingMs: () => context.getRemainingTimeInMillis() },
+      {
+        remainingMs: () => context.getRemainingTimeInMillis(),
+        ...(reconcileFrom ? { reconcileFrom } : {}),
+      },
     );
+    reconcileFrom = report.reconcileFrom;
     logger.info('sweep finished', { ...report });
     if (report.failed > 0) {
       // Fails the invocation so the Errors metric shows it; everything else was done.
