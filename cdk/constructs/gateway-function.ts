@@ -156,7 +156,7 @@ export class GatewayFunction extends Construct {
       {
         id: 'AwsSolutions-L1',
         reason:
-          'Pinned to nodejs22.x on purpose: an LTS runtime offered in both aws and aws-us-gov that runs the Node 20 code this repository tests; a runtime upgrade is a reviewed change, not a side effect of a CDK update.',
+          'Pinned to nodejs22.x on purpose: an LTS runtime offered in both aws and aws-us-gov, whose Node major the bundles and handler tests are also run on (test/integration/runtime); a runtime upgrade is a reviewed change, not a side effect of a CDK update.',
       },
       {
         id: 'NIST.800.53.R5-LambdaInsideVPC',
