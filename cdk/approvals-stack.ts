@@ -19,11 +19,18 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { parseTagAttributes } from '../functions/adapters/aws/resource-tags.ts';
 import { ENV } from '../functions/handlers/env.ts';
-import { ApprovalStateMachine, type LambdaRetryOptions } from './constructs/approval-state-machine.ts';
+import { MAX_WAIT_SECONDS } from '../functions/http/schemas.ts';
+import {
+  ApprovalStateMachine,
+  type LambdaRetryOptions,
+  STATE_MACHINE_LOG_PREFIX,
+} from './constructs/approval-state-machine.ts';
 import { AuditArchive } from './constructs/audit-archive.ts';
 import { GatewayApi } from './constructs/gateway-api.ts';
 import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
+import { LogArchive } from './constructs/log-archive.ts';
+import { Operations } from './constructs/operations.ts';
 import { TeamsBot, type TeamsBotProps } from './constructs/teams-bot.ts';
 import { DEFAULT_POLICY_BUNDLE_DIR, DEMO_POLICY_VERIFICATION_KEY } from './paths.ts';
 
@@ -76,20 +83,49 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    */
   readonly webAclArn?: string;
   /**
-   * Retention of all log groups (functions, state machine, API access logs).
+   * Retention of all log groups (functions, state machine, API access logs): the "hot",
+   * searchable period (OMB M-21-31: 12 months).
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Days an archived copy of every log line is kept in cold storage (S3 Glacier) after the hot
+   * period (OMB M-21-31: 18 months); 0 turns the log archive off.
+   * @default 548
+   */
+  readonly coldLogRetentionDays?: number;
   /**
    * How often the sweeper runs.
    * @default Duration.minutes(5)
    */
   readonly sweepInterval?: Duration;
   /**
-   * Retry of the state machine's Lambda tasks on Lambda service errors.
-   * @default - 2 s interval, 6 attempts, backoff rate 2
+   * Retry of the state machine's Lambda tasks on Lambda service errors and transient store errors.
+   * @default - 2 s, doubling, at most 2 min apart, full jitter, 20 attempts (≤ 30 min of waits)
    */
   readonly lambdaRetry?: LambdaRetryOptions;
+  /**
+   * Concurrent executions reserved for the workflow function, so long-polls on the api function
+   * can never take the capacity the approval executions need. 0 turns the reservation off (an
+   * account whose concurrency quota is too small to reserve from).
+   * @default 20
+   */
+  readonly workflowReservedConcurrency?: number;
+  /**
+   * The longest long-poll (`?wait`, `Prefer: wait`) the api function holds, in seconds (1–25). Each
+   * held poll keeps one api function busy: apiThrottleRateLimit × apiMaxWaitSeconds must fit in
+   * the account's concurrency (docs/aws.md, sizing).
+   * @default 10
+   */
+  readonly apiMaxWaitSeconds?: number;
+  /**
+   * The account's Lambda concurrent-executions quota in this region, to check the sizing rule at
+   * synth time.
+   * @default 1000 - the default quota
+   */
+  readonly lambdaConcurrencyQuota?: number;
+  /** E-mail addresses subscribed to the alarm topic. @default - none */
+  readonly alarmEmails?: readonly string[];
   /**
    * Folder with the compiled policy bundle (policy.wasm, data.json) copied into the api and
    * workflow functions.
@@ -183,6 +219,8 @@ export class ApprovalsGatewayStack extends Stack {
   readonly sweeperFunction: GatewayFunction;
   readonly approvals: ApprovalStateMachine;
   readonly gatewayApi: GatewayApi;
+  readonly operations: Operations;
+  readonly logArchive: LogArchive | undefined;
 
   constructor(scope: Construct, id: string, props: ApprovalsGatewayStackProps = {}) {
     super(scope, id, props);
@@ -207,15 +245,11 @@ export class ApprovalsGatewayStack extends Stack {
     });
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'CloudWatchLogsOfThisAccount',
+        sid: 'CloudWatchLogsOfThisStack',
         principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
         actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${this.region}:${Aws.ACCOUNT_ID}:log-group:*`,
-          },
-        },
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stackLogGroupArns() } },
       }),
     );
 
@@ -234,6 +268,7 @@ export class ApprovalsGatewayStack extends Stack {
       bundleAwsSdk,
     });
 
+    const sizing = checkSizing(props);
     const common = { logKey: this.key, logRetention, fipsEndpoints, bundleAwsSdk };
     this.workflowFunction = new GatewayFunction(this, 'WorkflowFunction', {
       ...common,
@@ -242,9 +277,15 @@ export class ApprovalsGatewayStack extends Stack {
       memorySize: 512,
       timeout: Duration.seconds(30),
       policyBundleDir,
+      ...(sizing.workflowReserved > 0 ? { reservedConcurrency: sizing.workflowReserved } : {}),
     });
     for (const [name, value] of Object.entries(policyTrust))
       this.workflowFunction.function.addEnvironment(name, value);
+    if (sizing.workflowReserved === 0) {
+      this.workflowFunction.withoutReservedConcurrency(
+        'workflowReservedConcurrency is 0 in this deployment (an account whose concurrency quota leaves nothing to reserve); throttled tasks are retried for up to 30 minutes and the sweeper tells approvers when Notify could not.',
+      );
+    }
     this.approvals = new ApprovalStateMachine(this, 'Approvals', {
       workflowFunction: this.workflowFunction.function,
       logKey: this.key,
@@ -275,9 +316,13 @@ export class ApprovalsGatewayStack extends Stack {
       timeout: Duration.seconds(29),
       policyBundleDir,
       ...(props.policyShadowBundleDir ? { policyShadowBundleDir: props.policyShadowBundleDir } : {}),
+      environment: { [ENV.maxWaitSeconds]: String(sizing.apiMaxWait) },
     });
     for (const [name, value] of Object.entries(policyTrust))
       this.apiFunction.function.addEnvironment(name, value);
+    this.apiFunction.withoutReservedConcurrency(
+      'The api function draws on the unreserved pool on purpose: a reservation would also cap it, and its load is bounded upstream by the stage throttle (rate × maximum long-poll wait ≤ the pool, checked at synth; docs/aws.md).',
+    );
     this.apiFunction.useTables(this.tables, this.key);
     this.apiFunction.allow(startExecutions, resumeTasks);
     this.apiFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
@@ -319,7 +364,12 @@ export class ApprovalsGatewayStack extends Stack {
       memorySize: 256,
       timeout: Duration.minutes(4),
       retryAttempts: 0,
+      // Only the directory in policy data (who is told where); the sweeper evaluates nothing.
+      policyBundleDir,
     });
+    this.sweeperFunction.withoutReservedConcurrency(
+      'One invocation per schedule tick (every 5 minutes, no retries): its concurrency is bounded by the schedule itself.',
+    );
     this.sweeperFunction.useTables(this.tables, this.key);
     this.sweeperFunction.allow(startExecutions, resumeTasks);
     this.sweeperFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
@@ -350,8 +400,49 @@ export class ApprovalsGatewayStack extends Stack {
         api: this.gatewayApi.api,
         apiFunction: this.apiFunction,
         workflowFunction: this.workflowFunction,
+        sweeperFunction: this.sweeperFunction,
       });
     }
+
+    this.operations = new Operations(this, 'Operations', {
+      functions: [
+        { name: 'api', function: this.apiFunction.function, logGroup: this.apiFunction.logGroup },
+        {
+          name: 'workflow',
+          function: this.workflowFunction.function,
+          logGroup: this.workflowFunction.logGroup,
+        },
+        { name: 'sweeper', function: this.sweeperFunction.function, logGroup: this.sweeperFunction.logGroup },
+      ],
+      stateMachine,
+      api: this.gatewayApi.api,
+      tables: [this.tables.requests, this.tables.audit],
+      apiLatencyThreshold: Duration.seconds(sizing.apiMaxWait + 5),
+      failClosedLogGroups: [this.workflowFunction.logGroup, this.sweeperFunction.logGroup],
+      ...(props.alarmEmails ? { alarmEmails: props.alarmEmails } : {}),
+    });
+    // The archive's alarms (stream iterator age, archiver errors and failed writes, on-failure queue
+    // depth) go to the same topic as every other alarm.
+    for (const alarm of Object.values(this.archive.alarms)) this.operations.addAlarm(alarm);
+
+    const coldDays = props.coldLogRetentionDays ?? 548;
+    this.logArchive =
+      coldDays === 0
+        ? undefined
+        : new LogArchive(this, 'LogArchive', {
+            logGroups: [
+              this.apiFunction.logGroup,
+              this.workflowFunction.logGroup,
+              this.sweeperFunction.logGroup,
+              this.approvals.logGroup,
+              this.gatewayApi.accessLogs,
+              this.archive.archiver.logGroup,
+            ],
+            encryptionKey: this.key,
+            hotDays: logRetention === logs.RetentionDays.INFINITE ? 3653 : logRetention,
+            coldDays,
+            accessLogsBucket: this.archive.accessLogs,
+          });
 
     acknowledgeDeadLetters({
       api: this.apiFunction,
@@ -365,6 +456,7 @@ export class ApprovalsGatewayStack extends Stack {
     new CfnOutput(this, 'AuditTableName', { value: this.tables.audit.tableName });
     new CfnOutput(this, 'AuditArchiveBucketName', { value: this.archive.bucket.bucketName });
     new CfnOutput(this, 'AuditArchiveFailureQueueUrl', { value: this.archive.failureQueue.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn });
   }
 
   /** The api function's STS permissions and the broker's configuration, for exactly these roles. */
@@ -450,6 +542,52 @@ export class ApprovalsGatewayStack extends Stack {
     });
     this.apiFunction.function.node.addDependency(readTags);
   }
+}
+
+/**
+ * The log groups of this stack, as CloudWatch Logs names them in the encryption context: every
+ * group CloudFormation names (`<stack name>-<logical id>-<suffix>`) and the state machine's
+ * vended-log group. Names, not references: the groups refer to the key, so the key's policy
+ * cannot refer to them.
+ */
+function stackLogGroupArns(): string[] {
+  const prefix = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:`;
+  return [`${prefix}${Aws.STACK_NAME}-*`, `${prefix}${STATE_MACHINE_LOG_PREFIX}${Aws.STACK_NAME}-*`];
+}
+
+/**
+ * The sizing rule (docs/aws.md): every long-poll holds one api function for its whole wait, so
+ * rate × wait concurrent executions must fit in what the workflow's reservation leaves of the
+ * account's quota (of which Lambda keeps 100 unreserved).
+ */
+export function checkSizing(props: ApprovalsGatewayStackProps): {
+  apiMaxWait: number;
+  workflowReserved: number;
+} {
+  const apiMaxWait = props.apiMaxWaitSeconds ?? 10;
+  const workflowReserved = props.workflowReservedConcurrency ?? 20;
+  const quota = props.lambdaConcurrencyQuota ?? 1000;
+  const rate = props.apiThrottleRateLimit ?? 50;
+  if (!Number.isInteger(apiMaxWait) || apiMaxWait < 1 || apiMaxWait > MAX_WAIT_SECONDS) {
+    throw new Error(
+      `apiMaxWaitSeconds must be a whole number from 1 to ${MAX_WAIT_SECONDS}, got ${apiMaxWait}`,
+    );
+  }
+  if (!Number.isInteger(workflowReserved) || workflowReserved < 0) {
+    throw new Error(`workflowReservedConcurrency must be a whole number ≥ 0, got ${workflowReserved}`);
+  }
+  if (workflowReserved > 0 && quota - workflowReserved < 100) {
+    throw new Error(
+      `workflowReservedConcurrency ${workflowReserved} leaves ${quota - workflowReserved} of the account's ${quota} concurrent executions unreserved; Lambda keeps at least 100 unreserved. Raise the quota (lambdaConcurrencyQuota) or set workflowReservedConcurrency to 0`,
+    );
+  }
+  const pool = quota - workflowReserved;
+  if (rate * apiMaxWait > pool) {
+    throw new Error(
+      `sizing: apiThrottleRateLimit ${rate}/s × apiMaxWaitSeconds ${apiMaxWait} s = ${rate * apiMaxWait} concurrent long-polls, more than the ${pool} concurrent executions the api function can have (lambdaConcurrencyQuota ${quota} − workflowReservedConcurrency ${workflowReserved}); lower the rate or the wait, or raise the quota`,
+    );
+  }
+  return { apiMaxWait, workflowReserved };
 }
 
 /** A dead-letter queue only catches failed asynchronous invocations; each function's reason differs. */

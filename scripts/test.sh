@@ -19,7 +19,7 @@ for cmd in node java python3 go; do
   fi
 done
 
-step "pinned tools (opa, regal, DynamoDB Local, moto, cfn-lint)"
+step "pinned tools (opa, regal, DynamoDB Local, moto, cfn-lint, the Lambda runtime's Node.js)"
 bash scripts/tools.sh
 
 step "format and lint (biome)"

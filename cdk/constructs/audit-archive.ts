@@ -35,7 +35,7 @@ export interface AuditArchiveProps {
   readonly accessLogRetentionDays: number;
 }
 
-/** The archive's alarms, without actions: whoever routes alarms adds them (`alarm.addAlarmAction`). */
+/** The archive's alarms; the stack routes them to its alarm topic (`Operations.addAlarm`). */
 export interface AuditArchiveAlarms {
   /** The oldest unarchived stream record is older than 10 minutes: the archiver falls behind or is stuck. */
   readonly iteratorAge: cloudwatch.Alarm;
@@ -258,13 +258,6 @@ export class AuditArchive extends Construct {
       reason:
         'This queue is itself the on-failure destination of the stream mapping: it holds stream positions of given-up batches for an operator to replay, and its depth is alarmed. A dead-letter queue behind it would have no consumer to fail.',
     });
-    for (const alarm of Object.values(this.alarms)) {
-      Validations.of(alarm).acknowledge({
-        id: 'NIST.800.53.R5-CloudWatchAlarmAction',
-        reason:
-          "The stack has no notification channel of its own yet; the alarms are exposed as AuditArchive.alarms so the deployer (or an extension stack) adds the action of the organization's paging or ticketing topic.",
-      });
-    }
   }
 
   /** The archive's own key: deletion and disabling only by the break-glass role; decrypt only by readers. */

@@ -58,17 +58,7 @@ export class GatewayApi extends Construct {
       deployOptions: {
         stageName: props.stageName,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
-          caller: true,
-          httpMethod: true,
-          ip: true,
-          protocol: true,
-          requestTime: true,
-          resourcePath: true,
-          responseLength: true,
-          status: true,
-          user: true,
-        }),
+        accessLogFormat: apigw.AccessLogFormat.custom(accessLogFormat()),
         loggingLevel: props.manageCloudWatchRole
           ? apigw.MethodLoggingLevel.ERROR
           : apigw.MethodLoggingLevel.OFF,
@@ -111,6 +101,46 @@ export class GatewayApi extends Construct {
  * nothing allows them for anyone outside the listed accounts.
  */
 export const INTEGRATION_CALLBACKS = 'execute-api:/*/POST/v1/integrations/*';
+
+/**
+ * Access log fields: who called (the SigV4 caller's ARN and account), what, the answer, and why API
+ * Gateway itself refused or failed (`$context.error.*`: throttling,
+ * a denied signature, a Lambda that could not be invoked) — the lines an incident review starts from.
+ */
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  callerArn: '$context.identity.userArn',
+  caller: '$context.identity.caller',
+  accountId: '$context.identity.accountId',
+  user: '$context.identity.user',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  // The quoted form: a message holding a quote would otherwise break the line's JSON.
+  errorMessage: '$context.error.messageString',
+  errorResponseType: '$context.error.responseType',
+  wafResponseCode: '$context.wafResponseCode',
+};
+
+/**
+ * One JSON object per line. Values are quoted (an absent one logs as "-"); no field an agent can
+ * fill freely (user agent, raw path) is logged, so no caller can break a line's JSON.
+ */
+export function accessLogFormat(): string {
+  return `{${Object.entries(ACCESS_LOG_FIELDS)
+    .map(([name, variable]) =>
+      variable.endsWith('String') ? `"${name}":${variable}` : `"${name}":"${variable}"`,
+    )
+    .join(',')}}`;
+}
 
 /**
  * Who may invoke the API at all: callers from the stack's account and the listed accounts (and,

@@ -73,6 +73,8 @@ export class TeamsBot extends Construct {
       readonly api: apigw.RestApi;
       readonly apiFunction: GatewayFunction;
       readonly workflowFunction: GatewayFunction;
+      /** Re-posts cards the workflow's Notify could not (it notifies through the same channels). */
+      readonly sweeperFunction?: GatewayFunction;
     },
   ) {
     super(scope, id);
@@ -90,7 +92,8 @@ export class TeamsBot extends Construct {
       ...(props.tenantId ? { [TEAMS_ENV.tenantId]: props.tenantId } : {}),
       ...(props.conversationId ? { [TEAMS_ENV.conversation]: props.conversationId } : {}),
     };
-    for (const fn of [props.apiFunction, props.workflowFunction]) {
+    const notifying = [props.apiFunction, props.workflowFunction, props.sweeperFunction];
+    for (const fn of notifying.filter((f): f is GatewayFunction => f !== undefined)) {
       for (const [name, value] of Object.entries(environment)) fn.function.addEnvironment(name, value);
       fn.allow(
         new iam.PolicyStatement({

@@ -10,6 +10,7 @@ import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
 import { agentRolesOf, parseAccountList } from '../http/iam-principal.ts';
+import { MAX_WAIT_SECONDS } from '../http/schemas.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
 import {
   dataPlaneFromEnv,
@@ -18,7 +19,7 @@ import {
   stsBrokerFromEnv,
   workflowFromEnv,
 } from './composition.ts';
-import { ENV, optionalEnv } from './env.ts';
+import { ENV, optionalEnv, optionalSeconds } from './env.ts';
 import { notifiersFromEnv } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
 import { teamsFromEnv } from './teams.ts';
@@ -73,8 +74,15 @@ const authenticate = iamAuthenticator(
   (reason, arn) => logger.warn('caller refused', { reason, arn }),
 );
 
+const maxWaitSeconds = optionalSeconds(ENV.maxWaitSeconds, 1, MAX_WAIT_SECONDS);
 const serve = handle(
-  createApp({ service, authenticate, logger, ...(teams ? { teams: teams.inbound } : {}) }),
+  createApp({
+    service,
+    authenticate,
+    logger,
+    ...(teams ? { teams: teams.inbound } : {}),
+    ...(maxWaitSeconds !== undefined ? { maxWaitSeconds } : {}),
+  }),
 );
 
 export const handler = logger.withContext(async (event: LambdaEvent, context: LambdaContext) => {

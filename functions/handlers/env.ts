@@ -57,7 +57,22 @@ export const ENV = {
   archiveBucket: 'AUDIT_ARCHIVE_BUCKET',
   /** Audit events per archive object at most (the archiver's). @default 1000 */
   archiveObjectMaxEvents: 'AUDIT_ARCHIVE_OBJECT_MAX_EVENTS',
+  /** Longest long-poll the api function holds, in whole seconds (1–25). @default 25 */
+  maxWaitSeconds: 'MAX_WAIT_SECONDS',
 } as const;
+
+/** A whole number of seconds from `min` to `max` in `name`, or undefined when unset. */
+export function optionalSeconds(name: string, min: number, max: number): number | undefined {
+  const text = optionalEnv(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(
+      `environment variable ${name} must be a whole number of seconds from ${min} to ${max}, got "${text}"; the CDK stack sets it from its props`,
+    );
+  }
+  return value;
+}
 
 /** The signed policy bundle files the api and workflow functions carry next to their handler. */
 export const POLICY_FILES = {

@@ -45,6 +45,13 @@ export interface StageResult {
 const TOKEN_GRACE_MS = 24 * 60 * 60 * 1000;
 const MAX_CAUSE_CHARS = 2_000;
 
+/** How long a request's task token is kept: a day past the deadline (or past now, if later). */
+export function tokenKeepUntil(request: ActionRequest, clock: Clock): Date {
+  const now = clock.now().getTime();
+  const expiresAt = request.approval ? Date.parse(request.approval.expiresAt) : now;
+  return new Date(Math.max(expiresAt, now) + TOKEN_GRACE_MS);
+}
+
 export type WorkflowHandler = (event: unknown) => Promise<StageResult>;
 
 export function createWorkflowHandler(deps: WorkflowStageDependencies): WorkflowHandler {
@@ -88,10 +95,9 @@ async function waitForDecision(
 ): Promise<StageResult> {
   const { service, store, tokens, sfn, clock, logger } = deps;
   const before = stage === 'escalate' ? await service.escalate(requestId) : await read(store, requestId);
-  const expiresAt = before.approval ? Date.parse(before.approval.expiresAt) : clock.now().getTime();
   await tokens.put(
     { requestId, stage, taskToken, storedAt: clock.now().toISOString() },
-    new Date(Math.max(expiresAt, clock.now().getTime()) + TOKEN_GRACE_MS),
+    tokenKeepUntil(before, clock),
   );
   const request = await read(store, requestId);
   if (request.status !== 'pending') {
@@ -117,6 +123,7 @@ async function expire(
       requestId,
       failedWith: failure.Error,
       cause: failure.Cause?.slice(0, MAX_CAUSE_CHARS),
+      failClosed: true,
     });
   }
   const failed = failure?.Error && failure.Error !== 'States.Timeout';
@@ -137,11 +144,17 @@ async function expire(
  */
 async function finalize(deps: WorkflowStageDependencies, requestId: string): Promise<StageResult> {
   const request = await read(deps.store, requestId);
+  // The execution is past its waiting task: the sweeper's reconciler has nothing to resume.
+  const token = await deps.tokens.get(requestId);
+  if (token && token.settledAt === undefined) {
+    await deps.tokens.settle(token, deps.clock.now(), tokenKeepUntil(request, deps.clock));
+  }
   await deps.notifications.refresh(requestId);
   if (request.status === 'pending') {
     deps.logger.warn('approval execution ended while the request is pending; the sweeper expires it', {
       requestId,
       expiresAt: request.approval?.expiresAt,
+      failClosed: true,
     });
   } else {
     deps.logger.info('approval finished', {

@@ -12,6 +12,12 @@ export interface AppDependencies {
   readonly logger: Logger;
   /** Local mode wakes long-polls on commits; without it they poll the store with backoff. */
   readonly hub?: ChangeHub;
+  /**
+   * The longest a long-poll (`?wait`, `Prefer: wait`) is held, in seconds, below MAX_WAIT_SECONDS.
+   * On Lambda every held poll is a busy function, so the stack sets a shorter one (docs/aws.md).
+   * @default MAX_WAIT_SECONDS
+   */
+  readonly maxWaitSeconds?: number;
   readonly version?: string;
   /** The Teams bot's messaging endpoint; absent: the route answers 404 (Teams not configured). */
   readonly teams?: TeamsInbound;

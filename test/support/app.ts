@@ -20,7 +20,7 @@ export const TOKENS = {
 
 export function testApp(
   answer: PolicyDecision | ((input: PolicyInput) => PolicyDecision) = decision(),
-  options: { credentials?: CredentialBroker } = {},
+  options: { credentials?: CredentialBroker; maxWaitSeconds?: number } = {},
 ) {
   const store = new SqliteRequestStore({ path: ':memory:' });
   const hub = new ChangeHub();
@@ -37,6 +37,7 @@ export function testApp(
     service,
     logger: silentLogger,
     hub,
+    ...(options.maxWaitSeconds !== undefined ? { maxWaitSeconds: options.maxWaitSeconds } : {}),
     authenticate: bearerTokenAuthenticator([
       { token: TOKENS.agent, id: 'agent:demo-exporter' },
       { token: TOKENS.bob, id: 'user:bob@example.gov' },

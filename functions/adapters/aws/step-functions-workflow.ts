@@ -58,6 +58,11 @@ export class StepFunctionsWorkflow implements ApprovalWorkflow {
    * sweeper catching up can never start a second one: ExecutionAlreadyExists counts as started.
    */
   async start(request: ActionRequest): Promise<void> {
+    await this.startIfMissing(request);
+  }
+
+  /** As start; true when this call started the execution, false when it existed already. */
+  async startIfMissing(request: ActionRequest): Promise<boolean> {
     const input = approvalExecutionInput(request, this.#now());
     try {
       const out = await this.#client.send(
@@ -73,10 +78,11 @@ export class StepFunctionsWorkflow implements ApprovalWorkflow {
         escalates: input.escalates,
         notifyTimeoutSeconds: input.notify_timeout_seconds,
       });
+      return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
         this.#logger?.debug('approval execution exists already', { requestId: request.id });
-        return;
+        return false;
       }
       throw error;
     }

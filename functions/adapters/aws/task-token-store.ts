@@ -14,6 +14,8 @@ export interface StoredTaskToken {
   readonly taskToken: string;
   /** RFC 3339. */
   readonly storedAt: string;
+  /** RFC 3339: when the execution was known to have left this waiting task (Finalize ran, or the task was over). */
+  readonly settledAt?: string;
 }
 
 export interface TaskTokenStore {
@@ -24,6 +26,11 @@ export interface TaskTokenStore {
    */
   put(token: StoredTaskToken, keepUntil: Date): Promise<void>;
   get(requestId: string): Promise<StoredTaskToken | undefined>;
+  /**
+   * Marks this very token as used up, so the sweeper's reconciler stops looking at it. A no-op when
+   * another token (a later stage) holds the slot meanwhile.
+   */
+  settle(token: StoredTaskToken, at: Date, keepUntil: Date): Promise<void>;
 }
 
 const STAGE_RANK: Record<WaitingStage, number> = { notify: 1, escalate: 2 };
@@ -74,6 +81,32 @@ export class DynamoDbTaskTokenStore implements TaskTokenStore {
     }
   }
 
+  async settle(token: StoredTaskToken, at: Date, keepUntil: Date): Promise<void> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            id: taskTokenItemId(token.requestId),
+            requestId: token.requestId,
+            stage: token.stage,
+            stageRank: STAGE_RANK[token.stage],
+            taskToken: token.taskToken,
+            storedAt: token.storedAt,
+            settledAt: at.toISOString(),
+            [TOKEN_TTL_ATTRIBUTE]: Math.ceil(keepUntil.getTime() / 1000),
+          },
+          // Only the token read: a later stage's token stays unsettled.
+          ConditionExpression: 'taskToken = :token',
+          ExpressionAttributeValues: { ':token': token.taskToken },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw unavailable(error);
+    }
+  }
+
   async get(requestId: string): Promise<StoredTaskToken | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
@@ -89,11 +122,17 @@ export class DynamoDbTaskTokenStore implements TaskTokenStore {
       throw unavailable(error);
     }
     if (!item) return undefined;
-    const { stage, taskToken, storedAt } = item;
+    const { stage, taskToken, storedAt, settledAt } = item;
     if ((stage !== 'notify' && stage !== 'escalate') || typeof taskToken !== 'string') {
       throw new Error(`task token item of request ${requestId} is malformed (stage ${String(stage)})`);
     }
-    return { requestId, stage, taskToken, storedAt: typeof storedAt === 'string' ? storedAt : '' };
+    return {
+      requestId,
+      stage,
+      taskToken,
+      storedAt: typeof storedAt === 'string' ? storedAt : '',
+      ...(typeof settledAt === 'string' ? { settledAt } : {}),
+    };
   }
 }
 

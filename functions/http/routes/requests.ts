@@ -95,7 +95,7 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
       input,
       key === undefined ? {} : { idempotencyKey: key },
     );
-    const answer = await waitIfAsked(c, deps, request, waitSeconds(c));
+    const answer = await waitIfAsked(c, deps, request, waitSeconds(c, deps));
     c.header('location', requestPath(answer.id));
     return c.json(toView(answer), answer.status === 'pending' ? 202 : 200);
   });
@@ -120,7 +120,7 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
     const request = await service.get(id, c.var.principal);
-    const answer = await waitIfAsked(c, deps, request, waitSeconds(c, c.req.valid('query').wait));
+    const answer = await waitIfAsked(c, deps, request, waitSeconds(c, deps, c.req.valid('query').wait));
     return c.json(toView(answer), 200);
   });
 
@@ -131,12 +131,16 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
   });
 }
 
-/** `?wait=N` when given, else `Prefer: wait=N` (RFC 7240), capped at MAX_WAIT_SECONDS. */
-function waitSeconds(c: Context, query?: number): number {
-  if (query !== undefined) return query;
+/**
+ * `?wait=N` when given, else `Prefer: wait=N` (RFC 7240), capped at MAX_WAIT_SECONDS and at the
+ * deployment's own cap; a shorter wait answers 202/pending sooner and the caller polls again.
+ */
+function waitSeconds(c: Context, deps: AppDependencies, query?: number): number {
+  const cap = Math.min(MAX_WAIT_SECONDS, deps.maxWaitSeconds ?? MAX_WAIT_SECONDS);
+  if (query !== undefined) return Math.min(query, cap);
   const prefer = c.req.header('prefer');
   const match = prefer ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/.exec(prefer) : null;
-  return match?.[1] ? Math.min(Number(match[1]), MAX_WAIT_SECONDS) : 0;
+  return match?.[1] ? Math.min(Number(match[1]), cap) : 0;
 }
 
 /** Holds the answer until the request's status changes, the wait is over, or the caller hangs up. */

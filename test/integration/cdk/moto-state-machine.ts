@@ -10,6 +10,7 @@ import {
   renderDefinition,
   type StateMachineDefinition,
   type Synthesized,
+  type SynthOptions,
   synthGateway,
 } from '../../slow/cdk/synth.ts';
 import { prepareDefinitionForDriver } from './lambda-driver.ts';
@@ -23,8 +24,11 @@ export interface MotoStateMachine {
   readonly synth: Synthesized;
 }
 
-export async function createSynthesizedStateMachine(sfn: SFNClient): Promise<MotoStateMachine> {
-  const synth = synthGateway({ region: COMMERCIAL_REGION });
+export async function createSynthesizedStateMachine(
+  sfn: SFNClient,
+  stackProps?: SynthOptions['stackProps'],
+): Promise<MotoStateMachine> {
+  const synth = synthGateway({ region: COMMERCIAL_REGION, ...(stackProps ? { stackProps } : {}) });
   const workflowLogicalId = synth.stack.getLogicalId(
     synth.stack.workflowFunction.function.node.defaultChild as never,
   );

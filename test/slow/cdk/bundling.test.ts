@@ -1,7 +1,8 @@
 /**
  * The one test that really bundles: esbuild runs for every function as `cdk deploy` would run it,
- * each bundle stays within 1 MB minified (docs/design.md#7-targets, the policy wasm not counted), the api and
- * workflow bundles carry the policy bundle, and every bundle initializes in a fresh Node process.
+ * each bundle stays within 1 MB minified (docs/design.md#7-targets, the policy wasm not counted), every
+ * bundle carries the policy bundle, and every bundle initializes in a fresh Node process — on this
+ * machine's Node and on the Node major of the Lambda runtime (test/harness/lambda-node.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_POLICY_VERIFICATION_KEY, REPO_ROOT } from '../../../cdk/paths.ts';
+import { lambdaNode, runtimeMajor } from '../../harness/lambda-node.ts';
 import {
   COMMERCIAL_REGION,
   functionResource,
@@ -72,14 +74,13 @@ describe('Lambda bundles (esbuild)', () => {
     }
   });
 
-  it('copies the compiled policy bundle into the api and workflow bundles only', () => {
+  it('copies the compiled policy bundle into every bundle (the sweeper routes notifications by its directory)', () => {
     const wasm = readFileSync(join(REPO_ROOT, 'policies', 'build', 'policy.wasm'));
     const data = readFileSync(join(REPO_ROOT, 'policies', 'build', 'data.json'));
-    for (const id of ['ApiFunction', 'WorkflowFunction'] as const) {
+    for (const id of FUNCTIONS) {
       expect(readFileSync(join(dir(id), 'policy.wasm')).equals(wasm), id).toBe(true);
       expect(readFileSync(join(dir(id), 'data.json')).equals(data), id).toBe(true);
     }
-    expect(readdirSync(dir('SweeperFunction'))).not.toContain('policy.wasm');
     expect(readdirSync(dir('AuditArchiver'))).not.toContain('policy.wasm');
   });
 
@@ -90,46 +91,61 @@ describe('Lambda bundles (esbuild)', () => {
     expect(workflow).toContain('"StoreUnavailableError"');
   });
 
-  it('initializes each bundle in a fresh Node process: configuration read, policy loaded from its own folder', async () => {
-    const init =
-      'const t = performance.now(); const m = await import(process.argv[1]); process.stdout.write(JSON.stringify({ handler: typeof m.handler, ms: Math.round(performance.now() - t) }));';
-    const timings: string[] = [];
-    const variants: [FunctionId, string, Record<string, string>][] = [
-      ...FUNCTIONS.map((id): [FunctionId, string, Record<string, string>] => [id, id, {}]),
-      // Resource tags load the Tagging API client on demand: it must resolve from the bundle too.
-      [
-        'ApiFunction',
-        'ApiFunction+tags',
-        { RESOURCE_TAGS_ENABLED: 'true', RESOURCE_TAG_ATTRIBUTES: 'Environment=environment' },
-      ],
-    ];
-    for (const [id, label, extraEnv] of variants) {
-      const { stdout } = await run(
-        process.execPath,
-        ['--input-type=module', '-e', init, join(dir(id), 'index.mjs')],
-        {
-          env: {
-            PATH: process.env.PATH ?? '',
-            AWS_REGION: COMMERCIAL_REGION,
-            AWS_EC2_METADATA_DISABLED: 'true',
-            AWS_ACCESS_KEY_ID: 'test',
-            AWS_SECRET_ACCESS_KEY: 'test',
-            POWERTOOLS_LOG_LEVEL: 'SILENT',
-            REQUESTS_TABLE_NAME: 'requests',
-            AUDIT_TABLE_NAME: 'audit',
-            STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:approvals',
-            AUDIT_ARCHIVE_BUCKET: 'audit-archive',
-            // The stack's default: the demo key the committed bundle is signed with.
-            POLICY_VERIFICATION_KEY: readFileSync(DEMO_POLICY_VERIFICATION_KEY, 'utf8'),
-            ...extraEnv,
+  it('runs the Lambda runtime’s Node major for the parity checks below', () => {
+    const runtime = property<string>(functionResource(synth, 'ApiFunction').resource, 'Runtime');
+    expect(lambdaNode().major).toBe(runtimeMajor(runtime));
+  });
+
+  it.each([
+    ['this machine’s Node', () => process.execPath],
+    ['the Lambda runtime’s Node', () => lambdaNode().path],
+  ])(
+    'initializes each bundle in a fresh process of %s: configuration read, policy loaded from its own folder',
+    async (runtimeName, node) => {
+      const init =
+        'const t = performance.now(); const m = await import(process.argv[1]); process.stdout.write(JSON.stringify({ handler: typeof m.handler, ms: Math.round(performance.now() - t) }));';
+      const timings: string[] = [];
+      const variants: [FunctionId, string, Record<string, string>][] = [
+        ...FUNCTIONS.map((id): [FunctionId, string, Record<string, string>] => [id, id, {}]),
+        // Resource tags load the Tagging API client on demand: it must resolve from the bundle too.
+        [
+          'ApiFunction',
+          'ApiFunction+tags',
+          { RESOURCE_TAGS_ENABLED: 'true', RESOURCE_TAG_ATTRIBUTES: 'Environment=environment' },
+        ],
+      ];
+      for (const [id, label, extraEnv] of variants) {
+        const { stdout } = await run(
+          node(),
+          ['--input-type=module', '-e', init, join(dir(id), 'index.mjs')],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              AWS_REGION: COMMERCIAL_REGION,
+              AWS_EC2_METADATA_DISABLED: 'true',
+              AWS_ACCESS_KEY_ID: 'test',
+              AWS_SECRET_ACCESS_KEY: 'test',
+              POWERTOOLS_LOG_LEVEL: 'SILENT',
+              REQUESTS_TABLE_NAME: 'requests',
+              AUDIT_TABLE_NAME: 'audit',
+              STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:approvals',
+              AUDIT_ARCHIVE_BUCKET: 'audit-archive',
+              // The stack's default: the demo key the committed bundle is signed with.
+              POLICY_VERIFICATION_KEY: readFileSync(DEMO_POLICY_VERIFICATION_KEY, 'utf8'),
+              ...extraEnv,
+            },
+            timeout: 30_000,
           },
-          timeout: 30_000,
-        },
+        );
+        const result = JSON.parse(stdout) as { handler: string; ms: number };
+        expect(result.handler, label).toBe('function');
+        timings.push(`  ${label.padEnd(17)} ${result.ms} ms`);
+      }
+      const version = (await run(node(), ['--version'])).stdout.trim();
+      process.stdout.write(
+        `bundle init on ${runtimeName} ${version} (import incl. policy load, this machine):\n${timings.join('\n')}\n`,
       );
-      const result = JSON.parse(stdout) as { handler: string; ms: number };
-      expect(result.handler, label).toBe('function');
-      timings.push(`  ${label.padEnd(17)} ${result.ms} ms`);
-    }
-    process.stdout.write(`bundle init (import incl. policy load, this machine):\n${timings.join('\n')}\n`);
-  }, 60_000);
+    },
+    60_000,
+  );
 });

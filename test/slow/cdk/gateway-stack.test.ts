@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ApprovalsGatewayStack } from '../../../cdk/approvals-stack.ts';
-import { LAMBDA_SERVICE_ERRORS } from '../../../cdk/constructs/approval-state-machine.ts';
+import { ApprovalsGatewayStack, checkSizing } from '../../../cdk/approvals-stack.ts';
+import { LAMBDA_SERVICE_ERRORS, retryBudgetSeconds } from '../../../cdk/constructs/approval-state-machine.ts';
+import { ACCESS_LOG_FIELDS } from '../../../cdk/constructs/gateway-api.ts';
 import {
   auditTableDefinition,
   requestsTableDefinition,
@@ -134,9 +135,11 @@ describe('Class: ApprovalsGatewayStack', () => {
       });
     });
 
-    it('refuses any request to either bucket without TLS', () => {
+    it('refuses any request to any bucket without TLS', () => {
       const policies = resourcesOfType(synth.json, 'AWS::S3::BucketPolicy');
-      expect(policies).toHaveLength(2);
+      // Every bucket (archive, its access logs, the log archive) has a policy.
+      expect(policies.length).toBeGreaterThanOrEqual(3);
+      expect(policies).toHaveLength(resourcesOfType(synth.json, 'AWS::S3::Bucket').length);
       for (const [, policy] of policies) {
         const statements = property<{ Statement: Record<string, unknown>[] }>(
           policy,
@@ -213,6 +216,37 @@ describe('Class: ApprovalsGatewayStack', () => {
       }
     });
 
+    it('reserves concurrency for the workflow function only, and caps long-polls on the api function at 10 s', () => {
+      expect(
+        functionResource(synth, 'WorkflowFunction').resource.Properties?.ReservedConcurrentExecutions,
+      ).toBe(20);
+      expect(functionResource(synth, 'ApiFunction').resource.Properties).not.toHaveProperty(
+        'ReservedConcurrentExecutions',
+      );
+      const vars = property<{ Variables: Record<string, unknown> }>(
+        functionResource(synth, 'ApiFunction').resource,
+        'Environment',
+      ).Variables;
+      expect(vars.MAX_WAIT_SECONDS).toBe('10');
+    });
+
+    it('refuses a sizing where rate × wait exceeds the concurrency left to the api function', () => {
+      expect(checkSizing({})).toEqual({ apiMaxWait: 10, workflowReserved: 20 });
+      expect(() => checkSizing({ apiMaxWaitSeconds: 25 })).toThrow(
+        /apiThrottleRateLimit 50\/s × apiMaxWaitSeconds 25 s = 1250 concurrent long-polls, more than the 980/,
+      );
+      expect(() => checkSizing({ lambdaConcurrencyQuota: 10 })).toThrow(
+        /Lambda keeps at least 100 unreserved/,
+      );
+      expect(
+        checkSizing({ lambdaConcurrencyQuota: 10, workflowReservedConcurrency: 0, apiThrottleRateLimit: 1 }),
+      ).toEqual({
+        apiMaxWait: 10,
+        workflowReserved: 0,
+      });
+      expect(() => checkSizing({ apiMaxWaitSeconds: 26 })).toThrow(/from 1 to 25/);
+    });
+
     it('runs the sweeper every 5 minutes from an EventBridge rule, without async retries', () => {
       const { logicalId } = functionResource(synth, 'SweeperFunction');
       synth.template.hasResourceProperties('AWS::Events::Rule', {
@@ -242,11 +276,32 @@ describe('Class: ApprovalsGatewayStack', () => {
       }
     });
 
-    it('logs access as JSON, throttles the stage, traces, and never logs bodies', () => {
+    it('logs access as one JSON object per line with the caller ARN and API Gateway errors, never a free-text field', () => {
+      const [, stage] = onlyResourceOfType(synth.json, 'AWS::ApiGateway::Stage');
+      const format = property<{ Format: string }>(stage, 'AccessLogSetting').Format;
+      // Every variable as API Gateway would fill it with a quote-free placeholder: still valid JSON.
+      const line = JSON.parse(
+        format.replace(/\$context\.[A-Za-z.]+String/g, '"x"').replace(/\$context\.[A-Za-z.]+/g, 'x'),
+      );
+      expect(line).toMatchObject({
+        callerArn: 'x',
+        accountId: 'x',
+        errorMessage: 'x',
+        errorResponseType: 'x',
+        status: 'x',
+        requestId: 'x',
+      });
+      expect(format).toContain('"callerArn":"$context.identity.userArn"');
+      expect(format).toContain('"errorMessage":$context.error.messageString');
+      expect(format).toContain('"errorResponseType":"$context.error.responseType"');
+      expect(format).not.toMatch(/userAgent|\$context\.path/);
+      expect(Object.keys(line).sort()).toEqual(Object.keys(ACCESS_LOG_FIELDS).sort());
+    });
+
+    it('throttles the stage, traces, and never logs bodies', () => {
       synth.template.hasResourceProperties('AWS::ApiGateway::Stage', {
         StageName: 'prod',
         TracingEnabled: true,
-        AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"caller"') },
         MethodSettings: [
           Match.objectLike({
             HttpMethod: '*',
@@ -352,20 +407,45 @@ describe('Class: ApprovalsGatewayStack', () => {
       expect(definition.States.FinalizeFailed).toMatchObject({ Type: 'Fail', Error: 'FinalizeFailed' });
     });
 
-    it('retries Lambda service errors with backoff on every task, and a not-yet-due timer on Escalate and Expire', () => {
+    it('retries Lambda service errors and transient store errors on every task with full jitter, capped waits and a half-hour budget', () => {
       const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
       expect(tasks.map(([name]) => name).sort()).toEqual(['Escalate', 'Expire', 'Finalize', 'Notify']);
+      expect(LAMBDA_SERVICE_ERRORS).toContain('Lambda.TooManyRequestsException');
+      expect(LAMBDA_SERVICE_ERRORS).toContain('Lambda.ClientExecutionTimeoutException');
+      const policy = {
+        IntervalSeconds: 2,
+        MaxAttempts: 20,
+        BackoffRate: 2,
+        MaxDelaySeconds: 120,
+        JitterStrategy: 'FULL',
+      };
       for (const [name, task] of tasks) {
-        expect(task.Retry?.[0], name).toEqual({
-          ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
-          IntervalSeconds: 2,
-          MaxAttempts: 6,
-          BackoffRate: 2,
+        expect(task.Retry?.[0], name).toEqual({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], ...policy });
+        expect(task.Retry?.[1], name).toEqual({
+          ErrorEquals: ['StoreUnavailableError', 'ContentionError'],
+          ...policy,
         });
-        expect(task.Retry?.[1]?.ErrorEquals, name).toEqual(['StoreUnavailableError', 'ContentionError']);
         const notDue = task.Retry?.some((r) => r.ErrorEquals.includes('NotDueError'));
         expect(notDue, name).toBe(name === 'Escalate' || name === 'Expire');
       }
+    });
+
+    it('outlasts a regional throttling episode: up to half an hour of waits, where the old policy gave two minutes', () => {
+      expect(retryBudgetSeconds()).toBe(2 + 4 + 8 + 16 + 32 + 64 + 14 * 120);
+      expect(retryBudgetSeconds()).toBeGreaterThan(25 * 60);
+      expect(() => retryBudgetSeconds({ maxAttempts: 100 })).toThrow(
+        /maxAttempts must be a whole number 0–99/,
+      );
+    });
+
+    it('logs to a vended-log group named per stack instance, so a retained group never blocks a redeploy', () => {
+      const [, group] = resourcesOfType(synth.json, 'AWS::Logs::LogGroup').find(([id]) =>
+        id.startsWith('ApprovalsLogs'),
+      ) ?? ['', { Type: '' }];
+      const name = JSON.stringify(group.Properties?.LogGroupName);
+      expect(name).toContain('/aws/vendedlogs/states/');
+      expect(name).toContain('AWS::StackId');
+      expect(group.Properties?.RetentionInDays).toBe(365);
     });
 
     it('has no state that can end the execution without passing through Finalize or a Fail state', () => {
@@ -379,6 +459,169 @@ describe('Class: ApprovalsGatewayStack', () => {
         ).toBe(true);
       }
     });
+  });
+
+  describe('operations', () => {
+    const alarms = () => resourcesOfType(synth.json, 'AWS::CloudWatch::Alarm');
+    const topicRef = () => ({ Ref: onlyResourceOfType(synth.json, 'AWS::SNS::Topic')[0] });
+
+    it('sends every alarm to one KMS-encrypted topic, on ALARM and back to OK', () => {
+      const [, topic] = onlyResourceOfType(synth.json, 'AWS::SNS::Topic');
+      expect(topic.Properties?.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^OperationsTopicKey/), 'Arn'],
+      });
+      expect(alarms().length).toBeGreaterThanOrEqual(14);
+      for (const [id, alarm] of alarms()) {
+        expect(alarm.Properties?.AlarmActions, id).toEqual([topicRef()]);
+        expect(alarm.Properties?.OKActions, id).toEqual([topicRef()]);
+      }
+    });
+
+    it('lets CloudWatch use the topic key of this account only', () => {
+      const keys = resourcesOfType(synth.json, 'AWS::KMS::Key').filter(([id]) =>
+        id.startsWith('OperationsTopicKey'),
+      );
+      expect(keys).toHaveLength(1);
+      const policy = keys[0]?.[1].Properties?.KeyPolicy as
+        | { Statement: Record<string, unknown>[] }
+        | undefined;
+      const statements = policy?.Statement ?? [];
+      expect(statements.find((st) => st.Sid === 'CloudWatchAlarmsPublish')).toMatchObject({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      });
+    });
+
+    it('alarms on failed and timed-out executions, function errors and throttles, API 5XX and latency, table throttles, fail-closed lines and repairs', () => {
+      const byMetric = alarms().map(([, a]) => {
+        const p = a.Properties ?? {};
+        const metrics =
+          (p.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[] | undefined) ?? [];
+        return [
+          String(
+            p.MetricName ??
+              metrics
+                .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))
+                .sort()
+                .join('+'),
+          ),
+          String(p.Namespace ?? 'math'),
+        ];
+      });
+      const count = (name: string, namespace: string) =>
+        byMetric.filter(([m, n]) => m === name && n === namespace).length;
+      expect(count('ExecutionsFailed', 'AWS/States')).toBe(1);
+      expect(count('ExecutionsTimedOut', 'AWS/States')).toBe(1);
+      expect(count('Errors', 'AWS/Lambda')).toBe(3);
+      expect(count('Throttles', 'AWS/Lambda')).toBe(3);
+      expect(count('5XXError', 'AWS/ApiGateway')).toBe(1);
+      expect(count('Latency', 'AWS/ApiGateway')).toBe(1);
+      expect(count('ReadThrottleEvents+WriteThrottleEvents', 'math')).toBe(2);
+      expect(count('FailClosed', 'ActionLevelApprovals')).toBe(1);
+      expect(count('SweeperRepairs', 'ActionLevelApprovals')).toBe(1);
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Latency',
+        ExtendedStatistic: 'p99',
+        Threshold: 15_000,
+      });
+    });
+
+    it('counts fail-closed and repair log lines of the workflow and sweeper functions with metric filters', () => {
+      const filters = resourcesOfType(synth.json, 'AWS::Logs::MetricFilter').map(
+        ([, f]) => f.Properties ?? {},
+      );
+      const patterns = filters.map((f) => `${f.FilterPattern} → ${JSON.stringify(f.MetricTransformations)}`);
+      expect(filters.filter((f) => f.FilterPattern === '{ $.failClosed IS TRUE }')).toHaveLength(2);
+      expect(filters.filter((f) => f.FilterPattern === '{ $.repaired IS TRUE }')).toHaveLength(2);
+      expect(patterns.join('\n')).toContain('"MetricName":"FailClosed"');
+      const groups = filters.map((f) => JSON.stringify(f.LogGroupName));
+      expect(groups.filter((g) => g.includes('WorkflowFunctionLogs'))).toHaveLength(2);
+      expect(groups.filter((g) => g.includes('SweeperFunctionLogs'))).toHaveLength(2);
+    });
+
+    it('draws one dashboard of the same metrics', () => {
+      const [, dashboard] = onlyResourceOfType(synth.json, 'AWS::CloudWatch::Dashboard');
+      const body = JSON.stringify(dashboard.Properties?.DashboardBody);
+      for (const metric of [
+        'ExecutionsFailed',
+        'Throttles',
+        '5XXError',
+        'ReadThrottleEvents',
+        'FailClosed',
+      ]) {
+        expect(body).toContain(metric);
+      }
+    });
+  });
+
+  describe('log retention (OMB M-21-31: 12 months hot, 18 months cold)', () => {
+    it('keeps every log group searchable for 12 months', () => {
+      const groups = resourcesOfType(synth.json, 'AWS::Logs::LogGroup');
+      expect(groups.length).toBeGreaterThanOrEqual(6);
+      for (const [id, group] of groups) expect(group.Properties?.RetentionInDays, id).toBe(365);
+    });
+
+    it('streams every line of the function, state-machine and access logs to a bucket that keeps it cold for 18 more months', () => {
+      const filters = resourcesOfType(synth.json, 'AWS::Logs::SubscriptionFilter').map(
+        ([, f]) => f.Properties ?? {},
+      );
+      const groups = filters.map((f) => JSON.stringify(f.LogGroupName)).join(' ');
+      for (const group of [
+        'ApiFunctionLogs',
+        'WorkflowFunctionLogs',
+        'SweeperFunctionLogs',
+        'ApprovalsLogs',
+        'ApiAccessLogs',
+      ]) {
+        expect(groups).toContain(group);
+      }
+      for (const filter of filters) {
+        expect(filter.FilterPattern).toBe('');
+        expect(JSON.stringify(filter.DestinationArn)).toContain('LogArchiveStream');
+      }
+      const [, bucket] =
+        resourcesOfType(synth.json, 'AWS::S3::Bucket').find(([id]) => id.startsWith('LogArchiveBucket')) ??
+        [];
+      expect(bucket?.Properties?.LifecycleConfiguration).toEqual({
+        Rules: [
+          expect.objectContaining({
+            ExpirationInDays: 365 + 548,
+            Transitions: [{ StorageClass: 'GLACIER', TransitionInDays: 1 }],
+          }),
+        ],
+      });
+      expect(JSON.stringify(bucket?.Properties?.BucketEncryption)).toContain('aws:kms');
+    });
+
+    it('takes the cold period from coldLogRetentionDays, and 0 turns the archive off', () => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const off = new ApprovalsGatewayStack(app, 'NoLogArchive', {
+        env: { region: COMMERCIAL_REGION },
+        coldLogRetentionDays: 0,
+      });
+      expect(off.logArchive).toBeUndefined();
+      expect(
+        () =>
+          new ApprovalsGatewayStack(app, 'BadLogArchive', {
+            env: { region: COMMERCIAL_REGION },
+            coldLogRetentionDays: 1.5,
+          }),
+      ).toThrow(/cold days must be a whole number ≥ 1, got 1.5/);
+    });
+  });
+
+  it('lets CloudWatch Logs use the data key only for log groups of this stack', () => {
+    const [, key] =
+      resourcesOfType(synth.json, 'AWS::KMS::Key').find(([id]) => id.startsWith('DataKey')) ?? [];
+    const policy = key?.Properties?.KeyPolicy as { Statement: Record<string, unknown>[] } | undefined;
+    const statements = policy?.Statement ?? [];
+    const logsStatement = statements.find((st) => st.Sid === 'CloudWatchLogsOfThisStack');
+    const arns = JSON.stringify(logsStatement?.Condition);
+    expect(arns).toContain('kms:EncryptionContext:aws:logs:arn');
+    expect(arns).toContain('AWS::StackName');
+    expect(arns).not.toMatch(/log-group:\*/);
+    expect(statements.some((st) => JSON.stringify(st.Condition ?? {}).includes('log-group:*"'))).toBe(false);
   });
 
   it('passes cdk-nag AwsSolutions and NIST 800-53 R5 with no unacknowledged finding', () => {
@@ -395,8 +638,9 @@ describe('Class: ApprovalsGatewayStack', () => {
     expect(text).toContain('"Ref": "AWS::Partition"');
   });
 
-  it('outputs the API URL, state machine, tables, archive bucket and its failure queue', () => {
+  it('outputs the API URL, state machine, tables, archive bucket, its failure queue and the alarm topic', () => {
     expect(Object.keys(synth.json.Outputs ?? {}).sort()).toEqual([
+      'AlarmTopicArn',
       'ApiUrl',
       'AuditArchiveBucketName',
       'AuditArchiveFailureQueueUrl',

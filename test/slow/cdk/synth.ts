@@ -171,6 +171,8 @@ export interface AslState {
     IntervalSeconds?: number;
     MaxAttempts?: number;
     BackoffRate?: number;
+    MaxDelaySeconds?: number;
+    JitterStrategy?: string;
   }[];
   readonly Catch?: { ErrorEquals: string[]; ResultPath?: string; Next: string }[];
   readonly Error?: string;

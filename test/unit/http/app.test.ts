@@ -270,6 +270,29 @@ describe('HTTP application', () => {
       expect(Date.now() - started).toBeLessThan(5_000);
     });
 
+    it('holds a long-poll no longer than the deployment’s cap, then answers pending so the caller polls again', async () => {
+      const { call } = testApp(
+        decision({ approval: { groups: ['data-owners'], min_approvals: 1, timeout_seconds: 60 } }),
+        { maxWaitSeconds: 1 },
+      );
+      const submitted = (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+        id: string;
+      };
+      for (const [path, headers] of [
+        [`/v1/action-requests/${submitted.id}?wait=25`, {}],
+        [`/v1/action-requests/${submitted.id}`, { prefer: 'wait=25' }],
+      ] as const) {
+        const started = Date.now();
+        const response = await call('GET', path, { headers });
+        const elapsed = Date.now() - started;
+        expect(response.status, path).toBe(200);
+        expect(((await response.json()) as { status: string }).status).toBe('pending');
+        // Held for the cap (1 s), not the 25 s asked for.
+        expect(elapsed, path).toBeGreaterThanOrEqual(900);
+        expect(elapsed, path).toBeLessThan(10_000);
+      }
+    });
+
     it('lists what an approver may review, and nothing for others', async () => {
       const { call } = testApp();
       await call('POST', '/v1/action-requests', { body: exportInput });
