@@ -7,7 +7,18 @@ import type { ApprovalNotifier } from '../core/ports/notifier.port.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { LocalConfig } from './config.ts';
 
-export async function localNotifiers(_config: LocalConfig, _logger: Logger): Promise<ApprovalNotifier[]> {
+export async function localNotifiers(config: LocalConfig, logger: Logger): Promise<ApprovalNotifier[]> {
   const notifiers: ApprovalNotifier[] = [];
+  // Loaded only when configured: a gateway without Slack starts without the Slack SDK.
+  if (config.slack) {
+    const { slackWebClient } = await import('../adapters/chat/slack/client.ts');
+    const { SlackNotifier } = await import('../adapters/chat/slack/notifier.ts');
+    const client = slackWebClient({ botToken: config.slack.botToken, apiUrl: config.slack.apiUrl }, logger);
+    notifiers.push(new SlackNotifier({ client, defaultChannel: config.slack.channel }));
+  }
+  if (config.webhook) {
+    const { WebhookNotifier } = await import('../adapters/chat/webhook/notifier.ts');
+    notifiers.push(new WebhookNotifier(config.webhook));
+  }
   return notifiers;
 }
