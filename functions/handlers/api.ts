@@ -4,11 +4,14 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { ApprovalNotifications } from '../core/notifications.ts';
+import type { Transition } from '../core/ports/store.port.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
 import { agentRolesOf, parseAccountList } from '../http/iam-principal.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
+import { slackEndpointFromEnv } from './chat.ts';
 import {
   dataPlaneFromEnv,
   lambdaLogger,
@@ -17,12 +20,18 @@ import {
   workflowFromEnv,
 } from './composition.ts';
 import { ENV, optionalEnv } from './env.ts';
+import { notifiersFromEnv } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
 
 const logger = lambdaLogger('ala-api');
 const plane = dataPlaneFromEnv();
 const policy = await loadBundledPolicy(logger);
 const attributes = await resourceAttributesFromEnv(policy, logger);
+const logCommit = logLifecycle(logger);
+// Cards owed by this invocation's commits (votes, decisions, an approver's escalation). Lambda
+// freezes once the handler returns, so the handler waits for them before answering.
+const owed = new Set<Promise<void>>();
+let notifications: ApprovalNotifications | undefined;
 const service = new ApprovalService({
   store: plane.store,
   policy,
@@ -33,7 +42,10 @@ const service = new ApprovalService({
   // The request is committed either way; the sweeper starts executions that failed to start.
   onWorkflowError: (error, request) =>
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
-  onCommit: logLifecycle(logger),
+  onCommit: (transition) => {
+    logCommit(transition);
+    if (notifications?.configured) owed.add(cardsAfter(transition));
+  },
   // Without allowed grant roles there is no broker: aws_sts grants answer 501 credentials_not_configured.
   ...stsBrokerFromEnv(),
 });
@@ -51,8 +63,34 @@ const authenticate = iamAuthenticator(
   (reason, arn) => logger.warn('caller refused', { reason, arn }),
 );
 
-const serve = handle(createApp({ service, authenticate, logger }));
+notifications = new ApprovalNotifications({
+  store: plane.store,
+  sink: service,
+  notifiers: await notifiersFromEnv(logger),
+  directory: () => policy.directory,
+  onError: (error, where) =>
+    logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
+});
+const slack = await slackEndpointFromEnv(service, plane.tables.requests, logger);
 
-export const handler = logger.withContext((event: LambdaEvent, context: LambdaContext) =>
-  serve(event, context),
-);
+/** The cards a commit changed, refreshed; an approver's escalation announced to the leads now. */
+async function cardsAfter(transition: Transition): Promise<void> {
+  if (!notifications) return;
+  // New requests are announced by the workflow's Notify stage, not here.
+  await notifications.afterCommit(transition, { announce: false });
+  if (transition.events.some((event) => event.type === 'request.escalated')) {
+    await notifications.notify(transition.request.id, 'escalate');
+  }
+}
+
+const serve = handle(createApp({ service, authenticate, logger, ...(slack ? { slack } : {}) }));
+
+export const handler = logger.withContext(async (event: LambdaEvent, context: LambdaContext) => {
+  try {
+    return await serve(event, context);
+  } finally {
+    const work = [...owed];
+    owed.clear();
+    await Promise.allSettled(work);
+  }
+});

@@ -43,6 +43,16 @@ export const ENV = {
   resourceTagsEnabled: 'RESOURCE_TAGS_ENABLED',
   /** `tagKey=attribute,…` (a bare `key` maps to itself). @default environment,data_classification,owner */
   resourceTagAttributes: 'RESOURCE_TAG_ATTRIBUTES',
+  /** Secrets Manager secret {"signingSecret", "botToken"}: Slack is on (docs/chat.md). */
+  slackSecretArn: 'SLACK_SECRET_ARN',
+  /** The Slack channel id cards go to unless policy data routes a group elsewhere. */
+  slackChannel: 'SLACK_CHANNEL',
+  /** The Slack Web API base URL. @default https://slack.com/api/ */
+  slackApiUrl: 'SLACK_API_URL',
+  /** Signed webhook deliveries of every card go here (docs/chat.md). */
+  webhookUrl: 'WEBHOOK_URL',
+  /** Secrets Manager secret {"secret"}: the webhook's shared HMAC secret. */
+  webhookSecretArn: 'WEBHOOK_SECRET_ARN',
 } as const;
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */

@@ -4,8 +4,9 @@
  */
 import type { ApprovalNotifier } from '../core/ports/notifier.port.ts';
 import type { Logger } from '../observability/logger.ts';
+import { chatNotifiersFromEnv } from './chat.ts';
 
-export async function notifiersFromEnv(_logger: Logger): Promise<ApprovalNotifier[]> {
-  const notifiers: ApprovalNotifier[] = [];
+export async function notifiersFromEnv(logger: Logger): Promise<ApprovalNotifier[]> {
+  const notifiers: ApprovalNotifier[] = [...(await chatNotifiersFromEnv(logger))];
   return notifiers;
 }
