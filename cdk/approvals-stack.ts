@@ -22,6 +22,7 @@ import { AuditArchive } from './constructs/audit-archive.ts';
 import { GatewayApi } from './constructs/gateway-api.ts';
 import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
+import { SlackIntegration, type SlackProps } from './constructs/slack-integration.ts';
 import { DEFAULT_POLICY_BUNDLE_DIR } from './paths.ts';
 
 export interface ApprovalsGatewayStackProps extends StackProps {
@@ -125,6 +126,12 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default - off: the inventory alone
    */
   readonly resourceTags?: ResourceTagsProps;
+  /**
+   * Approval cards in Slack (docs/chat.md): the default channel and, optionally, an existing
+   * secret. Present = on; it adds the one API method without IAM authorisation (Slack's callback).
+   * @default - no Slack
+   */
+  readonly slack?: SlackProps;
 }
 
 export interface ResourceTagsProps {
@@ -288,6 +295,14 @@ export class ApprovalsGatewayStack extends Stack {
       targets: [new targets.LambdaFunction(this.sweeperFunction.function, { retryAttempts: 0 })],
     });
 
+    const slack = props.slack
+      ? new SlackIntegration(this, 'Slack', {
+          ...props.slack,
+          key: this.key,
+          api: this.apiFunction,
+          workflow: this.workflowFunction,
+        })
+      : undefined;
     this.gatewayApi = new GatewayApi(this, 'Api', {
       handler: this.apiFunction.function,
       logKey: this.key,
@@ -299,6 +314,7 @@ export class ApprovalsGatewayStack extends Stack {
       ...(props.webAclArn !== undefined ? { webAclArn: props.webAclArn } : {}),
       trustedAccountIds,
       ...(props.principalOrgId !== undefined ? { principalOrgId: props.principalOrgId } : {}),
+      ...(slack ? { unauthenticatedRoutes: [slack.route] } : {}),
     });
 
     acknowledgeDeadLetters({

@@ -63,12 +63,17 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const retention = contextNumber(app, 'auditRetentionDays');
   const fips = contextBoolean(app, 'fips');
   const webAclArn = contextString(app, 'webAclArn');
+  const slackChannel = contextString(app, 'slackChannel');
+  const slackSecretArn = contextString(app, 'slackSecretArn');
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
     ...(retention !== undefined ? { auditRetentionDays: retention } : {}),
     ...(fips !== undefined ? { fipsEndpoints: fips } : {}),
     ...(webAclArn ? { webAclArn } : {}),
+    ...(slackChannel
+      ? { slack: { channel: slackChannel, ...(slackSecretArn ? { secretArn: slackSecretArn } : {}) } }
+      : {}),
     ...options.stackProps,
   });
   return { app, stack };
