@@ -185,6 +185,25 @@ describe('Slack approvals, local gateway', () => {
     expect(updated.args.channel).toBe(channel);
     expect(JSON.stringify(updated.args.blocks)).toContain('Approvals: 1 of 2');
 
+    // Slack sends the whole message with a click: a card-sized body over the API's 64 KiB is read.
+    const big = signedInteraction(
+      SIGNING_SECRET,
+      buttonClick({
+        user: 'U0DEMOBOB',
+        actionId: 'ala.approve',
+        value: `${view.id} ${view.action_hash}`,
+        channel: CHANNEL,
+        ts: ts ?? '',
+        blocks: updated.args.blocks,
+      }),
+    );
+    const padded = { ...big, body: `${big.body}&${'x'.repeat(100 * 1024)}=1` };
+    padded.headers['x-slack-signature'] = resign(
+      padded.body,
+      padded.headers['x-slack-request-timestamp'] as string,
+    );
+    expect((await post(padded)).status).toBe(200);
+
     // The same signed request again is a replay.
     const replay = await post(valid);
     expect(replay.status).toBe(401);
