@@ -4,10 +4,10 @@
  * documented Block Kit and method limits; a call that breaks one is answered as Slack answers
  * (`ok: false`, `invalid_blocks`) and recorded in `violations`, which tests assert is empty.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface SlackCall {
   readonly method: string;
@@ -159,7 +159,83 @@ export class SlackStandIn {
   #ts = 1_700_000_000;
   #failures = new Map<string, string>();
   #listeners = new Set<() => void>();
+  #appToken: string | undefined;
+  #sockets = new Set<Socket>();
+  #acks = new Map<string, (payload: unknown) => void>();
   url = '';
+
+  /** Socket Mode connections open now (after Slack's `hello`). */
+  get socketConnections(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Sends an `interactive` envelope over every Socket Mode connection, as Slack does for a click,
+   * and resolves with the payload the app acknowledged it with.
+   */
+  sendInteractive(payload: unknown, timeoutMs = 10_000): Promise<unknown> {
+    const envelope = randomUUID();
+    const message = JSON.stringify({
+      envelope_id: envelope,
+      type: 'interactive',
+      payload,
+      accepts_response_payload: true,
+    });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#acks.delete(envelope);
+        reject(new Error(`no ack for envelope ${envelope} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#acks.set(envelope, (ack) => {
+        clearTimeout(timer);
+        resolve(ack);
+      });
+      for (const socket of this.#sockets) socket.write(frame(0x1, Buffer.from(message)));
+    });
+  }
+
+  /** A minimal WebSocket server (RFC 6455: handshake, text, ping, close) for Socket Mode. */
+  #upgrade(req: IncomingMessage, socket: Socket): void {
+    const key = String(req.headers['sec-websocket-key'] ?? '');
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => this.#sockets.delete(socket));
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const parsed = readFrame(buffer);
+        if (!parsed) return;
+        buffer = buffer.subarray(parsed.size);
+        if (parsed.opcode === 0x8) {
+          socket.end(frame(0x8, Buffer.alloc(0)));
+          return;
+        }
+        if (parsed.opcode === 0x9) socket.write(frame(0xa, parsed.payload));
+        if (parsed.opcode === 0x1) {
+          const message = JSON.parse(parsed.payload.toString('utf8')) as {
+            envelope_id?: string;
+            payload?: unknown;
+          };
+          const ack = message.envelope_id ? this.#acks.get(message.envelope_id) : undefined;
+          if (ack && message.envelope_id) {
+            this.#acks.delete(message.envelope_id);
+            ack(message.payload);
+          }
+        }
+      }
+    });
+    socket.write(
+      frame(
+        0x1,
+        Buffer.from(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'stand-in' } })),
+      ),
+    );
+  }
 
   private constructor(token: string) {
     this.#token = token;
@@ -178,8 +254,10 @@ export class SlackStandIn {
   }
 
   /** Listens on 127.0.0.1 on a port the kernel picks; `url` is the Web API base (`…/api/`). */
-  static async start(options: { botToken: string }): Promise<SlackStandIn> {
+  static async start(options: { botToken: string; appToken?: string }): Promise<SlackStandIn> {
     const standIn = new SlackStandIn(options.botToken);
+    standIn.#appToken = options.appToken;
+    standIn.#server.on('upgrade', (req, socket: Socket) => standIn.#upgrade(req, socket));
     standIn.#server.listen(0, '127.0.0.1');
     await once(standIn.#server, 'listening');
     standIn.url = `http://127.0.0.1:${(standIn.#server.address() as AddressInfo).port}/api/`;
@@ -187,6 +265,7 @@ export class SlackStandIn {
   }
 
   async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -254,6 +333,13 @@ export class SlackStandIn {
 
   #respond(call: SlackCall): Json {
     const { method, args } = call;
+    if (method === 'apps.connections.open') {
+      if (!this.#appToken || call.token !== this.#appToken) return { ok: false, error: 'invalid_auth' };
+      return {
+        ok: true,
+        url: `${this.url.replace(/^http/, 'ws').replace(/\/api\/$/, '')}/link/?ticket=standin`,
+      };
+    }
     if (call.token !== this.#token) return { ok: false, error: 'invalid_auth' };
     const failure = this.#failures.get(method);
     if (failure) {
@@ -298,6 +384,50 @@ export class SlackStandIn {
         return { ok: true, view: { id: 'V0STANDIN' } };
     }
   }
+}
+
+/** One unmasked WebSocket frame (server to client). */
+function frame(opcode: number, payload: Buffer): Buffer {
+  const length = payload.length;
+  const head =
+    length < 126
+      ? Buffer.from([0x80 | opcode, length])
+      : length < 65_536
+        ? Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff])
+        : Buffer.concat([Buffer.from([0x80 | opcode, 127]), bigLength(length)]);
+  return Buffer.concat([head, payload]);
+}
+
+function bigLength(length: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeBigUInt64BE(BigInt(length));
+  return out;
+}
+
+/** One (masked, client to server) frame from the front of `buffer`, or undefined if incomplete. */
+function readFrame(buffer: Buffer): { opcode: number; payload: Buffer; size: number } | undefined {
+  if (buffer.length < 2) return undefined;
+  const opcode = (buffer[0] as number) & 0x0f;
+  const masked = ((buffer[1] as number) & 0x80) !== 0;
+  let length = (buffer[1] as number) & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (buffer.length < 4) return undefined;
+    length = buffer.readUInt16BE(2);
+    offset = 4;
+  } else if (length === 127) {
+    if (buffer.length < 10) return undefined;
+    length = Number(buffer.readBigUInt64BE(2));
+    offset = 10;
+  }
+  const maskOffset = offset;
+  if (masked) offset += 4;
+  if (buffer.length < offset + length) return undefined;
+  const payload = Buffer.from(buffer.subarray(offset, offset + length));
+  if (masked)
+    for (let i = 0; i < payload.length; i++)
+      payload[i] = (payload[i] as number) ^ (buffer[maskOffset + (i % 4)] as number);
+  return { opcode, payload, size: offset + length };
 }
 
 /** Headers and body of an interaction as Slack sends it: a form with the JSON payload, signed. */
