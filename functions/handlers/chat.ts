@@ -1,7 +1,7 @@
 /**
  * Chat on AWS, from the function's environment: the Slack settings (secret read from Secrets
  * Manager once per cold start), the approvers' notifiers, and the Slack interactivity endpoint of
- * the api function. Nothing configured: no notifier, and the Slack route answers 501.
+ * the api function. Nothing configured: no notifier, and the Slack route answers 404.
  *
  * SLACK_SECRET_ARN names a JSON secret {"signingSecret": "…", "botToken": "xoxb-…"};
  * SLACK_CHANNEL is the default channel id; SLACK_API_URL overrides the Web API base (tests).

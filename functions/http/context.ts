@@ -14,7 +14,7 @@ export interface AppDependencies {
   /** Local mode wakes long-polls on commits; without it they poll the store with backoff. */
   readonly hub?: ChangeHub;
   readonly version?: string;
-  /** Slack's interactivity callback; absent: that route answers 501 slack_not_configured. */
+  /** Slack's interactivity callback; absent: that route answers 404 slack_not_configured. */
   readonly slack?: SlackEndpoint;
 }
 

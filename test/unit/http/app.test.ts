@@ -440,14 +440,14 @@ describe('HTTP application', () => {
     ]);
   });
 
-  it('answers 501 slack_not_configured on the Slack callback of a gateway without Slack, before reading it', async () => {
+  it('answers 404 slack_not_configured on the Slack callback of a gateway without Slack, before reading it', async () => {
     const { call } = testApp();
     const response = await call('POST', '/v1/integrations/slack/interactions', {
       token: null,
       raw: 'payload=%7B%7D',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
-    expect(response.status).toBe(501);
+    expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: 'slack_not_configured', message: /docs\/chat\.md/ });
   });
 });

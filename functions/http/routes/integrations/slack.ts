@@ -30,7 +30,7 @@ export const SLACK_INTERACTIONS_PATH = '/v1/integrations/slack/interactions';
  */
 export const SLACK_BODY_LIMIT = 1024 * 1024;
 
-const problem = (status: 400 | 401 | 415 | 501 | 503, error: string, message: string): Problem => ({
+const problem = (status: 400 | 401 | 404 | 415 | 503, error: string, message: string): Problem => ({
   status,
   body: { error, message },
 });
@@ -76,7 +76,10 @@ export function registerSlackRoutes(app: GatewayApp, deps: AppDependencies): voi
       400: { description: 'No `payload` field, or it is not a Slack interaction', content: json() },
       401: { description: 'Signature missing, wrong, stale or replayed', content: json() },
       ...errorResponses(413, 415),
-      501: { description: 'Slack is not configured on this gateway', content: json() },
+      404: {
+        description: 'Slack is not configured on this gateway: there is no such callback here',
+        content: json(),
+      },
       503: { description: 'The replay guard could not be consulted; nothing was done; Slack may retry' },
     },
   });
@@ -86,8 +89,9 @@ export function registerSlackRoutes(app: GatewayApp, deps: AppDependencies): voi
     if (!slack) {
       return respond(
         c,
+        // 404, not 501: without Slack this callback does not exist here, and nothing is wrong.
         problem(
-          501,
+          404,
           'slack_not_configured',
           'Slack is not configured on this gateway: add the slack block to the local config, or deploy with the Slack secret (docs/chat.md)',
         ),
