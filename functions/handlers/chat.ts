@@ -22,8 +22,12 @@ export interface SlackSettings {
 
 let slackSettings: Promise<SlackSettings | undefined> | undefined;
 
-/** The Slack settings, read once per cold start; undefined when SLACK_SECRET_ARN is unset. */
-export function slackSettingsFromEnv(): Promise<SlackSettings | undefined> {
+/**
+ * The Slack settings, read once per cold start; undefined when SLACK_SECRET_ARN is unset, or when
+ * the secret does not hold both fields yet (a fresh deploy): Slack stays off, logged as an error,
+ * and the rest of the API works.
+ */
+export function slackSettingsFromEnv(logger: Logger): Promise<SlackSettings | undefined> {
   slackSettings ??= (async () => {
     const arn = optionalEnv(ENV.slackSecretArn);
     if (!arn) return undefined;
@@ -33,9 +37,12 @@ export function slackSettingsFromEnv(): Promise<SlackSettings | undefined> {
     const secret = await readJsonSecret(arn);
     const { signingSecret, botToken } = secret;
     if (!signingSecret || !botToken) {
-      throw new Error(
-        `secret ${ENV.slackSecretArn} must hold {"signingSecret": "…", "botToken": "xoxb-…"}; it has ${Object.keys(secret).join(', ') || 'no string fields'}`,
-      );
+      logger.error('Slack is off: its secret is not filled in (docs/chat.md)', {
+        secret: arn,
+        expected: ['signingSecret', 'botToken'],
+        has: Object.keys(secret),
+      });
+      return undefined;
     }
     const apiUrl = optionalEnv(ENV.slackApiUrl);
     return { signingSecret, botToken, channel, ...(apiUrl ? { apiUrl } : {}) };
@@ -46,7 +53,7 @@ export function slackSettingsFromEnv(): Promise<SlackSettings | undefined> {
 /** Every channel configured in the environment, in a fixed order. */
 export async function chatNotifiersFromEnv(logger: Logger): Promise<ApprovalNotifier[]> {
   const notifiers: ApprovalNotifier[] = [];
-  const slack = await slackSettingsFromEnv();
+  const slack = await slackSettingsFromEnv(logger);
   if (slack) {
     const { slackWebClient } = await import('../adapters/chat/slack/client.ts');
     const { SlackNotifier } = await import('../adapters/chat/slack/notifier.ts');
@@ -74,7 +81,7 @@ export async function slackEndpointFromEnv(
   requestsTable: string,
   logger: Logger,
 ): Promise<SlackEndpoint | undefined> {
-  const slack = await slackSettingsFromEnv();
+  const slack = await slackSettingsFromEnv(logger);
   if (!slack) return undefined;
   const { slackWebClient } = await import('../adapters/chat/slack/client.ts');
   const { SlackInteractions } = await import('../adapters/chat/slack/interactions.ts');
