@@ -21,6 +21,7 @@ import { buttonClick, SlackStandIn, signedInteraction } from '../test/support/sl
 const ROOT = resolve(import.meta.dirname, '..');
 const ROUNDS = Number(process.env.BENCH_SLACK_ROUNDS ?? 200);
 const AGENT = 'bench-agent-token-0123456789';
+const BOB = 'bench-bob-token-0123456789';
 const SIGNING_SECRET = 'bench-signing-secret-0123456789';
 const BOT_TOKEN = 'xoxb-bench-standin';
 const CHANNEL = 'C0BENCH';
@@ -49,7 +50,10 @@ try {
     port: 0,
     dataDir,
     policy: { wasm: join(ROOT, 'policies/build/policy.wasm'), data: join(ROOT, 'policies/build/data.json') },
-    principals: [{ token: AGENT, id: 'agent:demo-exporter' }],
+    principals: [
+      { token: AGENT, id: 'agent:demo-exporter' },
+      { token: BOB, id: 'user:bob@example.gov' },
+    ],
     logLevel: 'error',
     slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.url, channel: CHANNEL },
   });
@@ -122,12 +126,29 @@ try {
       clickAnswer.push(clickDone - clicked);
     }
   }
+  // The same vote through the API, for comparison: what the Slack path adds on top of a vote.
+  const apiVote: number[] = [];
+  for (let n = 0; n < Math.min(ROUNDS, 100); n++) {
+    const submitted = await agent('POST', '/v1/action-requests', request(100_000 + n));
+    const view = (await submitted.json()) as { id: string; action_hash: string };
+    await slack.waitForCall('chat.postMessage', (call) => String(call.args.text).includes(view.id));
+    const started = performance.now();
+    const voted = await fetch(`${gateway.url}/v1/action-requests/${view.id}/decisions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BOB}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'approve', action_hash: view.action_hash }),
+    });
+    await voted.arrayBuffer();
+    apiVote.push(performance.now() - started);
+    if (voted.status !== 200) throw new Error(`API vote answered ${voted.status}`);
+  }
   await gateway.close();
   if (slack.violations.length > 0)
     throw new Error(`Slack limits broken: ${JSON.stringify(slack.violations[0])}`);
   console.log(summary('submit → card posted', posted, 100));
   console.log(summary('click → waiting agent answered', answered, 100));
   console.log(summary("click's HTTP answer (Slack: 3 s)", clickAnswer, 3000));
+  console.log(summary('the same vote through the API', apiVote));
 } finally {
   await slack.close();
   rmSync(dataDir, { recursive: true, force: true });
