@@ -98,7 +98,7 @@ describe('Slack card rendering', () => {
     expect(cut.length).toBe(2);
     for (const t of cut) {
       expect(t.length).toBeLessThanOrEqual(3000);
-      expect(t).toMatch(/… \[truncated: \d+ more characters; the whole request: ala show ar_/);
+      expect(t).toMatch(/… \[truncated: \d+ more characters; the whole request: ala status ar_/);
     }
     expect(JSON.stringify(rendered.blocks).length).toBeLessThan(40_000);
   });

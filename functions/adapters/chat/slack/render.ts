@@ -118,7 +118,7 @@ export function parseButtonValue(value: string): { requestId: string; actionHash
 
 /** The card's blocks and its fallback text (notifications, screen readers). */
 export function renderCard(card: ApprovalCard): { text: string; blocks: KnownBlock[] } {
-  const more = `the whole request: ala show ${card.requestId}`;
+  const more = `the whole request: ala status ${card.requestId}`;
   const title = `${STATUS_TITLE[card.status]}: ${card.action.name}`;
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain(title, SLACK_LIMITS.headerText) },
