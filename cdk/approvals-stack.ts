@@ -31,6 +31,7 @@ import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
 import { LogArchive } from './constructs/log-archive.ts';
 import { Operations } from './constructs/operations.ts';
+import { SlackIntegration, type SlackProps } from './constructs/slack-integration.ts';
 import { TeamsBot, type TeamsBotProps } from './constructs/teams-bot.ts';
 import { DEFAULT_POLICY_BUNDLE_DIR, DEMO_POLICY_VERIFICATION_KEY } from './paths.ts';
 
@@ -190,6 +191,12 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default - no Teams bot
    */
   readonly teams?: TeamsBotProps;
+  /**
+   * Approval cards in Slack (docs/chat.md): the default channel and, optionally, an existing
+   * secret. Present = on; it adds the one API method without IAM authorisation (Slack's callback).
+   * @default - no Slack
+   */
+  readonly slack?: SlackProps;
 }
 
 export interface ResourceTagsProps {
@@ -381,6 +388,15 @@ export class ApprovalsGatewayStack extends Stack {
       targets: [new targets.LambdaFunction(this.sweeperFunction.function, { retryAttempts: 0 })],
     });
 
+    const slack = props.slack
+      ? new SlackIntegration(this, 'Slack', {
+          ...props.slack,
+          key: this.key,
+          api: this.apiFunction,
+          workflow: this.workflowFunction,
+          sweeper: this.sweeperFunction,
+        })
+      : undefined;
     this.gatewayApi = new GatewayApi(this, 'Api', {
       handler: this.apiFunction.function,
       logKey: this.key,
@@ -392,6 +408,7 @@ export class ApprovalsGatewayStack extends Stack {
       ...(props.webAclArn !== undefined ? { webAclArn: props.webAclArn } : {}),
       trustedAccountIds,
       ...(props.principalOrgId !== undefined ? { principalOrgId: props.principalOrgId } : {}),
+      ...(slack ? { unauthenticatedRoutes: [slack.route] } : {}),
     });
 
     if (props.teams !== undefined) {

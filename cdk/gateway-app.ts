@@ -79,6 +79,8 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const keyFile = contextString(app, 'policyVerificationKey');
   const policyDigest = contextString(app, 'policyDigest');
   const teams = teamsBotFromContext(app);
+  const slackChannel = contextString(app, 'slackChannel');
+  const slackSecretArn = contextString(app, 'slackSecretArn');
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
@@ -89,6 +91,9 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
     ...(keyFile ? { policyVerificationKey: readKeyFile(keyFile) } : {}),
     ...(policyDigest ? { policyDigest } : {}),
     ...(teams ? { teams } : {}),
+    ...(slackChannel
+      ? { slack: { channel: slackChannel, ...(slackSecretArn ? { secretArn: slackSecretArn } : {}) } }
+      : {}),
     ...options.stackProps,
   });
   return { app, stack };

@@ -23,6 +23,22 @@ export interface GatewayApiProps {
   readonly trustedAccountIds: readonly string[];
   /** Require callers to belong to this AWS Organization. @default - no condition */
   readonly principalOrgId?: string;
+  /**
+   * Chat platforms' callbacks, which cannot sign with SigV4 and authenticate themselves to the
+   * function (a signature over the body): the only methods without IAM authorisation, allowed to
+   * anyone by the resource policy, each with its own throttling. @default - none
+   */
+  readonly unauthenticatedRoutes?: readonly UnauthenticatedRoute[];
+}
+
+export interface UnauthenticatedRoute {
+  /** `/v1/integrations/…` */
+  readonly path: string;
+  readonly method: string;
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  /** Why this route may skip IAM (the cdk-nag acknowledgement). */
+  readonly reason: string;
 }
 
 /**
@@ -48,11 +64,17 @@ export class GatewayApi extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const integration = new apigw.LambdaIntegration(props.handler, { proxy: true });
+    const open = props.unauthenticatedRoutes ?? [];
+    for (const route of open) {
+      if (!route.path.startsWith('/v1/integrations/')) {
+        throw new Error(`only chat callbacks under /v1/integrations/ may skip IAM, not ${route.path}`);
+      }
+    }
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'Action-Level Approvals gateway (SigV4)',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
-      policy: resourcePolicy(props.trustedAccountIds, props.principalOrgId),
+      policy: resourcePolicy(props.trustedAccountIds, props.principalOrgId, open),
       cloudWatchRole: props.manageCloudWatchRole,
       ...(props.manageCloudWatchRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
       deployOptions: {
@@ -67,12 +89,32 @@ export class GatewayApi extends Construct {
         tracingEnabled: true,
         throttlingRateLimit: props.throttleRateLimit,
         throttlingBurstLimit: props.throttleBurstLimit,
+        methodOptions: Object.fromEntries(
+          open.map((route) => [
+            `${route.path}/${route.method}`,
+            {
+              throttlingRateLimit: route.rateLimit,
+              throttlingBurstLimit: route.burstLimit,
+              loggingLevel: props.manageCloudWatchRole
+                ? apigw.MethodLoggingLevel.ERROR
+                : apigw.MethodLoggingLevel.OFF,
+              dataTraceEnabled: false,
+              metricsEnabled: true,
+            },
+          ]),
+        ),
       },
     });
     // The stack outputs the URL itself, under a stable name.
     this.api.node.tryRemoveChild('Endpoint');
     this.api.root.addMethod('ANY', integration);
     this.api.root.addResource('{proxy+}').addMethod('ANY', integration);
+    for (const route of open) {
+      const method = this.api.root
+        .resourceForPath(route.path.slice(1))
+        .addMethod(route.method, integration, { authorizationType: apigw.AuthorizationType.NONE });
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: route.reason });
+    }
     if (props.webAclArn !== undefined) {
       new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
         resourceArn: this.api.deploymentStage.stageArn,
@@ -148,8 +190,16 @@ export function accessLogFormat(): string {
  * (functions/http/iam-principal.ts), so API Gateway and the gateway agree on who can arrive.
  * Same-account callers still need an identity policy allowing execute-api:Invoke.
  */
-function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: string): iam.PolicyDocument {
+function resourcePolicy(
+  trustedAccountIds: readonly string[],
+  principalOrgId: string | undefined,
+  open: readonly UnauthenticatedRoute[],
+): iam.PolicyDocument {
   const accounts = [Aws.ACCOUNT_ID, ...trustedAccountIds];
+  // The chat callbacks come from the platform, from no AWS account: the denials below skip every
+  // callback path, and only the callbacks a chat construct opens are allowed (here, or by the
+  // construct's own statement); any other path there is allowed to no one outside the accounts.
+  const openResources = open.map((route) => `execute-api:/*/${route.method}${route.path}`);
   const statements = [
     new iam.PolicyStatement({
       sid: 'AllowListedAccounts',
@@ -167,6 +217,17 @@ function resourcePolicy(trustedAccountIds: readonly string[], principalOrgId?: s
       conditions: { StringNotEquals: { 'aws:PrincipalAccount': accounts } },
     }),
   ];
+  if (openResources.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'AllowChatCallbacks',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: openResources,
+      }),
+    );
+  }
   if (principalOrgId !== undefined) {
     statements.push(
       new iam.PolicyStatement({

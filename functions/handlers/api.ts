@@ -12,6 +12,7 @@ import { iamAuthenticator } from '../http/auth.ts';
 import { agentRolesOf, parseAccountList } from '../http/iam-principal.ts';
 import { MAX_WAIT_SECONDS } from '../http/schemas.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
+import { slackEndpointFromEnv } from './chat.ts';
 import {
   dataPlaneFromEnv,
   lambdaLogger,
@@ -30,9 +31,10 @@ const plane = dataPlaneFromEnv();
 const policy = await loadBundledPolicy(logger);
 const attributes = await resourceAttributesFromEnv(policy, logger);
 const teams = await teamsFromEnv(logger);
-// Cards to refresh after a commit. Lambda freezes once the handler returns, so the handler waits
-// for this work before answering (a vote's answer is a little slower; no card is left stale).
-const afterCommit: Promise<void>[] = [];
+// Cards owed by this invocation's commits (votes, decisions, an approver's escalation). Lambda
+// freezes once the handler returns, so the handler waits for them before answering (a vote's
+// answer is a little slower; no card is left stale).
+const owed: Promise<void>[] = [];
 let notifications: ApprovalNotifications | undefined;
 const service = new ApprovalService({
   store: plane.store,
@@ -46,7 +48,7 @@ const service = new ApprovalService({
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
   onCommit: (transition) => {
     logCommit(transition);
-    if (notifications?.configured) afterCommit.push(cardsAfter(notifications, transition));
+    if (notifications?.configured) owed.push(cardsAfter(transition));
   },
   // Without allowed grant roles there is no broker: aws_sts grants answer 501 credentials_not_configured.
   ...stsBrokerFromEnv(),
@@ -74,6 +76,7 @@ const authenticate = iamAuthenticator(
   (reason, arn) => logger.warn('caller refused', { reason, arn }),
 );
 
+const slack = await slackEndpointFromEnv(service, plane.tables.requests, logger);
 const maxWaitSeconds = optionalSeconds(ENV.maxWaitSeconds, 1, MAX_WAIT_SECONDS);
 const serve = handle(
   createApp({
@@ -81,6 +84,7 @@ const serve = handle(
     authenticate,
     logger,
     ...(teams ? { teams: teams.inbound } : {}),
+    ...(slack ? { slack } : {}),
     ...(maxWaitSeconds !== undefined ? { maxWaitSeconds } : {}),
   }),
 );
@@ -89,15 +93,18 @@ export const handler = logger.withContext(async (event: LambdaEvent, context: La
   try {
     return await serve(event, context);
   } finally {
-    while (afterCommit.length > 0) await Promise.allSettled(afterCommit.splice(0));
+    // Work may add work (a refresh that records a notification commits again): drain it all.
+    while (owed.length > 0) await Promise.allSettled(owed.splice(0));
   }
 });
 
 /**
  * Votes, decisions and escalations refresh the posted cards; an escalation by an approver (the
  * card's button) also tells the escalation groups now, as the workflow's Escalate stage would.
+ * New requests are announced by the workflow's Notify stage, not here.
  */
-async function cardsAfter(notifications: ApprovalNotifications, transition: Transition): Promise<void> {
+async function cardsAfter(transition: Transition): Promise<void> {
+  if (!notifications) return;
   await notifications.afterCommit(transition, { announce: false });
   if (transition.events.some((event) => event.type === 'request.escalated')) {
     await notifications.notify(transition.request.id, 'escalate');

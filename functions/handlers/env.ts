@@ -59,6 +59,16 @@ export const ENV = {
   archiveObjectMaxEvents: 'AUDIT_ARCHIVE_OBJECT_MAX_EVENTS',
   /** Longest long-poll the api function holds, in whole seconds (1–25). @default 25 */
   maxWaitSeconds: 'MAX_WAIT_SECONDS',
+  /** Secrets Manager secret {"signingSecret", "botToken"}: Slack is on (docs/chat.md). */
+  slackSecretArn: 'SLACK_SECRET_ARN',
+  /** The Slack channel id cards go to unless policy data routes a group elsewhere. */
+  slackChannel: 'SLACK_CHANNEL',
+  /** The Slack Web API base URL. @default https://slack.com/api/ */
+  slackApiUrl: 'SLACK_API_URL',
+  /** Signed webhook deliveries of every card go here (docs/chat.md). */
+  webhookUrl: 'WEBHOOK_URL',
+  /** Secrets Manager secret {"secret"}: the webhook's shared HMAC secret. */
+  webhookSecretArn: 'WEBHOOK_SECRET_ARN',
 } as const;
 
 /** A whole number of seconds from `min` to `max` in `name`, or undefined when unset. */

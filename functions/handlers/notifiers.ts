@@ -4,10 +4,11 @@
  */
 import type { ApprovalNotifier } from '../core/ports/notifier.port.ts';
 import type { Logger } from '../observability/logger.ts';
+import { chatNotifiersFromEnv } from './chat.ts';
 import { teamsFromEnv } from './teams.ts';
 
 export async function notifiersFromEnv(logger: Logger): Promise<ApprovalNotifier[]> {
-  const notifiers: ApprovalNotifier[] = [];
+  const notifiers: ApprovalNotifier[] = [...(await chatNotifiersFromEnv(logger))];
   const teams = await teamsFromEnv(logger);
   if (teams) notifiers.push(teams.notifier);
   return notifiers;

@@ -20,6 +20,11 @@ import { registerAuditRoutes } from './routes/audit.ts';
 import { registerDecisionRoutes } from './routes/decisions.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
 import { registerGrantRoutes } from './routes/grants.ts';
+import {
+  registerSlackRoutes,
+  SLACK_BODY_LIMIT,
+  SLACK_INTERACTIONS_PATH,
+} from './routes/integrations/slack.ts';
 import { registerTeamsRoutes } from './routes/integrations/teams.ts';
 import { registerMetaRoutes } from './routes/meta.ts';
 import { registerRequestRoutes } from './routes/requests.ts';
@@ -36,6 +41,7 @@ const ROUTES: readonly RouteModule[] = [
   registerWhoamiRoutes,
   registerTeamsRoutes,
   registerMetaRoutes,
+  registerSlackRoutes,
 ];
 
 export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
@@ -80,7 +86,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
   app.notFound((c) => respond(c, problems.noRoute(c.req.method, new URL(c.req.url).pathname)));
 
   app.use('*', requestContext(logger));
-  app.use('/v1/*', bodySizeLimit());
+  app.use('/v1/*', bodySizeLimit({ [SLACK_INTERACTIONS_PATH]: SLACK_BODY_LIMIT }));
   app.use('/v1/*', exceptIntegrations(jsonOnly()));
   app.use('/v1/*', exceptIntegrations(authentication(deps.authenticate)));
   app.use('/v1/*', exceptIntegrations(jsonHygiene()));

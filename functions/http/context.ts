@@ -1,6 +1,8 @@
 /** What every part of the HTTP application shares: its dependencies and the per-call variables. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { SlackInteractions } from '../adapters/chat/slack/interactions.ts';
 import type { TeamsInbound } from '../adapters/chat/teams/index.ts';
+import type { ReplayGuard } from '../core/ports/replay.port.ts';
 import type { ApprovalService } from '../core/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Authenticator } from './auth.ts';
@@ -21,6 +23,17 @@ export interface AppDependencies {
   readonly version?: string;
   /** The Teams bot's messaging endpoint; absent: the route answers 404 (Teams not configured). */
   readonly teams?: TeamsInbound;
+  /** Slack's interactivity callback; absent: that route answers 404 slack_not_configured. */
+  readonly slack?: SlackEndpoint;
+}
+
+/** What the Slack route needs (local `slack` block; on AWS, the Slack secret). */
+export interface SlackEndpoint {
+  readonly signingSecret: string;
+  /** Refuses a signature seen before within the window, across every instance serving the route. */
+  readonly replay: ReplayGuard;
+  readonly interactions: SlackInteractions;
+  readonly now?: () => Date;
 }
 
 /** Set by the middleware for every call under /v1 (principal) and every call at all (requestId). */

@@ -74,12 +74,12 @@ export const problems = {
       body: { error: 'invalid_json', message: 'the request body is not valid JSON; send a JSON object' },
     };
   },
-  payloadTooLarge(): Problem {
+  payloadTooLarge(limitBytes = MAX_BODY_BYTES): Problem {
     return {
       status: 413,
       body: {
         error: 'payload_too_large',
-        message: `the request body is over ${BODY_LIMIT}; send a smaller request`,
+        message: `the request body is over ${limitBytes === MAX_BODY_BYTES ? BODY_LIMIT : `${limitBytes / 1024} KiB`}; send a smaller request`,
       },
     };
   },

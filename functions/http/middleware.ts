@@ -57,9 +57,17 @@ export function requestContext(logger: Logger): Middleware {
   };
 }
 
-/** Bodies over MAX_BODY_BYTES are refused while they are read, so none is ever buffered whole. */
-export function bodySizeLimit(): Middleware {
-  return bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => respond(c, problems.payloadTooLarge()) });
+/**
+ * Bodies over MAX_BODY_BYTES are refused while they are read, so none is ever buffered whole.
+ * `larger` names the few paths a platform sends more to (with their own limit and why, in the
+ * route module that declares them).
+ */
+export function bodySizeLimit(larger: Readonly<Record<string, number>> = {}): Middleware {
+  const limit = (maxSize: number) =>
+    bodyLimit({ maxSize, onError: (c) => respond(c, problems.payloadTooLarge(maxSize)) });
+  const standard = limit(MAX_BODY_BYTES);
+  const special = new Map(Object.entries(larger).map(([path, maxSize]) => [path, limit(maxSize)]));
+  return async (c, next) => (special.get(c.req.path) ?? standard)(c, next);
 }
 
 /** JSON only: a body in any other media type is refused before it is parsed. */

@@ -76,13 +76,37 @@ export const LocalConfigSchema = z.strictObject({
       timeoutMs: z.number().int().min(50).max(10_000).default(2_000),
     })
     .optional(),
+  /**
+   * Approval cards in Slack (docs/chat.md): the app's signing secret and bot token, the default
+   * channel (an id such as C0123ABCD; policy data may route groups elsewhere), and — to receive
+   * clicks over Socket Mode with no public URL — an app-level token. `apiUrl` points at a stand-in.
+   */
   slack: z
     .strictObject({
-      signingSecret: z.string().min(1),
-      botToken: z.string().min(1),
-      appToken: z.string().optional(),
-      apiUrl: z.url().default('https://slack.com/api/'),
-      channel: z.string().min(1),
+      signingSecret: z.string().min(16, 'the Slack app signing secret (Basic Information → App Credentials)'),
+      botToken: z.string().regex(/^xoxb-/, 'a bot token starts with xoxb- (OAuth & Permissions)'),
+      appToken: z
+        .string()
+        .regex(/^xapp-/, 'an app-level token starts with xapp- (Basic Information → App-Level Tokens)')
+        .optional(),
+      apiUrl: z
+        .url()
+        .refine((url) => url.endsWith('/'), 'end the Web API base URL with /')
+        .default('https://slack.com/api/'),
+      channel: z
+        .string()
+        .regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id such as C0123ABCD (channel details → About)'),
+    })
+    .optional(),
+  /**
+   * Signed webhook deliveries of every card (docs/chat.md): the URL (policy data may route groups
+   * to others) and the shared secret receivers verify the HMAC with.
+   */
+  webhook: z
+    .strictObject({
+      url: z.url().refine((url) => /^https?:/.test(url), 'an http(s) URL'),
+      secret: z.string().min(32, 'at least 32 characters; generate one with: openssl rand -hex 32'),
+      timeoutMs: z.number().int().min(100).max(10_000).default(3000),
     })
     .optional(),
   /**

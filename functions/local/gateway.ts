@@ -24,6 +24,7 @@ import { logLifecycle } from '../observability/lifecycle-log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ConfigError, type LocalConfig } from './config.ts';
 import { localNotifiers, localTeams } from './notifiers.ts';
+import { startLocalSlack } from './slack.ts';
 
 export interface RunningGateway {
   readonly url: string;
@@ -94,18 +95,26 @@ export async function startGateway(
   const recovered = await workflow.recover(store);
   // Cards owed from before a restart (announced once per stage: the audit chain says which went out).
   if (notifications.configured) track(announcePending(store, notifications));
+  const slack = await startLocalSlack(config, service, logger).catch((error: unknown) => {
+    workflow.stop();
+    tags?.close();
+    store.close();
+    throw error;
+  });
   const app = createApp({
     service,
     authenticate: bearerTokenAuthenticator(config.principals),
     logger,
     hub,
     ...teamsEndpoint(config),
+    ...(slack ? { slack: slack.endpoint } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
     s.once('error', reject);
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
     workflow.stop();
+    await slack?.close();
     tags?.close();
     store.close();
     throw listenError(error, config);
@@ -125,6 +134,7 @@ export async function startGateway(
       if (closed) return;
       closed = true;
       workflow.stop();
+      await slack?.close();
       await Promise.allSettled([...inFlight]);
       tags?.close();
       await new Promise<void>((resolve) => {

@@ -12,6 +12,17 @@ export async function localNotifiers(config: LocalConfig, logger: Logger): Promi
   const notifiers: ApprovalNotifier[] = [];
   const teams = localTeams(config, logger);
   if (teams) notifiers.push(teams.notifier);
+  // Loaded only when configured: a gateway without Slack starts without the Slack SDK.
+  if (config.slack) {
+    const { slackWebClient } = await import('../adapters/chat/slack/client.ts');
+    const { SlackNotifier } = await import('../adapters/chat/slack/notifier.ts');
+    const client = slackWebClient({ botToken: config.slack.botToken, apiUrl: config.slack.apiUrl }, logger);
+    notifiers.push(new SlackNotifier({ client, defaultChannel: config.slack.channel }));
+  }
+  if (config.webhook) {
+    const { WebhookNotifier } = await import('../adapters/chat/webhook/notifier.ts');
+    notifiers.push(new WebhookNotifier(config.webhook));
+  }
   return notifiers;
 }
 

@@ -158,8 +158,9 @@ export const directorySchema = z.object({
     slack: z.record(z.string().min(1), principalId()).optional(),
     teams: z.record(z.string().min(1), principalId()).optional(),
   }),
+  // partialRecord: zod's record over an enum requires every key; a pack may route one channel only.
   notifications: z
-    .record(
+    .partialRecord(
       z.enum(['slack', 'teams', 'webhook']),
       z.record(z.string().min(1).max(128), z.string().min(1).max(512)),
     )

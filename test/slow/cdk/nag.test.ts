@@ -36,7 +36,8 @@ describe('cdk-nag acknowledgements', () => {
     const { app } = buildGatewayApp({
       region: COMMERCIAL_REGION,
       outdir,
-      context: { 'aws:cdk:bundling-stacks': [] },
+      // Slack on: its construct's acknowledgements are checked here too.
+      context: { 'aws:cdk:bundling-stacks': [], slackChannel: 'C0APPROVALS' },
     });
     // Without its acknowledgements the app must fail validation (checked in the first test below).
     try {

@@ -458,8 +458,20 @@ describe('HTTP application', () => {
       '/v1/action-requests/{id}/grant',
       '/v1/action-requests/{id}/outcome',
       '/v1/evaluate',
+      '/v1/integrations/slack/interactions',
       '/v1/integrations/teams/messages',
       '/v1/whoami',
     ]);
+  });
+
+  it('answers 404 slack_not_configured on the Slack callback of a gateway without Slack, before reading it', async () => {
+    const { call } = testApp();
+    const response = await call('POST', '/v1/integrations/slack/interactions', {
+      token: null,
+      raw: 'payload=%7B%7D',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'slack_not_configured', message: /docs\/chat\.md/ });
   });
 });

@@ -1,0 +1,132 @@
+/**
+ * Slack on AWS, as synthesized: Slack's interactivity callback is the only API method without IAM
+ * authorisation, with its own throttling and a resource policy that lets it (and only it) through;
+ * the Slack secret is encrypted with the stack's key and readable by the two functions that use
+ * it. Both partitions synthesize with no unacknowledged cdk-nag finding and pass cfn-lint.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  COMMERCIAL_REGION,
+  cfnLint,
+  functionResource,
+  GOVCLOUD_REGION,
+  property,
+  readViolations,
+  resourcesOfType,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synthGateway,
+} from './synth.ts';
+
+const CHANNEL = 'C0APPROVALS';
+
+/** Each API method with its full path, rebuilt from the resources' PathPart chain. */
+function methods(json: CfnTemplate): { path: string; httpMethod: string; auth: string }[] {
+  const resources = Object.fromEntries(resourcesOfType(json, 'AWS::ApiGateway::Resource'));
+  const pathOf = (ref: unknown): string => {
+    const id = (ref as { Ref?: string }).Ref;
+    const resource = id ? resources[id] : undefined;
+    if (!resource) return '';
+    return `${pathOf(property(resource, 'ParentId'))}/${property<string>(resource, 'PathPart')}`;
+  };
+  return resourcesOfType(json, 'AWS::ApiGateway::Method').map(([, method]: [string, CfnResource]) => ({
+    path: pathOf(property(method, 'ResourceId')) || '/',
+    httpMethod: property<string>(method, 'HttpMethod'),
+    auth: property<string>(method, 'AuthorizationType'),
+  }));
+}
+
+describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Slack on AWS (%s)', (region) => {
+  let synth: Synthesized;
+
+  beforeAll(() => {
+    synth = synthGateway({ region, stackProps: { slack: { channel: CHANNEL } } });
+  }, SYNTH_TIMEOUT_MS);
+
+  it('synthesizes with no unacknowledged cdk-nag finding', () => {
+    expect(readViolations(synth.outdir)).toEqual([]);
+  });
+
+  it('leaves only the Slack interactivity method without IAM authorisation', () => {
+    const all = methods(synth.json);
+    const open = all.filter((m) => m.auth !== 'AWS_IAM');
+    expect(open).toEqual([{ path: '/v1/integrations/slack/interactions', httpMethod: 'POST', auth: 'NONE' }]);
+    expect(
+      all
+        .filter((m) => m.auth === 'AWS_IAM')
+        .map((m) => m.path)
+        .sort(),
+    ).toEqual(['/', '/{proxy+}']);
+  });
+
+  it('throttles the Slack route on its own and lets only it past the account denials', () => {
+    const [, stage] = resourcesOfType(synth.json, 'AWS::ApiGateway::Stage')[0] as [string, CfnResource];
+    const settings = property<Record<string, unknown>[]>(stage, 'MethodSettings');
+    expect(settings).toContainEqual(
+      expect.objectContaining({
+        ResourcePath: '/~1v1~1integrations~1slack~1interactions',
+        HttpMethod: 'POST',
+        ThrottlingRateLimit: 10,
+        ThrottlingBurstLimit: 20,
+      }),
+    );
+    const [, api] = resourcesOfType(synth.json, 'AWS::ApiGateway::RestApi')[0] as [string, CfnResource];
+    const statements = property<{ Statement: Record<string, unknown>[] }>(api, 'Policy').Statement;
+    const open = 'execute-api:/*/POST/v1/integrations/slack/interactions';
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Sid: 'AllowChatCallbacks',
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Resource: open,
+      }),
+    );
+    for (const deny of statements.filter((s) => s.Effect === 'Deny')) {
+      expect(deny.NotResource).toBe(open);
+      expect(deny.Resource).toBeUndefined();
+    }
+  });
+
+  it('keeps the Slack credentials in a secret under the stack key, readable by the api and workflow functions', () => {
+    const [[secretId, secret]] = resourcesOfType(synth.json, 'AWS::SecretsManager::Secret') as [
+      [string, CfnResource],
+    ];
+    expect(property(secret, 'KmsKeyId')).toBeDefined();
+    for (const id of ['ApiFunction', 'WorkflowFunction'] as const) {
+      const env = property<{ Variables: Record<string, unknown> }>(
+        functionResource(synth, id).resource,
+        'Environment',
+      ).Variables;
+      expect(env.SLACK_SECRET_ARN).toEqual({ Ref: secretId });
+      expect(env.SLACK_CHANNEL).toBe(CHANNEL);
+    }
+    const sweeper = property<{ Variables: Record<string, unknown> }>(
+      functionResource(synth, 'SweeperFunction').resource,
+      'Environment',
+    ).Variables;
+    expect(sweeper.SLACK_SECRET_ARN).toBeUndefined();
+    const policies = resourcesOfType(synth.json, 'AWS::IAM::ManagedPolicy').flatMap(
+      ([, p]) => property<{ Statement: Record<string, unknown>[] }>(p, 'PolicyDocument').Statement,
+    );
+    const reads = policies.filter((s) => s.Sid === 'ReadSlackSecret');
+    expect(reads).toHaveLength(2);
+    for (const read of reads)
+      expect(read).toMatchObject({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } });
+  });
+
+  it('passes cfn-lint for the region', async () => {
+    expect(await cfnLint(synth, region)).toEqual([]);
+  }, 180_000);
+});
+
+it(
+  'has no method without IAM authorisation when Slack is off',
+  () => {
+    const synth = synthGateway({ region: COMMERCIAL_REGION });
+    expect(methods(synth.json).every((m) => m.auth === 'AWS_IAM')).toBe(true);
+    expect(resourcesOfType(synth.json, 'AWS::SecretsManager::Secret')).toEqual([]);
+  },
+  SYNTH_TIMEOUT_MS,
+);
