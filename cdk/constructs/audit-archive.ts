@@ -149,6 +149,9 @@ export class AuditArchive extends Construct {
       fipsEndpoints: props.fipsEndpoints,
       bundleAwsSdk: props.bundleAwsSdk,
     });
+    this.archiver.withoutReservedConcurrency(
+      'Invoked only by its stream mapping: one batch at a time per stream shard (parallelization factor 1), so the shards bound its concurrency; a reservation would only take capacity from the other functions.',
+    );
     const fn = this.archiver.function;
     fn.addEnvironment(ENV.archiveBucket, this.bucket.bucketName);
     fn.addEnvironment(ENV.auditTable, props.auditTable.tableName);
