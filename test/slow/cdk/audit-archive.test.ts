@@ -322,8 +322,9 @@ describe('audit archive in the stack', () => {
         FilterPattern: Match.stringLikeRegexp('could not write an archive object'),
         LogGroupName: { Ref: logicalId(synth, synth.stack.archive.archiver.logGroup) },
       });
+      const topic = { Ref: logicalId(synth, synth.stack.operations.topic) };
       for (const alarm of Object.values(alarms)) {
-        expect(byId(alarm)?.AlarmActions, 'no actions until a topic is wired').toBeUndefined();
+        expect(byId(alarm)?.AlarmActions, 'routed to the stack alarm topic').toEqual([topic]);
         expect(byId(alarm)?.TreatMissingData).toBe('notBreaching');
       }
     });

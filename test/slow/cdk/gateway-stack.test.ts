@@ -513,7 +513,8 @@ describe('Class: ApprovalsGatewayStack', () => {
         byMetric.filter(([m, n]) => m === name && n === namespace).length;
       expect(count('ExecutionsFailed', 'AWS/States')).toBe(1);
       expect(count('ExecutionsTimedOut', 'AWS/States')).toBe(1);
-      expect(count('Errors', 'AWS/Lambda')).toBe(3);
+      // api, workflow, sweeper; and the audit archiver's own (AuditArchive.alarms), routed here too.
+      expect(count('Errors', 'AWS/Lambda')).toBe(4);
       expect(count('Throttles', 'AWS/Lambda')).toBe(3);
       expect(count('5XXError', 'AWS/ApiGateway')).toBe(1);
       expect(count('Latency', 'AWS/ApiGateway')).toBe(1);

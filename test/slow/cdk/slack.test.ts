@@ -83,18 +83,25 @@ describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Slack on AWS (%s)', (region
         Resource: open,
       }),
     );
+    // The denials skip the chat callback paths; among them only the Slack method is allowed to
+    // anyone (the Teams method would add its own statement).
     for (const deny of statements.filter((s) => s.Effect === 'Deny')) {
-      expect(deny.NotResource).toBe(open);
+      expect(deny.NotResource).toBe('execute-api:/*/POST/v1/integrations/*');
       expect(deny.Resource).toBeUndefined();
     }
+    const openToAnyone = statements.filter(
+      (s) => s.Effect === 'Allow' && JSON.stringify(s.Principal) === JSON.stringify({ AWS: '*' }),
+    );
+    expect(openToAnyone.map((s) => s.Resource)).toEqual([open]);
   });
 
-  it('keeps the Slack credentials in a secret under the stack key, readable by the api and workflow functions', () => {
+  it('keeps the Slack credentials in a secret under the stack key, readable by the api, workflow and sweeper functions', () => {
     const [[secretId, secret]] = resourcesOfType(synth.json, 'AWS::SecretsManager::Secret') as [
       [string, CfnResource],
     ];
     expect(property(secret, 'KmsKeyId')).toBeDefined();
-    for (const id of ['ApiFunction', 'WorkflowFunction'] as const) {
+    // The sweeper re-posts cards the workflow's Notify could not, through the same channels.
+    for (const id of ['ApiFunction', 'WorkflowFunction', 'SweeperFunction'] as const) {
       const env = property<{ Variables: Record<string, unknown> }>(
         functionResource(synth, id).resource,
         'Environment',
@@ -102,16 +109,11 @@ describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Slack on AWS (%s)', (region
       expect(env.SLACK_SECRET_ARN).toEqual({ Ref: secretId });
       expect(env.SLACK_CHANNEL).toBe(CHANNEL);
     }
-    const sweeper = property<{ Variables: Record<string, unknown> }>(
-      functionResource(synth, 'SweeperFunction').resource,
-      'Environment',
-    ).Variables;
-    expect(sweeper.SLACK_SECRET_ARN).toBeUndefined();
     const policies = resourcesOfType(synth.json, 'AWS::IAM::ManagedPolicy').flatMap(
       ([, p]) => property<{ Statement: Record<string, unknown>[] }>(p, 'PolicyDocument').Statement,
     );
     const reads = policies.filter((s) => s.Sid === 'ReadSlackSecret');
-    expect(reads).toHaveLength(2);
+    expect(reads).toHaveLength(3);
     for (const read of reads)
       expect(read).toMatchObject({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } });
   });
