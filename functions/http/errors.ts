@@ -68,11 +68,8 @@ export const problems = {
       },
     };
   },
-  invalidJson(): Problem {
-    return {
-      status: 400,
-      body: { error: 'invalid_json', message: 'the request body is not valid JSON; send a JSON object' },
-    };
+  invalidJson(message = 'the request body is not valid JSON; send a JSON object'): Problem {
+    return { status: 400, body: { error: 'invalid_json', message } };
   },
   payloadTooLarge(): Problem {
     return {

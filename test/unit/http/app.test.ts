@@ -127,12 +127,12 @@ describe('HTTP application', () => {
       expect((await store.listByStatus('pending')).items).toHaveLength(0);
     });
 
-    it('accepts large and tiny finite numbers in arguments', async () => {
+    it('accepts tiny and fractional numbers and integers up to 2^53 − 1', async () => {
       const { call } = testApp();
       const res = await call('POST', '/v1/action-requests', {
         body: {
           ...exportInput,
-          action: { name: 'data.export', args: { bytes: 1e16, tiny: 5e-324, big: 1e200 } },
+          action: { name: 'data.export', args: { bytes: 9007199254740991, tiny: 5e-324, ratio: 0.1 } },
         },
       });
       expect(res.status).toBe(202);
