@@ -3,6 +3,7 @@
  * Node on one port. Everything it needs is in the repository; no cloud account.
  */
 import { mkdirSync } from 'node:fs';
+import type { ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
@@ -40,7 +41,8 @@ export async function startGateway(
   policy: PolicyEvaluator,
   logger: Logger,
 ): Promise<RunningGateway> {
-  mkdirSync(config.dataDir, { recursive: true });
+  // Owner-only: the folder holds the database and the demo tokens (an existing folder is left as is).
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
@@ -100,7 +102,15 @@ export async function startGateway(
     hub,
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        serverOptions: serverLimits(config.server),
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   }).catch((error: unknown) => {
     workflow.stop();
@@ -108,8 +118,8 @@ export async function startGateway(
     store.close();
     throw listenError(error, config);
   });
-  // Long-polls hold sockets for up to 25 s; keep-alive must outlive them.
-  if ('keepAliveTimeout' in server) server.keepAliveTimeout = 30_000;
+  // Past the cap the kernel's accepted sockets are closed at once: one client cannot hold them all.
+  server.maxConnections = config.server.maxConnections;
   const port = (server.address() as AddressInfo).port;
   let closed = false;
   return {
@@ -132,6 +142,20 @@ export async function startGateway(
       credentials?.destroy();
       store.close();
     },
+  };
+}
+
+/**
+ * Node's own limits on slow clients. Its check runs every `connectionsCheckingInterval`, so that is
+ * kept well under the shortest timeout: a client is cut off within a second of its deadline.
+ */
+function serverLimits(limits: LocalConfig['server']): ServerOptions {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    // Receiving the request, body included; a long-poll's wait is the answer, not the request.
+    requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2)),
   };
 }
 

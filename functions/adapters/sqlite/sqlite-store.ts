@@ -2,6 +2,7 @@
  * RequestStore on SQLite (better-sqlite3) for local mode. Every transition is one transaction;
  * triggers make audit rows append-only, so not even a bug in this file can rewrite history.
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { IdempotencyKeyTakenError, StaleStateError, StoreUnavailableError } from '../../core/errors.ts';
 import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
@@ -45,10 +46,15 @@ const MIGRATIONS: Record<number, string> = {
 };
 
 export interface SqliteStoreOptions {
-  /** File path, or `:memory:`. */
+  /** File path, or `:memory:`. A new file is created owner-only (0600); an existing one is made so. */
   readonly path: string;
-  /** How long a writer waits for another process's lock before giving up (SQLITE_BUSY). @default 5000 */
+  /**
+   * How long a call waits for another process's lock before giving up (503). The wait is
+   * asynchronous: SQLite's own busy timeout would block the event loop, so it is 0 and a locked
+   * database is retried with backoff while the gateway goes on serving. @default 5000
+   */
   readonly busyTimeoutMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 class Conflict extends Error {
@@ -60,15 +66,21 @@ class Conflict extends Error {
 export class SqliteRequestStore implements RequestStore {
   readonly db: Database.Database;
   readonly #statements;
-  readonly #queue: { transition: Transition; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  readonly #queue: QueuedCommit[] = [];
   #flushScheduled = false;
+  readonly #busyTimeoutMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
   readonly #writeBatch: Database.Transaction<
     (batch: { transition: Transition }[], outcomes: unknown[]) => void
   >;
 
   constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') ownerOnly(options.path);
     this.db = new Database(options.path);
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    // Never wait inside SQLite: better-sqlite3 is synchronous, so that wait would stall every call.
+    this.db.pragma('busy_timeout = 0');
     if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -150,24 +162,38 @@ export class SqliteRequestStore implements RequestStore {
    */
   commit(transition: Transition): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ transition, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#queue.push({ transition, resolve, reject, since: Date.now(), attempt: 0 });
+      this.#scheduleFlush(0);
     });
+  }
+
+  #scheduleFlush(delayMs: number): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    const run = () => this.#flush();
+    if (delayMs > 0) setTimeout(run, delayMs);
+    else setImmediate(run);
   }
 
   #flush(): void {
     this.#flushScheduled = false;
     const batch = this.#queue.splice(0);
+    if (batch.length === 0) return;
     const outcomes: unknown[] = new Array(batch.length);
     try {
       this.#writeBatch.immediate(batch, outcomes);
     } catch (error) {
-      // The batch as a whole failed (busy, I/O): nothing of it was written.
+      // The batch as a whole failed: nothing of it was written. Locked by another process: try
+      // again later (without blocking) until each caller's deadline; anything else fails now.
+      const now = Date.now();
+      const retry = isBusy(error) ? batch.filter((item) => now - item.since < this.#busyTimeoutMs) : [];
       const translated = translate(error);
-      for (const item of batch) item.reject(translated);
+      for (const item of batch) if (!retry.includes(item)) item.reject(translated);
+      if (retry.length > 0) {
+        const attempt = Math.max(...retry.map((item) => ++item.attempt));
+        this.#queue.unshift(...retry);
+        this.#scheduleFlush(backoff(attempt));
+      }
       return;
     }
     batch.forEach((item, i) => {
@@ -213,12 +239,12 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   async get(requestId: string): Promise<ActionRequest | undefined> {
-    const row = this.#read(() => this.#statements.getRequest.get(requestId));
+    const row = await this.#read(() => this.#statements.getRequest.get(requestId));
     return row ? (JSON.parse(row.body) as ActionRequest) : undefined;
   }
 
   async getIdempotency(requester: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const row = this.#read(() => this.#statements.getIdempotency.get(requester, key));
+    const row = await this.#read(() => this.#statements.getIdempotency.get(requester, key));
     return row
       ? {
           requester: row.requester,
@@ -231,7 +257,7 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   async listEvents(requestId: string): Promise<readonly AuditEvent[]> {
-    const rows = this.#read(() => this.#statements.listEvents.all(requestId));
+    const rows = await this.#read(() => this.#statements.listEvents.all(requestId));
     return rows.map((row) => JSON.parse(row.body) as AuditEvent);
   }
 
@@ -243,7 +269,7 @@ export class SqliteRequestStore implements RequestStore {
     const { createdAt: afterTime, id: afterId } = options.cursor
       ? readCursor(options.cursor)
       : { createdAt: '', id: '' };
-    const rows = this.#read(() =>
+    const rows = await this.#read(() =>
       this.#statements.listByStatus.all(status, afterTime, afterTime, afterId, limit + 1),
     );
     const items = rows.slice(0, limit).map((row) => JSON.parse(row.body) as ActionRequest);
@@ -255,13 +281,42 @@ export class SqliteRequestStore implements RequestStore {
     this.db.close();
   }
 
-  #read<T>(read: () => T): T {
-    try {
-      return read();
-    } catch (error) {
-      throw translate(error);
+  /** A read; while another process holds a lock that blocks it, retried with backoff (never blocking). */
+  async #read<T>(read: () => T): Promise<T> {
+    const since = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return read();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() - since >= this.#busyTimeoutMs) throw translate(error);
+        await this.#sleep(backoff(attempt));
+      }
     }
   }
+}
+
+interface QueuedCommit {
+  readonly transition: Transition;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  /** When the caller asked: its wait for a lock ends busyTimeoutMs after this. */
+  readonly since: number;
+  attempt: number;
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED)/.test(error.code);
+}
+
+/** 2, 4, 8 … ms, at most 100, jittered so that waiting processes do not retry in step. */
+function backoff(attempt: number): number {
+  return Math.min(100, 2 ** attempt) * (0.5 + Math.random() / 2);
+}
+
+/** Creates the file owner-only if it is new, and takes group and other access away if not. */
+function ownerOnly(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
 }
 
 interface IdempotencyRow {
