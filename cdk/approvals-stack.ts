@@ -236,6 +236,7 @@ export class ApprovalsGatewayStack extends Stack {
       policyBundleDir,
     });
     this.apiFunction.useTables(this.tables, this.key);
+    this.apiFunction.useRateCounters(this.tables.requests);
     this.apiFunction.allow(startExecutions, resumeTasks);
     this.apiFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
     const trustedAccountIds = [...(props.trustedAccountIds ?? [])];

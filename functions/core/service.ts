@@ -16,12 +16,14 @@ import {
   IdempotencyConflictError,
   IdempotencyKeyTakenError,
   NotFoundError,
+  RateLimitedError,
   StaleStateError,
   UndeclaredDelegationError,
   ValidationError,
 } from './errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from './identifiers.ts';
 import * as lifecycle from './lifecycle.ts';
+import type { RateLimits } from './limits.ts';
 import type {
   ActionRequest,
   ActionRequestInput,
@@ -67,6 +69,8 @@ export interface ServiceDependencies {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Requests a listing call examines at most (a bound on the reads of one call). @default 2000 */
   readonly listScanBudget?: number;
+  /** Calls and submissions per minute, open pending requests per requester. @default no limits */
+  readonly limits?: RateLimits;
 }
 
 export interface VoteInput {
@@ -150,6 +154,8 @@ export class ApprovalService {
       const existing = await store.getIdempotency(principal, key);
       if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
     }
+    // A replay above is free; a new submission counts.
+    await this.#deps.limits?.admitSubmission(principal);
     parsePrincipal(principal, 'subject');
     const onBehalfOf = input.context.on_behalf_of;
     if (onBehalfOf !== undefined) parsePrincipal(onBehalfOf, 'context.on_behalf_of');
@@ -164,6 +170,7 @@ export class ApprovalService {
       this.#attributes,
     );
     const decision = policy.evaluate(policyInput);
+    if (decision.outcome === 'require_approval') await this.#checkPendingCap(principal);
     const id = ids.requestId();
     const submitted = lifecycle.submit({
       id,
@@ -207,6 +214,26 @@ export class ApprovalService {
     this.#deps.onCommit?.(transition);
     if (transition.request.status === 'pending') await this.#tellWorkflow('start', transition.request);
     return { request: transition.request, created: true };
+  }
+
+  /** Calls per minute: RateLimitedError (429) past the principal's limit. */
+  async admitCall(principal: string): Promise<void> {
+    await this.#deps.limits?.admitCall(principal);
+  }
+
+  /** Refuses a submission that would give `principal` more open pending requests than its cap. */
+  async #checkPendingCap(principal: string): Promise<void> {
+    const limits = this.#deps.limits;
+    if (!limits) return;
+    const max = limits.limitsFor(principal).maxPending;
+    const open = await this.#deps.store.countPending(principal, max);
+    if (open < max) return;
+    throw new RateLimitedError(
+      'too_many_pending',
+      `${principal} has ${max} requests awaiting approval, its limit; wait for decisions, cancel some (POST /v1/action-requests/{id}/cancel), or ask the operator for a higher limit (policy data limits.principals)`,
+      60,
+      { limit: max, what: 'pending requests' },
+    );
   }
 
   /**
@@ -262,7 +289,7 @@ export class ApprovalService {
   }
 
   /**
-   * A page of the pending requests `principal` may vote on now, oldest first. By default only those
+   * A page of the pending requests `principal` may vote on now, newest first. By default only those
    * still awaiting its vote: a request it has voted on already is left out (`includeVoted` keeps it).
    */
   pendingFor(principal: string, options: ListOptions = {}): Promise<RequestPage> {
@@ -274,7 +301,7 @@ export class ApprovalService {
   }
 
   /**
-   * A page of the requests in a status that `principal` may see, oldest first; for `pending`, those
+   * A page of the requests in a status that `principal` may see, newest first; for `pending`, those
    * it may vote on (pendingFor).
    */
   list(status: Status, principal: string, options: ListOptions = {}): Promise<RequestPage> {
@@ -300,8 +327,10 @@ export class ApprovalService {
     const budget = this.#deps.listScanBudget ?? 2000;
     let examined = 0;
     while (examined < budget) {
+      // Newest first: a new request is never stuck behind old ones, however many there are.
       const page = await this.#deps.store.listByStatus(status, {
         limit: Math.min(SCAN_PAGE, budget - examined),
+        newestFirst: true,
         ...(cursor ? { cursor } : {}),
       });
       for (const request of page.items) {

@@ -4,6 +4,7 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { RateLimits } from '../core/limits.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { iamAuthenticator } from '../http/auth.ts';
@@ -12,6 +13,7 @@ import { logLifecycle } from '../observability/lifecycle-log.ts';
 import {
   dataPlaneFromEnv,
   lambdaLogger,
+  limitSettingsFromEnv,
   resourceAttributesFromEnv,
   stsBrokerFromEnv,
   workflowFromEnv,
@@ -29,6 +31,13 @@ const service = new ApprovalService({
   clock: systemClock,
   ids: ulidIds(),
   ...(attributes ? { attributes } : {}),
+  // Counted in DynamoDB, so the limits hold across every instance of this function.
+  limits: new RateLimits({
+    counter: plane.counter,
+    clock: systemClock,
+    base: limitSettingsFromEnv(),
+    directory: () => policy.directory,
+  }),
   workflow: workflowFromEnv(plane, logger),
   // The request is committed either way; the sweeper starts executions that failed to start.
   onWorkflowError: (error, request) =>

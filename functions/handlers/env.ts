@@ -43,6 +43,11 @@ export const ENV = {
   resourceTagsEnabled: 'RESOURCE_TAGS_ENABLED',
   /** `tagKey=attribute,…` (a bare `key` maps to itself). @default environment,data_classification,owner */
   resourceTagAttributes: 'RESOURCE_TAG_ATTRIBUTES',
+  /**
+   * The gateway's limits (core/limits.ts), as JSON: `{"callsPerMinute":600,"submissionsPerMinute":60,"maxPending":100}`,
+   * any subset. Policy data's `limits` override them per principal. @default DEFAULT_LIMITS
+   */
+  limits: 'GATEWAY_LIMITS',
 } as const;
 
 /** The policy bundle files the api and workflow functions carry next to their handler. */

@@ -14,6 +14,7 @@ import {
   exceptIntegrations,
   jsonHygiene,
   jsonOnly,
+  rateLimit,
   requestContext,
 } from './middleware.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
@@ -46,7 +47,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
   });
 
   app.onError((error, c) => {
-    const { status, body, expected } = toHttpError(error);
+    const problem = toHttpError(error);
+    const { status, body, expected } = problem;
     const httpRequestId = c.var.requestId;
     const principal = c.var.principal;
     if (status >= 500 && body.error !== 'contention') {
@@ -73,7 +75,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
       });
     }
     // Refusals (4xx) are logged once, by the access log (middleware.ts requestContext).
-    return respond(c, { status, body });
+    return respond(c, problem);
   });
   app.notFound((c) => respond(c, problems.noRoute(c.req.method, new URL(c.req.url).pathname)));
 
@@ -81,6 +83,7 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
   app.use('/v1/*', bodySizeLimit());
   app.use('/v1/*', exceptIntegrations(jsonOnly()));
   app.use('/v1/*', exceptIntegrations(authentication(deps.authenticate)));
+  app.use('/v1/*', exceptIntegrations(rateLimit((principal) => deps.service.admitCall(principal))));
   app.use('/v1/*', exceptIntegrations(jsonHygiene()));
 
   for (const register of ROUTES) register(app, deps);

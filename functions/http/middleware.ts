@@ -99,6 +99,18 @@ export function authentication(authenticate: Authenticator): Middleware {
 }
 
 /**
+ * Calls per minute of the authenticated principal (429 with Retry-After past its limit). After
+ * authentication, so an unauthenticated flood costs no counter write; before the body is parsed.
+ */
+export function rateLimit(admit: (principal: string) => Promise<void>): Middleware {
+  return async (c, next) => {
+    const principal = c.var.principal as string | undefined;
+    if (principal !== undefined) await admit(principal);
+    await next();
+  };
+}
+
+/**
  * JSON bodies are parsed once here, strictly (strict-json.ts: duplicate keys, numbers that would
  * change, invalid UTF-8, lone surrogates, nesting), and the result is what the route's validator
  * reads: hono's body cache holds its text, so no lenient UTF-8 decoding ever sees the bytes. An empty

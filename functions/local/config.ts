@@ -27,6 +27,16 @@ export const LocalConfigSchema = z.strictObject({
   principals: z.array(Principal).max(10_000).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /**
+   * What one principal may ask (core/limits.ts); policy data's `limits` override them per principal.
+   */
+  limits: z
+    .strictObject({
+      callsPerMinute: z.number().int().min(1).max(1_000_000).default(600),
+      submissionsPerMinute: z.number().int().min(1).max(100_000).default(60),
+      maxPending: z.number().int().min(1).max(1_000_000).default(100),
+    })
+    .default({ callsPerMinute: 600, submissionsPerMinute: 60, maxPending: 100 }),
+  /**
    * What one client may hold of the server (docs/local-mode.md#limits): a slow client is cut off,
    * the others keep being served.
    */

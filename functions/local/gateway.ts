@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { roleArn, StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
+import { SqliteRateCounter } from '../adapters/sqlite/sqlite-rate-counter.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import { RateLimits } from '../core/limits.ts';
 import { ApprovalNotifications } from '../core/notifications.ts';
 import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
@@ -44,6 +46,7 @@ export async function startGateway(
   // Owner-only: the folder holds the database and the demo tokens (an existing folder is left as is).
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
+  const counter = new SqliteRateCounter({ path: join(config.dataDir, 'limits.db') });
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
@@ -74,6 +77,12 @@ export async function startGateway(
         }
       : {}),
     workflow,
+    limits: new RateLimits({
+      counter,
+      clock: systemClock,
+      base: config.limits,
+      directory: () => policy.directory,
+    }),
     ...(credentials ? { credentials } : {}),
     onWorkflowError: (error, request) =>
       logger.error('workflow call failed', { requestId: request.id, error }),
@@ -116,6 +125,7 @@ export async function startGateway(
     workflow.stop();
     tags?.close();
     store.close();
+    counter.close();
     throw listenError(error, config);
   });
   // Past the cap the kernel's accepted sockets are closed at once: one client cannot hold them all.
@@ -141,6 +151,7 @@ export async function startGateway(
       });
       credentials?.destroy();
       store.close();
+      counter.close();
     },
   };
 }

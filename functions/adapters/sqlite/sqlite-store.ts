@@ -7,9 +7,15 @@ import Database from 'better-sqlite3';
 import { IdempotencyKeyTakenError, StaleStateError, StoreUnavailableError } from '../../core/errors.ts';
 import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
 import { cursorAfter, pageLimit, readCursor } from '../../core/paging.ts';
-import type { IdempotencyRecord, Page, RequestStore, Transition } from '../../core/ports/store.port.ts';
+import type {
+  IdempotencyRecord,
+  ListByStatusOptions,
+  Page,
+  RequestStore,
+  Transition,
+} from '../../core/ports/store.port.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -42,6 +48,12 @@ const MIGRATIONS: Record<number, string> = {
       created_at TEXT NOT NULL,
       PRIMARY KEY (requester, key)
     ) STRICT;
+  `,
+  // Who asked, as a column: the pending cap counts one requester's pending requests by index.
+  2: `
+    ALTER TABLE requests ADD COLUMN requester TEXT NOT NULL DEFAULT '';
+    UPDATE requests SET requester = json_extract(body, '$.subject.id');
+    CREATE INDEX requests_by_requester ON requests (requester, status);
   `,
 };
 
@@ -88,7 +100,7 @@ export class SqliteRequestStore implements RequestStore {
     const db = this.db;
     this.#statements = {
       insertRequest: db.prepare(
-        'INSERT INTO requests (id, version, status, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO requests (id, version, status, created_at, body, requester) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       updateRequest: db.prepare(
         'UPDATE requests SET version = ?, status = ?, body = ? WHERE id = ? AND version = ?',
@@ -112,6 +124,16 @@ export class SqliteRequestStore implements RequestStore {
       >(
         `SELECT body, created_at, id FROM requests WHERE status = ? AND (created_at > ? OR (created_at = ? AND id > ?))
          ORDER BY created_at, id LIMIT ?`,
+      ),
+      listByStatusNewest: db.prepare<
+        [string, string, string, string, number],
+        { body: string; created_at: string; id: string }
+      >(
+        `SELECT body, created_at, id FROM requests WHERE status = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ),
+      countPending: db.prepare<[string, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE requester = ? AND status = 'pending' LIMIT ?)`,
       ),
     };
     const applyOne = this.db.transaction((transition: Transition) => this.#apply(transition));
@@ -209,8 +231,14 @@ export class SqliteRequestStore implements RequestStore {
     const body = JSON.stringify(request);
     if (expectedVersion === 0) {
       if (
-        s.insertRequest.run(request.id, request.version, request.status, request.createdAt, body).changes !==
-        1
+        s.insertRequest.run(
+          request.id,
+          request.version,
+          request.status,
+          request.createdAt,
+          body,
+          request.subject.id,
+        ).changes !== 1
       ) {
         throw new Conflict('version');
       }
@@ -261,20 +289,26 @@ export class SqliteRequestStore implements RequestStore {
     return rows.map((row) => JSON.parse(row.body) as AuditEvent);
   }
 
-  async listByStatus(
-    status: Status,
-    options: { limit?: number; cursor?: string } = {},
-  ): Promise<Page<ActionRequest>> {
+  async listByStatus(status: Status, options: ListByStatusOptions = {}): Promise<Page<ActionRequest>> {
     const limit = pageLimit(options.limit);
+    // Without a cursor: from before the first instant, or (newest first) after the last one.
     const { createdAt: afterTime, id: afterId } = options.cursor
       ? readCursor(options.cursor)
-      : { createdAt: '', id: '' };
-    const rows = await this.#read(() =>
-      this.#statements.listByStatus.all(status, afterTime, afterTime, afterId, limit + 1),
-    );
+      : options.newestFirst
+        ? { createdAt: '\uffff', id: '\uffff' }
+        : { createdAt: '', id: '' };
+    const statement = options.newestFirst
+      ? this.#statements.listByStatusNewest
+      : this.#statements.listByStatus;
+    const rows = await this.#read(() => statement.all(status, afterTime, afterTime, afterId, limit + 1));
     const items = rows.slice(0, limit).map((row) => JSON.parse(row.body) as ActionRequest);
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return last ? { items, cursor: cursorAfter({ createdAt: last.created_at, id: last.id }) } : { items };
+  }
+
+  async countPending(requester: string, atMost: number): Promise<number> {
+    const row = await this.#read(() => this.#statements.countPending.get(requester, Math.max(0, atMost)));
+    return row?.n ?? 0;
   }
 
   close(): void {

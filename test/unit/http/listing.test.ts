@@ -29,10 +29,10 @@ describe('HTTP application, listing requests', () => {
       (await (await call('GET', `/v1/action-requests?${query}`, { token })).json()) as List;
     expect((await list('status=pending', 'bob')).items.map((i) => i.id)).toEqual([second.id]);
     expect((await list('status=pending&include_voted=true', 'bob')).items.map((i) => i.id)).toEqual([
-      first.id,
       second.id,
+      first.id,
     ]);
-    expect((await list('status=pending', 'carol')).items.map((i) => i.id)).toEqual([first.id, second.id]);
+    expect((await list('status=pending', 'carol')).items.map((i) => i.id)).toEqual([second.id, first.id]);
   });
 
   it('pages through every request with the cursor, and ends without one', async () => {
@@ -58,7 +58,7 @@ describe('HTTP application, listing requests', () => {
       seen.push(...page.items.map((i) => i.id));
       cursor = page.cursor;
     } while (cursor);
-    expect(seen).toEqual(made);
+    expect(seen).toEqual([...made].reverse());
   });
 
   const forged = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
