@@ -116,6 +116,16 @@ export class OutcomeAlreadyReportedError extends GatewayError {
   readonly kind = 'conflict';
 }
 
+/**
+ * A request's stored record disagrees with its audit chain (edited, or an event altered): nothing
+ * is decided on it until an operator has looked. The disagreement is logged and shows in the
+ * request's audit verification.
+ */
+export class AuditMismatchError extends GatewayError {
+  readonly code = 'audit_mismatch';
+  readonly kind = 'conflict';
+}
+
 /** The approver voted already, the other way: a vote stands as cast and is never changed. */
 export class VoteAlreadyCastError extends GatewayError {
   readonly code = 'vote_already_cast';

@@ -5,10 +5,11 @@
  */
 import { canReadAudit, canView } from './access.ts';
 import { inventoryAttributes, withVouchedFrom } from './attributes.ts';
-import { type ChainVerdict, verifyChain } from './audit.ts';
+import { type ChainProblem, type ChainVerdict, recordProblems, verifyChain } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
 import { delegationProblem } from './eligibility.ts';
 import {
+  AuditMismatchError,
   ContentionError,
   CredentialsNotConfiguredError,
   type GatewayError,
@@ -71,6 +72,11 @@ export interface ServiceDependencies {
   readonly listScanBudget?: number;
   /** Calls and submissions per minute, open pending requests per requester. @default no limits */
   readonly limits?: RateLimits;
+  /**
+   * Told when a request's record disagrees with its audit chain (the decision was refused; the
+   * request is left out of listings). For the operator's log. Must not throw.
+   */
+  readonly onAuditMismatch?: (request: ActionRequest, problems: readonly ChainProblem[]) => void;
 }
 
 export interface VoteInput {
@@ -336,6 +342,9 @@ export class ApprovalService {
       for (const request of page.items) {
         examined++;
         if (!keep(request)) continue;
+        // What approvers decide from must be what the audit chain records; a disagreeing request
+        // is left out (and reported), never shown as if it were sound.
+        if (!(await this.#agreesWithAudit(request))) continue;
         items.push(request);
         if (items.length >= limit) return { items, cursor: cursorAfter(request) };
       }
@@ -502,11 +511,24 @@ export class ApprovalService {
     const events = await this.#deps.store.listEvents(requestId);
     // Events are read after the request, so a transition committed in between may add events
     // beyond the head we read: the chain must pass through that head, not end at it.
-    const verification = verifyChain(events, {
+    const chain = verifyChain(events, {
       requestId,
       knownHead: { seq: request.auditSeq, hash: request.auditHead },
     });
+    // And the record must say what the chain says (a record edited to re-arm a grant shows here).
+    const mismatches = recordProblems(request, events).filter((p) => p.code === 'record_mismatch');
+    const problems = [...(chain.ok ? [] : chain.problems), ...mismatches];
+    const verification: ChainVerdict = problems.length === 0 ? chain : { ok: false, problems };
+    if (mismatches.length > 0) this.#deps.onAuditMismatch?.(request, mismatches);
     return { request, events, verification };
+  }
+
+  /** Whether the request's record says what its audit chain says; reported to the operator if not. */
+  async #agreesWithAudit(request: ActionRequest): Promise<boolean> {
+    const problems = recordProblems(request, await this.#deps.store.listEvents(request.id));
+    if (problems.length === 0) return true;
+    this.#deps.onAuditMismatch?.(request, problems);
+    return false;
   }
 
   /**
@@ -547,6 +569,11 @@ export class ApprovalService {
       const request = await store.get(requestId);
       if (!request || (visibleTo !== SYSTEM && !canView(request, visibleTo, this.directory))) {
         throw new NotFoundError(requestId);
+      }
+      if (!(await this.#agreesWithAudit(request))) {
+        throw new AuditMismatchError(
+          `request ${requestId}'s record disagrees with its audit trail, so nothing is decided on it; an operator must investigate (GET /v1/action-requests/${requestId}/audit shows where)`,
+        );
       }
       const step = await decide(request, clock.now());
       if (!step.commit) return step.result;

@@ -43,6 +43,11 @@ const service = new ApprovalService({
   onWorkflowError: (error, request) =>
     logger.error('approval workflow call failed; the sweeper catches up', { requestId: request.id, error }),
   onCommit: logLifecycle(logger),
+  onAuditMismatch: (request, problems) =>
+    logger.error('request record disagrees with its audit chain; refused until investigated', {
+      requestId: request.id,
+      problems,
+    }),
   // Without allowed grant roles there is no broker: aws_sts grants answer 501 credentials_not_configured.
   ...stsBrokerFromEnv(),
 });

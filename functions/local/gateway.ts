@@ -86,6 +86,11 @@ export async function startGateway(
     ...(credentials ? { credentials } : {}),
     onWorkflowError: (error, request) =>
       logger.error('workflow call failed', { requestId: request.id, error }),
+    onAuditMismatch: (request, problems) =>
+      logger.error('request record disagrees with its audit chain; refused until investigated', {
+        requestId: request.id,
+        problems,
+      }),
     onCommit: (transition) => {
       hub.publish(transition);
       logCommit(transition);

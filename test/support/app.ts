@@ -29,9 +29,13 @@ export function testApp(
     limits?: Partial<LimitSettings>;
     /** Where the test's clock starts (epoch ms). @default now */
     clockStart?: number;
+    /** The SQLite file. @default in memory */
+    storePath?: string;
+    /** Told of records that disagree with their audit chain. */
+    onAuditMismatch?: ConstructorParameters<typeof ApprovalService>[0]['onAuditMismatch'];
   } = {},
 ) {
-  const store = new SqliteRequestStore({ path: ':memory:' });
+  const store = new SqliteRequestStore({ path: options.storePath ?? ':memory:' });
   const hub = new ChangeHub();
   const clock = new ManualClock(options.clockStart ?? Date.now());
   const limits = options.limits
@@ -49,6 +53,7 @@ export function testApp(
     ids: ulidIds(),
     onCommit: hub.publish,
     ...(limits ? { limits } : {}),
+    ...(options.onAuditMismatch ? { onAuditMismatch: options.onAuditMismatch } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   const app = createApp({
