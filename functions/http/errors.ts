@@ -100,6 +100,17 @@ export const problems = {
       },
     };
   },
+  methodNotAllowed(method: string, path: string, allowed: readonly string[]): Problem {
+    return {
+      status: 405,
+      headers: { allow: allowed.join(', ') },
+      body: {
+        error: 'method_not_allowed',
+        message: `${path} does not answer ${method.slice(0, 20)}; use ${allowed.join(', ')}`,
+        details: { allow: [...allowed] },
+      },
+    };
+  },
   noRoute(method: string, path: string): Problem {
     return { status: 404, body: { error: 'not_found', message: `no route for ${method} ${path}` } };
   },

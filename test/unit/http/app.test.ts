@@ -156,6 +156,23 @@ describe('HTTP application', () => {
       expect(forged.status).toBe(401);
     });
 
+    it('answers 405 with Allow for a method a known path does not have', async () => {
+      const { call } = testApp();
+      const id = 'ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R';
+      const cases: [string, string, string][] = [
+        ['DELETE', `/v1/action-requests/${id}`, 'GET, HEAD'],
+        ['PUT', '/v1/action-requests', 'GET, HEAD, POST'],
+        ['GET', `/v1/action-requests/${id}/cancel`, 'POST'],
+        ['PATCH', '/healthz', 'GET, HEAD'],
+      ];
+      for (const [method, path, allow] of cases) {
+        const res = await call(method, path);
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.headers.get('allow')).toBe(allow);
+        expect(await res.json()).toMatchObject({ error: 'method_not_allowed' });
+      }
+    });
+
     it('answers 404 as JSON for unknown routes', async () => {
       const { call } = testApp();
       expect(await errorOf(await call('GET', '/v1/nope'))).toMatchObject({ status: 404, error: 'not_found' });
