@@ -10,7 +10,7 @@ import {
   REQUEST_ID_PATTERN,
 } from '../core/identifiers.ts';
 import { type JsonFlawKind, jsonFlaw } from '../core/json-hygiene.ts';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
+import { CURSOR_PATTERN, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
 import { principalProblem } from '../core/principals.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -55,10 +55,17 @@ export const IdempotencyKeyHeader = z
   .optional()
   .openapi({ param: { name: 'idempotency-key', in: 'header' } });
 
-/** Free-form JSON object; its nesting and values are bounded by jsonProblem before validation. */
-const JsonObject = z
-  .record(z.string().max(256), z.unknown())
-  .openapi({ type: 'object', additionalProperties: true });
+/**
+ * Free-form JSON object; its nesting and values are checked by the strict parser before validation
+ * (strict-json.ts). The document says what that parser accepts: numbers within ±(2^53 − 1), no
+ * `__proto__` key (the `JsonValue` component, registered in openapi.ts).
+ */
+const JsonObject = z.record(z.string().max(256), z.unknown()).openapi({
+  type: 'object',
+  additionalProperties: { $ref: '#/components/schemas/JsonValue' },
+  // zod-openapi's metadata type lacks the JSON Schema keyword; it is passed through as written.
+  ...({ propertyNames: { maxLength: 256, not: { const: '__proto__' } } } as object),
+});
 
 /**
  * A principal id in canonical form. A non-canonical id (`user:Bob@Example.gov`, `human:bob@…`,
@@ -312,12 +319,11 @@ export const ListQuery = z.object({
     .openapi({ param: { name: 'limit', in: 'query' }, description: 'At most this many requests.' }),
   cursor: z
     .string()
-    .min(1)
-    .max(512)
+    .regex(CURSOR_PATTERN, 'must be the cursor of a previous page, as given; start again without it')
     .optional()
     .openapi({
       param: { name: 'cursor', in: 'query' },
-      description: 'The `cursor` of the previous page.',
+      description: 'The `cursor` of the previous page, as given.',
     }),
   include_voted: z
     .enum(['true', 'false'])
