@@ -20,8 +20,8 @@ export interface LimitSettings {
 }
 
 export const DEFAULT_LIMITS: LimitSettings = {
-  callsPerMinute: 600,
-  submissionsPerMinute: 60,
+  callsPerMinute: 1200,
+  submissionsPerMinute: 120,
   maxPending: 100,
 };
 

@@ -150,7 +150,7 @@ export function limitSettingsFromEnv(): LimitSettings {
   );
   if (!parsed.success) {
     throw new Error(
-      `${ENV.limits} must be JSON like {"callsPerMinute":600,"submissionsPerMinute":60,"maxPending":100} (positive integers, any subset); got ${JSON.stringify(text.slice(0, 200))}`,
+      `${ENV.limits} must be JSON like {"callsPerMinute":1200,"submissionsPerMinute":120,"maxPending":100} (positive integers, any subset); got ${JSON.stringify(text.slice(0, 200))}`,
     );
   }
   return { ...DEFAULT_LIMITS, ...parsed.data };

@@ -44,7 +44,7 @@ export const ENV = {
   /** `tagKey=attribute,…` (a bare `key` maps to itself). @default environment,data_classification,owner */
   resourceTagAttributes: 'RESOURCE_TAG_ATTRIBUTES',
   /**
-   * The gateway's limits (core/limits.ts), as JSON: `{"callsPerMinute":600,"submissionsPerMinute":60,"maxPending":100}`,
+   * The gateway's limits (core/limits.ts), as JSON: `{"callsPerMinute":1200,"submissionsPerMinute":120,"maxPending":100}`,
    * any subset. Policy data's `limits` override them per principal. @default DEFAULT_LIMITS
    */
   limits: 'GATEWAY_LIMITS',

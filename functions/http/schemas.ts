@@ -17,9 +17,17 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 export const MAX_WAIT_SECONDS = 25;
 
-// The outline of a canonical principal id (functions/core/principals.ts has the full rules);
-// written without the `u` flag so that OpenAPI tooling (JSON Schema `pattern`) can use it as is.
-export const PRINCIPAL = /^(user|agent|iam):[!-~]{1,256}$/;
+// Exactly the canonical principal ids (functions/core/principals.ts has the rules; a test checks
+// that every id this pattern admits is canonical), written without the `u` flag so that OpenAPI
+// tooling (JSON Schema `pattern`) can use it as is. Lengths are bounded inside the alternatives so
+// that the pattern alone keeps a name within 256 characters.
+export const PRINCIPAL = new RegExp(
+  [
+    "^(?:user:[a-z0-9_+=,%'-](?:[a-z0-9._+=,%'@-]{0,254}[a-z0-9_+=,%'@-])?",
+    'agent:[a-z0-9](?:[a-z0-9._-]{0,254}[a-z0-9_-])?',
+    'iam:arn:aws(?:-[a-z]{1,10}){0,3}:iam::[0-9]{12}:(?:role/[a-z0-9_+=,.@-]{0,63}[a-z0-9_+=,@-]|user/(?:[a-z0-9_+=,.@-]{1,64}/){0,3}[a-z0-9_+=,.@-]{0,63}[a-z0-9_+=,@-]))$',
+  ].join('|'),
+);
 
 const JSON_FLAW_MESSAGES: Record<JsonFlawKind, string> = {
   not_finite: 'numbers must be finite',

@@ -31,11 +31,11 @@ export const LocalConfigSchema = z.strictObject({
    */
   limits: z
     .strictObject({
-      callsPerMinute: z.number().int().min(1).max(1_000_000).default(600),
-      submissionsPerMinute: z.number().int().min(1).max(100_000).default(60),
+      callsPerMinute: z.number().int().min(1).max(1_000_000).default(1200),
+      submissionsPerMinute: z.number().int().min(1).max(100_000).default(120),
       maxPending: z.number().int().min(1).max(1_000_000).default(100),
     })
-    .default({ callsPerMinute: 600, submissionsPerMinute: 60, maxPending: 100 }),
+    .default({ callsPerMinute: 1200, submissionsPerMinute: 120, maxPending: 100 }),
   /**
    * What one client may hold of the server (docs/local-mode.md#limits): a slow client is cut off,
    * the others keep being served.

@@ -5,7 +5,7 @@
  * In the slow project: it needs schemathesis (Python) and runs for a minute or more on a busy machine.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,18 @@ import {
 } from '../../support/gateway-process.ts';
 
 const ST = join(ROOT, '.tools', 'bin', 'st');
+
+const POLICY_DATA = JSON.parse(readFileSync(join(ROOT, 'policies/build/data.json'), 'utf8')) as {
+  groups: Record<string, string[]>;
+};
+/** The agent and every group member of the default policy data, each with a token of its own. */
+const ST_TOKENS: Record<string, string> = Object.fromEntries([
+  [PRINCIPALS.agent.id, PRINCIPALS.agent.token],
+  ...[...new Set(Object.values(POLICY_DATA.groups).flat())].map((id) => [
+    id,
+    `st-${id.replace(/[^a-z]/g, '')}-token-0123456789`,
+  ]),
+]);
 
 /** Some 400 generated calls; about a minute on an idle 2-core machine, several when it is loaded. */
 const SCHEMATHESIS_TIMEOUT_MS = 600_000;
@@ -56,6 +68,7 @@ describe('OpenAPI conformance (schemathesis)', () => {
     // as a flood (the limits have tests of their own).
     gw = await startGatewayProcess(
       gatewayConfig(undefined, 'warn', {
+        principals: Object.entries(ST_TOKENS).map(([id, token]) => ({ id, token })),
         limits: { callsPerMinute: 1_000_000, submissionsPerMinute: 100_000, maxPending: 1_000_000 },
       }),
     );
@@ -91,9 +104,10 @@ describe('OpenAPI conformance (schemathesis)', () => {
         // Each call as the principal that may make it (schemathesis_hooks.py).
         SCHEMATHESIS_HOOKS: 'schemathesis_hooks',
         PYTHONPATH: import.meta.dirname,
-        ALA_ST_TOKEN_AGENT: PRINCIPALS.agent.token,
-        ALA_ST_TOKEN_BOB: PRINCIPALS.bob.token,
-        ALA_ST_TOKEN_CAROL: PRINCIPALS.carol.token,
+        ALA_ST_TOKENS: JSON.stringify(ST_TOKENS),
+        ALA_ST_GROUPS: JSON.stringify(POLICY_DATA.groups),
+        ALA_ST_AGENT: PRINCIPALS.agent.id,
+        ALA_ST_BASE: gw.url,
       },
     );
     const summary = /(\d+) generated, (\d+) passed/.exec(output);

@@ -194,3 +194,33 @@ describe('strict JSON at the edge', () => {
     expect(await res.json()).toMatchObject({ error: 'unsupported_media_type' });
   });
 });
+
+describe('The OpenAPI pattern of a principal id', () => {
+  it('admits only canonical ids', async () => {
+    const { PRINCIPAL } = await import('../../../functions/http/schemas.ts');
+    const { principalProblem } = await import('../../../functions/core/principals.ts');
+    fc.assert(
+      fc.property(fc.stringMatching(PRINCIPAL), (id) => {
+        expect(principalProblem(id)).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+    for (const id of [
+      'user:Bob@x.gov',
+      'user:bob.',
+      'agent:-x',
+      'human:bob',
+      'user: bob',
+      `agent:${'a'.repeat(257)}`,
+    ]) {
+      expect(PRINCIPAL.test(id), id).toBe(false);
+    }
+    for (const id of [
+      'user:alice@example.gov',
+      'agent:demo-exporter',
+      'iam:arn:aws-us-gov:iam::123456789012:role/deployer',
+    ]) {
+      expect(PRINCIPAL.test(id), id).toBe(true);
+    }
+  });
+});
