@@ -138,7 +138,7 @@ export const ActionRequestBody = z
     example: {
       action: {
         name: 'data.export',
-        args: { dataset: 'ledger_2026q2', destination: 's3://agency-drop/fin/' },
+        args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
       },
       resource: {
         type: 'aws:s3:bucket',
