@@ -51,6 +51,12 @@ export interface RateLimitsDependencies {
 
 export class RateLimits {
   readonly #deps: RateLimitsDependencies;
+  /**
+   * Counters this instance saw over their limit, until their window ends: a count only grows
+   * within its window, so later calls are refused without another write (a flood costs one map
+   * lookup per call, not one counter write).
+   */
+  readonly #over = new Map<string, { windowEnd: number; limit: number }>();
 
   constructor(deps: RateLimitsDependencies) {
     this.#deps = deps;
@@ -78,13 +84,19 @@ export class RateLimits {
   async #admit(principal: string, what: string, limit: number, noun: string): Promise<void> {
     const now = this.#deps.clock.now().getTime() / 1000;
     const windowStart = Math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS;
-    const count = await this.#deps.counter.increment(
-      `${what}:${principal}`,
-      windowStart,
-      windowStart + 2 * WINDOW_SECONDS,
-    );
+    const key = `${what}:${principal}`;
+    const known = this.#over.get(key);
+    if (known && (known.windowEnd <= now || known.limit !== limit)) this.#over.delete(key);
+    else if (known) this.#refuse(principal, limit, noun, known.windowEnd - now);
+    const count = await this.#deps.counter.increment(key, windowStart, windowStart + 2 * WINDOW_SECONDS);
     if (count <= limit) return;
-    const retryAfter = Math.max(1, Math.ceil(windowStart + WINDOW_SECONDS - now));
+    if (this.#over.size >= 10_000) this.#over.clear();
+    this.#over.set(key, { windowEnd: windowStart + WINDOW_SECONDS, limit });
+    this.#refuse(principal, limit, noun, windowStart + WINDOW_SECONDS - now);
+  }
+
+  #refuse(principal: string, limit: number, noun: string, secondsLeft: number): never {
+    const retryAfter = Math.max(1, Math.ceil(secondsLeft));
     throw new RateLimitedError(
       'rate_limited',
       `${principal} is over its limit of ${limit} ${noun} per minute; retry after ${retryAfter} s (Retry-After), or ask the operator for a higher limit (policy data limits.principals)`,

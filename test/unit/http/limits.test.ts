@@ -94,3 +94,40 @@ describe('Limits: calls and submissions per minute, open pending requests', () =
     expect(limitsFor('agent:quiet', DEFAULT_LIMITS, directory)).toEqual(DEFAULT_LIMITS);
   });
 });
+
+describe('Class: RateLimits', () => {
+  it('refuses calls over the limit without another counter write until the window ends', async () => {
+    const { RateLimits } = await import('../../../functions/core/limits.ts');
+    const { SqliteRateCounter } = await import('../../../functions/adapters/sqlite/sqlite-rate-counter.ts');
+    const { ManualClock } = await import('../../support/fixtures.ts');
+    const inner = new SqliteRateCounter({ path: ':memory:' });
+    let writes = 0;
+    const counter = {
+      increment: (key: string, start: number, expires: number) => {
+        writes++;
+        return inner.increment(key, start, expires);
+      },
+    };
+    const clock = new ManualClock(clockStart);
+    const limits = new RateLimits({
+      counter,
+      clock,
+      base: { ...DEFAULT_LIMITS, callsPerMinute: 2 },
+      directory: () => directory,
+    });
+    await limits.admitCall('agent:a');
+    await limits.admitCall('agent:a');
+    await expect(limits.admitCall('agent:a')).rejects.toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 40,
+    });
+    expect(writes).toBe(3);
+    for (let i = 0; i < 10; i++)
+      await expect(limits.admitCall('agent:a')).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(writes).toBe(3);
+    clock.advance(40);
+    await limits.admitCall('agent:a');
+    expect(writes).toBe(4);
+    inner.close();
+  });
+});
