@@ -331,6 +331,7 @@ export class ApprovalsGatewayStack extends Stack {
       'The api function draws on the unreserved pool on purpose: a reservation would also cap it, and its load is bounded upstream by the stage throttle (rate × maximum long-poll wait ≤ the pool, checked at synth; docs/aws.md).',
     );
     this.apiFunction.useTables(this.tables, this.key);
+    this.apiFunction.useRateCounters(this.tables.requests);
     this.apiFunction.allow(startExecutions, resumeTasks);
     this.apiFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
     const trustedAccountIds = [...(props.trustedAccountIds ?? [])];

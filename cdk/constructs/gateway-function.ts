@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { STATUS_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
+import { REQUESTER_INDEX, STATUS_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
 import { ENV, POLICY_FILES } from '../../functions/handlers/env.ts';
 import { REPO_ROOT } from '../paths.ts';
 
@@ -201,7 +201,11 @@ export class GatewayFunction extends Construct {
       new iam.PolicyStatement({
         sid: 'RequestsTable',
         actions: [...TABLE_ACTIONS],
-        resources: [tables.requests.tableArn, `${tables.requests.tableArn}/index/${STATUS_INDEX}`],
+        resources: [
+          tables.requests.tableArn,
+          `${tables.requests.tableArn}/index/${STATUS_INDEX}`,
+          `${tables.requests.tableArn}/index/${REQUESTER_INDEX}`,
+        ],
       }),
       new iam.PolicyStatement({
         sid: 'AuditTableAppendAndRead',
@@ -219,6 +223,21 @@ export class GatewayFunction extends Construct {
     );
     this.function.addEnvironment(ENV.requestsTable, tables.requests.tableName);
     this.function.addEnvironment(ENV.auditTable, tables.audit.tableName);
+  }
+
+  /**
+   * Count calls on the shared rate-limit items of the requests table (`rate#…`, one atomic ADD
+   * each): UpdateItem on those items only, never on a request.
+   */
+  useRateCounters(requests: dynamodb.ITable): void {
+    this.allow(
+      new iam.PolicyStatement({
+        sid: 'RateCounters',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [requests.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
+      }),
+    );
   }
 }
 

@@ -99,14 +99,21 @@ function declareTable(
     ...(stream ? { stream } : {}),
     ...extra,
   });
+  const projections: Record<string, dynamodb.ProjectionType> = {
+    ALL: dynamodb.ProjectionType.ALL,
+    KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY,
+  };
   for (const index of definition.GlobalSecondaryIndexes ?? []) {
-    if (index.Projection?.ProjectionType !== 'ALL') {
-      throw new Error(`index ${index.IndexName} of ${definition.TableName}: only ALL projections are mapped`);
+    const projectionType = projections[index.Projection?.ProjectionType ?? ''];
+    if (!projectionType) {
+      throw new Error(
+        `index ${index.IndexName} of ${definition.TableName}: only ALL and KEYS_ONLY projections are mapped`,
+      );
     }
     table.addGlobalSecondaryIndex({
       indexName: index.IndexName ?? '',
       ...keys(definition, index.KeySchema),
-      projectionType: dynamodb.ProjectionType.ALL,
+      projectionType,
     });
   }
   return table;

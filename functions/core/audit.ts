@@ -1,5 +1,11 @@
 import { canonicalize, sha256 } from './canonical.ts';
-import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, GENESIS_HASH } from './model.ts';
+import {
+  type ActionRequest,
+  AUDIT_EVENT_TYPES,
+  type AuditEvent,
+  type AuditEventType,
+  GENESIS_HASH,
+} from './model.ts';
 
 /** An event before it is placed in a chain. */
 export interface AuditDraft {
@@ -52,7 +58,9 @@ export interface ChainProblem {
     | 'request_mismatch'
     | 'unknown_type'
     | 'malformed'
-    | 'head_mismatch';
+    | 'unhashed_fields'
+    | 'head_mismatch'
+    | 'record_mismatch';
   readonly message: string;
 }
 
@@ -91,6 +99,15 @@ export function verifyChain(
       return;
     }
     const event = raw;
+    // Fields outside the hash could say anything; an event carrying one is not the event hashed.
+    const extra = Object.keys(event).filter((key) => !HASHED_FIELDS.has(key));
+    if (extra.length > 0) {
+      problems.push({
+        seq: event.seq,
+        code: 'unhashed_fields',
+        message: `event ${event.seq} carries fields its hash does not cover (${extra.slice(0, 5).join(', ')})`,
+      });
+    }
     requestId ??= event.request_id;
     if (event.request_id !== requestId) {
       problems.push({
@@ -155,6 +172,98 @@ export function verifyChain(
     problems.push({ seq: 0, code: 'malformed', message: 'the chain is empty' });
   }
   return problems.length === 0 ? { ok: true, count: events.length, head: prev } : { ok: false, problems };
+}
+
+/** The fields of an event its hash covers (plus the hash itself): all an event may have. */
+const HASHED_FIELDS: ReadonlySet<string> = new Set([
+  'request_id',
+  'seq',
+  'type',
+  'time',
+  'actor',
+  'data',
+  'prev_hash',
+  'hash',
+]);
+
+/** The event as hashed: only the fields its hash covers, whatever else a store handed back. */
+export function asHashed(event: AuditEvent): AuditEvent {
+  const { request_id, seq, type, time, actor, data, prev_hash, hash } = event;
+  return { request_id, seq, type, time, actor, data, prev_hash, hash };
+}
+
+const TERMINAL_EVENTS: Readonly<Record<string, ActionRequest['status']>> = {
+  'request.approved': 'approved',
+  'request.rejected': 'rejected',
+  'request.denied': 'denied',
+  'request.expired': 'expired',
+  'request.cancelled': 'cancelled',
+};
+
+/**
+ * Where a request's stored record disagrees with its audit chain: the chain up to the record's
+ * head must verify and end exactly there, and what the chain says happened — who asked for what,
+ * the status, the votes, escalation, redemption, the outcome — must be what the record says.
+ * `events` may run past the record's head (read after a newer commit); those are not compared.
+ * Empty when they agree.
+ */
+export function recordProblems(request: ActionRequest, events: readonly AuditEvent[]): ChainProblem[] {
+  const chain = events.slice(0, request.auditSeq);
+  const verdict = verifyChain(chain, {
+    requestId: request.id,
+    expectedHead: { seq: request.auditSeq, hash: request.auditHead },
+  });
+  const problems: ChainProblem[] = verdict.ok ? [] : [...verdict.problems];
+  const differ = (what: string, record: unknown, chainSays: unknown) =>
+    problems.push({
+      seq: request.auditSeq,
+      code: 'record_mismatch',
+      message: `the request record's ${what} is ${JSON.stringify(record)} but its audit chain says ${JSON.stringify(chainSays)}`,
+    });
+
+  const submitted = chain.find((e) => e.type === 'request.submitted');
+  if (!submitted) {
+    differ('submission', 'present', 'none');
+  } else {
+    if (submitted.actor !== request.subject.id) differ('requester', request.subject.id, submitted.actor);
+    const asked = { action: request.action, resource: request.resource, context: request.context };
+    const { action, resource, context } = submitted.data;
+    if (canonicalize(asked) !== canonicalize({ action, resource, context })) {
+      differ('action, resource or context', 'changed', 'as submitted');
+    }
+    if (submitted.data.action_hash !== request.actionHash) {
+      differ('action_hash', request.actionHash, submitted.data.action_hash);
+    }
+  }
+
+  let status: ActionRequest['status'] | undefined;
+  for (const event of chain) {
+    const terminal = TERMINAL_EVENTS[event.type];
+    if (terminal) status = terminal;
+    else if (event.type === 'approval.requested' && status === undefined) status = 'pending';
+  }
+  if (status !== request.status) differ('status', request.status, status ?? 'none');
+
+  const votesOf = (list: readonly string[]) => [...list].sort().join(',');
+  const recorded = votesOf((request.approval?.votes ?? []).map((v) => `${v.approver}:${v.decision}`));
+  const chained = votesOf(
+    chain.filter((e) => e.type === 'review.recorded').map((e) => `${e.actor}:${String(e.data.decision)}`),
+  );
+  if (recorded !== chained) differ('votes', recorded, chained);
+
+  const escalated = chain.some((e) => e.type === 'request.escalated');
+  if ((request.approval?.escalated ?? false) !== escalated) {
+    differ('escalation', request.approval?.escalated ?? false, escalated);
+  }
+  const redeemed = chain.some((e) => e.type === 'grant.redeemed');
+  if ((request.grantRedeemedAt !== undefined) !== redeemed) {
+    differ('grant redemption', request.grantRedeemedAt ?? 'none', redeemed ? 'redeemed' : 'none');
+  }
+  const outcome = chain.find((e) => e.type === 'action.outcome')?.data.status;
+  if ((request.outcome?.status ?? 'none') !== (outcome ?? 'none')) {
+    differ('outcome', request.outcome?.status ?? 'none', outcome ?? 'none');
+  }
+  return problems;
 }
 
 function isEventShape(value: unknown): value is AuditEvent {

@@ -12,7 +12,8 @@ export type ErrorKind =
   | 'conflict'
   | 'unprocessable'
   | 'unavailable'
-  | 'not_configured';
+  | 'not_configured'
+  | 'rate_limited';
 
 export abstract class GatewayError extends Error {
   abstract readonly code: string;
@@ -27,7 +28,27 @@ export abstract class GatewayError extends Error {
 
   /** Whether the caller may retry the same call unchanged. */
   get retryable(): boolean {
-    return this.kind === 'unavailable';
+    return this.kind === 'unavailable' || this.kind === 'rate_limited';
+  }
+}
+
+/**
+ * A limit of the caller's was reached (calls per minute, submissions per minute, open pending
+ * requests). `retryAfterSeconds` is when trying again can succeed (the HTTP edge's `Retry-After`).
+ */
+export class RateLimitedError extends GatewayError {
+  readonly code: 'rate_limited' | 'too_many_pending';
+  readonly kind = 'rate_limited';
+  readonly retryAfterSeconds: number;
+  constructor(
+    code: 'rate_limited' | 'too_many_pending',
+    message: string,
+    retryAfterSeconds: number,
+    details: Record<string, unknown>,
+  ) {
+    super(message, { details: { ...details, retry_after_seconds: retryAfterSeconds } });
+    this.code = code;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -92,6 +113,16 @@ export class GrantNotRedeemedError extends GatewayError {
 
 export class OutcomeAlreadyReportedError extends GatewayError {
   readonly code = 'outcome_already_reported';
+  readonly kind = 'conflict';
+}
+
+/**
+ * A request's stored record disagrees with its audit chain (edited, or an event altered): nothing
+ * is decided on it until an operator has looked. The disagreement is logged and shows in the
+ * request's audit verification.
+ */
+export class AuditMismatchError extends GatewayError {
+  readonly code = 'audit_mismatch';
   readonly kind = 'conflict';
 }
 

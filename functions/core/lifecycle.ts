@@ -339,11 +339,14 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
       { details: { decision: earlier.decision, time: earlier.time } },
     );
   }
-  const comment = command.comment?.trim();
+  // A comment with nothing anyone can read (spaces, zero-width or control characters) is no comment.
+  const trimmed = command.comment?.trim();
+  const comment = trimmed && hasVisibleText(trimmed) ? trimmed : undefined;
   if (command.decision === 'reject' && !comment) {
-    throw new ValidationError('a rejection needs a comment that tells the requester why', {
-      details: { field: 'comment' },
-    });
+    throw new ValidationError(
+      'a rejection needs a comment that tells the requester why, in visible text (spaces and zero-width or control characters alone do not count)',
+      { details: { field: 'comment' } },
+    );
   }
 
   const vote: Vote = {
@@ -630,4 +633,12 @@ export function recordNotification(
       },
     },
   ]);
+}
+
+/**
+ * Whether `text` has a character a reader can see: not white space, not a control, format
+ * (zero-width, bidi) or private-use character, not a lone combining mark, not unassigned.
+ */
+export function hasVisibleText(text: string): boolean {
+  return /[^\p{White_Space}\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{M}]/u.test(text);
 }

@@ -139,6 +139,13 @@ export interface Delegation {
   readonly not_after?: string;
 }
 
+/** Limits as policy data states them (core/limits.ts), any subset. */
+export interface LimitOverrides {
+  readonly calls_per_minute?: number;
+  readonly submissions_per_minute?: number;
+  readonly max_pending?: number;
+}
+
 /** What policy data declares about one agent. */
 export interface AgentDeclaration {
   /** The people answerable for the agent; never eligible to approve its requests. */
@@ -168,6 +175,11 @@ export interface Directory {
    * Slack channel id. A group not routed goes to the channel's configured default.
    */
   readonly notifications?: Record<string, Record<string, string>>;
+  /** Overrides of the configured limits (core/limits.ts): for everyone, and per principal. */
+  readonly limits?: {
+    readonly default?: LimitOverrides;
+    readonly principals?: Record<string, LimitOverrides>;
+  };
 }
 
 export type VoteDecision = 'approve' | 'reject';

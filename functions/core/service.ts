@@ -5,10 +5,11 @@
  */
 import { canReadAudit, canView } from './access.ts';
 import { inventoryAttributes, withVouchedFrom } from './attributes.ts';
-import { type ChainVerdict, verifyChain } from './audit.ts';
+import { type ChainProblem, type ChainVerdict, recordProblems, verifyChain } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
 import { delegationProblem } from './eligibility.ts';
 import {
+  AuditMismatchError,
   ContentionError,
   CredentialsNotConfiguredError,
   type GatewayError,
@@ -16,12 +17,14 @@ import {
   IdempotencyConflictError,
   IdempotencyKeyTakenError,
   NotFoundError,
+  RateLimitedError,
   StaleStateError,
   UndeclaredDelegationError,
   ValidationError,
 } from './errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from './identifiers.ts';
 import * as lifecycle from './lifecycle.ts';
+import type { RateLimits } from './limits.ts';
 import type {
   ActionRequest,
   ActionRequestInput,
@@ -67,6 +70,13 @@ export interface ServiceDependencies {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Requests a listing call examines at most (a bound on the reads of one call). @default 2000 */
   readonly listScanBudget?: number;
+  /** Calls and submissions per minute, open pending requests per requester. @default no limits */
+  readonly limits?: RateLimits;
+  /**
+   * Told when a request's record disagrees with its audit chain (the decision was refused; the
+   * request is left out of listings). For the operator's log. Must not throw.
+   */
+  readonly onAuditMismatch?: (request: ActionRequest, problems: readonly ChainProblem[]) => void;
 }
 
 export interface VoteInput {
@@ -150,6 +160,8 @@ export class ApprovalService {
       const existing = await store.getIdempotency(principal, key);
       if (existing) return { request: await this.#replay(existing, bodyHash), created: false };
     }
+    // A replay above is free; a new submission counts.
+    await this.#deps.limits?.admitSubmission(principal);
     parsePrincipal(principal, 'subject');
     const onBehalfOf = input.context.on_behalf_of;
     if (onBehalfOf !== undefined) parsePrincipal(onBehalfOf, 'context.on_behalf_of');
@@ -165,6 +177,7 @@ export class ApprovalService {
     );
     const id = ids.requestId();
     const decision = policy.evaluate(policyInput, { requestId: id });
+    if (decision.outcome === 'require_approval') await this.#checkPendingCap(principal);
     const submitted = lifecycle.submit({
       id,
       subject,
@@ -207,6 +220,26 @@ export class ApprovalService {
     this.#deps.onCommit?.(transition);
     if (transition.request.status === 'pending') await this.#tellWorkflow('start', transition.request);
     return { request: transition.request, created: true };
+  }
+
+  /** Calls per minute: RateLimitedError (429) past the principal's limit. */
+  async admitCall(principal: string): Promise<void> {
+    await this.#deps.limits?.admitCall(principal);
+  }
+
+  /** Refuses a submission that would give `principal` more open pending requests than its cap. */
+  async #checkPendingCap(principal: string): Promise<void> {
+    const limits = this.#deps.limits;
+    if (!limits) return;
+    const max = limits.limitsFor(principal).maxPending;
+    const open = await this.#deps.store.countPending(principal, max);
+    if (open < max) return;
+    throw new RateLimitedError(
+      'too_many_pending',
+      `${principal} has ${max} requests awaiting approval, its limit; wait for decisions, cancel some (POST /v1/action-requests/{id}/cancel), or ask the operator for a higher limit (policy data limits.principals)`,
+      60,
+      { limit: max, what: 'pending requests' },
+    );
   }
 
   /**
@@ -262,7 +295,7 @@ export class ApprovalService {
   }
 
   /**
-   * A page of the pending requests `principal` may vote on now, oldest first. By default only those
+   * A page of the pending requests `principal` may vote on now, newest first. By default only those
    * still awaiting its vote: a request it has voted on already is left out (`includeVoted` keeps it).
    */
   pendingFor(principal: string, options: ListOptions = {}): Promise<RequestPage> {
@@ -274,7 +307,7 @@ export class ApprovalService {
   }
 
   /**
-   * A page of the requests in a status that `principal` may see, oldest first; for `pending`, those
+   * A page of the requests in a status that `principal` may see, newest first; for `pending`, those
    * it may vote on (pendingFor).
    */
   list(status: Status, principal: string, options: ListOptions = {}): Promise<RequestPage> {
@@ -300,13 +333,18 @@ export class ApprovalService {
     const budget = this.#deps.listScanBudget ?? 2000;
     let examined = 0;
     while (examined < budget) {
+      // Newest first: a new request is never stuck behind old ones, however many there are.
       const page = await this.#deps.store.listByStatus(status, {
         limit: Math.min(SCAN_PAGE, budget - examined),
+        newestFirst: true,
         ...(cursor ? { cursor } : {}),
       });
       for (const request of page.items) {
         examined++;
         if (!keep(request)) continue;
+        // What approvers decide from must be what the audit chain records; a disagreeing request
+        // is left out (and reported), never shown as if it were sound.
+        if (!(await this.#agreesWithAudit(request))) continue;
         items.push(request);
         if (items.length >= limit) return { items, cursor: cursorAfter(request) };
       }
@@ -473,11 +511,24 @@ export class ApprovalService {
     const events = await this.#deps.store.listEvents(requestId);
     // Events are read after the request, so a transition committed in between may add events
     // beyond the head we read: the chain must pass through that head, not end at it.
-    const verification = verifyChain(events, {
+    const chain = verifyChain(events, {
       requestId,
       knownHead: { seq: request.auditSeq, hash: request.auditHead },
     });
+    // And the record must say what the chain says (a record edited to re-arm a grant shows here).
+    const mismatches = recordProblems(request, events).filter((p) => p.code === 'record_mismatch');
+    const problems = [...(chain.ok ? [] : chain.problems), ...mismatches];
+    const verification: ChainVerdict = problems.length === 0 ? chain : { ok: false, problems };
+    if (mismatches.length > 0) this.#deps.onAuditMismatch?.(request, mismatches);
     return { request, events, verification };
+  }
+
+  /** Whether the request's record says what its audit chain says; reported to the operator if not. */
+  async #agreesWithAudit(request: ActionRequest): Promise<boolean> {
+    const problems = recordProblems(request, await this.#deps.store.listEvents(request.id));
+    if (problems.length === 0) return true;
+    this.#deps.onAuditMismatch?.(request, problems);
+    return false;
   }
 
   /**
@@ -518,6 +569,11 @@ export class ApprovalService {
       const request = await store.get(requestId);
       if (!request || (visibleTo !== SYSTEM && !canView(request, visibleTo, this.directory))) {
         throw new NotFoundError(requestId);
+      }
+      if (!(await this.#agreesWithAudit(request))) {
+        throw new AuditMismatchError(
+          `request ${requestId}'s record disagrees with its audit trail, so nothing is decided on it; an operator must investigate (GET /v1/action-requests/${requestId}/audit shows where)`,
+        );
       }
       const step = await decide(request, clock.now());
       if (!step.commit) return step.result;

@@ -4,6 +4,7 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
+import { RateLimits } from '../core/limits.ts';
 import { ApprovalNotifications } from '../core/notifications.ts';
 import type { Transition } from '../core/ports/store.port.ts';
 import { ApprovalService } from '../core/service.ts';
@@ -16,6 +17,7 @@ import { slackEndpointFromEnv } from './chat.ts';
 import {
   dataPlaneFromEnv,
   lambdaLogger,
+  limitSettingsFromEnv,
   resourceAttributesFromEnv,
   stsBrokerFromEnv,
   workflowFromEnv,
@@ -42,6 +44,13 @@ const service = new ApprovalService({
   clock: systemClock,
   ids: ulidIds(),
   ...(attributes ? { attributes } : {}),
+  // Counted in DynamoDB, so the limits hold across every instance of this function.
+  limits: new RateLimits({
+    counter: plane.counter,
+    clock: systemClock,
+    base: limitSettingsFromEnv(),
+    directory: () => policy.directory,
+  }),
   workflow: workflowFromEnv(plane, logger),
   // The request is committed either way; the sweeper starts executions that failed to start.
   onWorkflowError: (error, request) =>
@@ -50,6 +59,11 @@ const service = new ApprovalService({
     logCommit(transition);
     if (notifications?.configured) owed.push(cardsAfter(transition));
   },
+  onAuditMismatch: (request, problems) =>
+    logger.error('request record disagrees with its audit chain; refused until investigated', {
+      requestId: request.id,
+      problems,
+    }),
   // Without allowed grant roles there is no broker: aws_sts grants answer 501 credentials_not_configured.
   ...stsBrokerFromEnv(),
 });

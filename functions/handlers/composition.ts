@@ -5,14 +5,17 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
+import { z } from 'zod';
 import { createSfnClient } from '../adapters/aws/clients.ts';
 import { StepFunctionsWorkflow } from '../adapters/aws/step-functions-workflow.ts';
 import { StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
 import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.ts';
+import { DynamoDbRateCounter } from '../adapters/dynamodb/dynamodb-rate-counter.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/dynamodb-store.ts';
 import type { TableNames } from '../adapters/dynamodb/tables.ts';
 import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import { DEFAULT_LIMITS, type LimitSettings } from '../core/limits.ts';
 import type { Directory } from '../core/model.ts';
 import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -53,6 +56,8 @@ function isLambdaContext(value: object): value is Context {
 export interface DataPlane {
   readonly tables: TableNames;
   readonly store: DynamoDbRequestStore;
+  /** Rate-limit counters shared by every instance (items in the requests table). */
+  readonly counter: DynamoDbRateCounter;
   readonly tokens: DynamoDbTaskTokenStore;
   readonly sfn: SFNClient;
 }
@@ -66,6 +71,7 @@ export function dataPlaneFromEnv(): DataPlane {
   return {
     tables,
     store: new DynamoDbRequestStore(dynamo, tables),
+    counter: new DynamoDbRateCounter(dynamo, tables.requests),
     tokens: new DynamoDbTaskTokenStore(dynamo, { tableName: tables.requests }),
     sfn: createSfnClient(),
   };
@@ -128,3 +134,30 @@ export async function resourceAttributesFromEnv(
     tags,
   );
 }
+
+/** The configured limits (GATEWAY_LIMITS, JSON), over the defaults; a malformed value stops the start. */
+export function limitSettingsFromEnv(): LimitSettings {
+  const text = optionalEnv(ENV.limits);
+  if (text === undefined || text.trim() === '') return DEFAULT_LIMITS;
+  const parsed = LIMIT_SETTINGS.safeParse(
+    (() => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+    })(),
+  );
+  if (!parsed.success) {
+    throw new Error(
+      `${ENV.limits} must be JSON like {"callsPerMinute":1200,"submissionsPerMinute":120,"maxPending":100} (positive integers, any subset); got ${JSON.stringify(text.slice(0, 200))}`,
+    );
+  }
+  return { ...DEFAULT_LIMITS, ...parsed.data };
+}
+
+const LIMIT_SETTINGS = z.strictObject({
+  callsPerMinute: z.number().int().min(1).optional(),
+  submissionsPerMinute: z.number().int().min(1).optional(),
+  maxPending: z.number().int().min(1).optional(),
+});

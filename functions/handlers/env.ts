@@ -69,6 +69,11 @@ export const ENV = {
   webhookUrl: 'WEBHOOK_URL',
   /** Secrets Manager secret {"secret"}: the webhook's shared HMAC secret. */
   webhookSecretArn: 'WEBHOOK_SECRET_ARN',
+  /**
+   * The gateway's limits (core/limits.ts), as JSON: `{"callsPerMinute":1200,"submissionsPerMinute":120,"maxPending":100}`,
+   * any subset. Policy data's `limits` override them per principal. @default DEFAULT_LIMITS
+   */
+  limits: 'GATEWAY_LIMITS',
 } as const;
 
 /** A whole number of seconds from `min` to `max` in `name`, or undefined when unset. */

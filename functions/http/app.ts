@@ -14,6 +14,7 @@ import {
   exceptIntegrations,
   jsonHygiene,
   jsonOnly,
+  rateLimit,
   requestContext,
 } from './middleware.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
@@ -54,7 +55,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
   });
 
   app.onError((error, c) => {
-    const { status, body, expected } = toHttpError(error);
+    const problem = toHttpError(error);
+    const { status, body, expected } = problem;
     const httpRequestId = c.var.requestId;
     const principal = c.var.principal;
     if (status >= 500 && body.error !== 'contention') {
@@ -81,16 +83,52 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
       });
     }
     // Refusals (4xx) are logged once, by the access log (middleware.ts requestContext).
-    return respond(c, { status, body });
+    return respond(c, problem);
   });
-  app.notFound((c) => respond(c, problems.noRoute(c.req.method, new URL(c.req.url).pathname)));
+  // A path that exists answers 405 with `Allow` for a method it does not have; only an unknown
+  // path is 404. (Routes are read when the call comes, so routes added later count too.)
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(app, path);
+    return respond(
+      c,
+      allowed.length > 0
+        ? problems.methodNotAllowed(c.req.method, path, allowed)
+        : problems.noRoute(c.req.method, path),
+    );
+  });
 
   app.use('*', requestContext(logger));
   app.use('/v1/*', bodySizeLimit({ [SLACK_INTERACTIONS_PATH]: SLACK_BODY_LIMIT }));
   app.use('/v1/*', exceptIntegrations(jsonOnly()));
   app.use('/v1/*', exceptIntegrations(authentication(deps.authenticate)));
+  app.use('/v1/*', exceptIntegrations(rateLimit((principal) => deps.service.admitCall(principal))));
   app.use('/v1/*', exceptIntegrations(jsonHygiene()));
 
   for (const register of ROUTES) register(app, deps);
   return app;
+}
+
+const routePatterns = new WeakMap<object, { pattern: RegExp; method: string }[]>();
+
+/** The methods the app serves at `path` (GET implies HEAD), from its own route table. */
+function allowedMethods(app: OpenAPIHono<GatewayEnv>, path: string): string[] {
+  let patterns = routePatterns.get(app.routes);
+  if (!patterns) {
+    patterns = app.routes
+      .filter((route) => route.method !== 'ALL' && !route.path.includes('*'))
+      .map((route) => ({
+        method: route.method,
+        pattern: new RegExp(
+          `^${route.path
+            .split('/')
+            .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+            .join('/')}$`,
+        ),
+      }));
+    routePatterns.set(app.routes, patterns);
+  }
+  const methods = new Set(patterns.filter(({ pattern }) => pattern.test(path)).map(({ method }) => method));
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
 }

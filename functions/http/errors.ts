@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { type ErrorKind, GatewayError } from '../core/errors.ts';
+import { type ErrorKind, GatewayError, RateLimitedError } from '../core/errors.ts';
 import type { GatewayEnv } from './context.ts';
 import { MAX_BODY_BYTES } from './schemas.ts';
 
@@ -20,6 +20,8 @@ export interface ErrorBody {
 export interface Problem {
   readonly status: ContentfulStatusCode;
   readonly body: ErrorBody;
+  /** Answer headers that go with it (`Retry-After` of a 429, `Allow` of a 405). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One field to fix: its dotted path in the body, query or path, and what is wrong with it. */
@@ -37,6 +39,7 @@ const STATUS_BY_KIND: Record<ErrorKind, ContentfulStatusCode> = {
   unprocessable: 422,
   unavailable: 503,
   not_configured: 501,
+  rate_limited: 429,
 };
 
 const BODY_LIMIT = `${MAX_BODY_BYTES / 1024} KiB`;
@@ -50,6 +53,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   409: 'Conflicts with the request state (decided, stale action_hash, redeemed already, voted the other way already)',
   413: `Body over ${BODY_LIMIT}`,
   415: 'Body is not application/json',
+  429: 'Over a limit (calls or submissions per minute, open pending requests); wait `Retry-After` seconds',
   422: 'The approved grant cannot be issued as the policy states it (wildcard, foreign service, too large); the refusal is audited; fix the policy',
   501: 'The gateway is not configured for this (no credential broker); do not retry; ask the operator',
   503: 'A dependency is unavailable; nothing was written; retry',
@@ -68,11 +72,8 @@ export const problems = {
       },
     };
   },
-  invalidJson(): Problem {
-    return {
-      status: 400,
-      body: { error: 'invalid_json', message: 'the request body is not valid JSON; send a JSON object' },
-    };
+  invalidJson(message = 'the request body is not valid JSON; send a JSON object'): Problem {
+    return { status: 400, body: { error: 'invalid_json', message } };
   },
   payloadTooLarge(limitBytes = MAX_BODY_BYTES): Problem {
     return {
@@ -96,6 +97,17 @@ export const problems = {
       body: {
         error: 'unauthenticated',
         message: 'authenticate with a bearer token (local) or AWS SigV4 (API Gateway)',
+      },
+    };
+  },
+  methodNotAllowed(method: string, path: string, allowed: readonly string[]): Problem {
+    return {
+      status: 405,
+      headers: { allow: allowed.join(', ') },
+      body: {
+        error: 'method_not_allowed',
+        message: `${path} does not answer ${method.slice(0, 20)}; use ${allowed.join(', ')}`,
+        details: { allow: [...allowed] },
       },
     };
   },
@@ -124,6 +136,7 @@ export class ProblemError extends Error {
 /** Answers with a problem, and notes a refusal's code for the access log (middleware.ts). */
 export function respond(c: Context<GatewayEnv>, problem: Problem): Response {
   if (problem.status < 500) c.set('refusal', problem.body.error);
+  for (const [name, value] of Object.entries(problem.headers ?? {})) c.header(name, value);
   return c.json(problem.body, problem.status);
 }
 
@@ -147,6 +160,9 @@ export function toHttpError(error: unknown): Problem & { expected: boolean } {
   if (error instanceof GatewayError) {
     return {
       status: STATUS_BY_KIND[error.kind],
+      ...(error instanceof RateLimitedError
+        ? { headers: { 'retry-after': String(error.retryAfterSeconds) } }
+        : {}),
       body: {
         error: error.code,
         message: error.message,

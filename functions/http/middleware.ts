@@ -5,12 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import type { Logger } from '../observability/logger.ts';
 import type { Authenticator } from './auth.ts';
 import type { GatewayEnv } from './context.ts';
 import { problems, respond } from './errors.ts';
-import { jsonProblem, MAX_BODY_BYTES } from './schemas.ts';
+import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from './schemas.ts';
+import { parseStrictJson } from './strict-json.ts';
 
 type Middleware = MiddlewareHandler<GatewayEnv>;
 
@@ -70,13 +70,20 @@ export function bodySizeLimit(larger: Readonly<Record<string, number>> = {}): Mi
   return async (c, next) => (special.get(c.req.path) ?? standard)(c, next);
 }
 
-/** JSON only: a body in any other media type is refused before it is parsed. */
+/**
+ * JSON only: a body in any other media type is refused before it is parsed. A body sent chunked
+ * without a content type is read (bounded by bodySizeLimit) to tell "no body" from "a body of no
+ * declared type".
+ */
 export function jsonOnly(): Middleware {
   return async (c, next) => {
     if (c.req.method === 'POST') {
       const type = c.req.header('content-type');
       const length = c.req.header('content-length');
-      const hasBody = type !== undefined || (length !== undefined && length !== '0');
+      let hasBody = type !== undefined || (length !== undefined && length !== '0');
+      if (!hasBody && c.req.header('transfer-encoding') !== undefined) {
+        hasBody = (await c.req.arrayBuffer()).byteLength > 0;
+      }
       if (hasBody && !/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type ?? '')) {
         return respond(c, problems.unsupportedMediaType(type));
       }
@@ -100,23 +107,61 @@ export function authentication(authenticate: Authenticator): Middleware {
 }
 
 /**
- * JSON bodies are parsed once here (hono caches the result for the route's validator) and checked
- * for what JSON.parse accepts but the gateway must refuse (jsonProblem).
+ * Calls per minute of the authenticated principal (429 with Retry-After past its limit). After
+ * authentication, so an unauthenticated flood costs no counter write; before the body is parsed.
+ */
+export function rateLimit(admit: (principal: string) => Promise<void>): Middleware {
+  return async (c, next) => {
+    const principal = c.var.principal as string | undefined;
+    if (principal !== undefined) await admit(principal);
+    await next();
+  };
+}
+
+/**
+ * JSON bodies are parsed once here, strictly (strict-json.ts: duplicate keys, numbers that would
+ * change, invalid UTF-8, lone surrogates, nesting), and the result is what the route's validator
+ * reads: hono's body cache holds its text, so no lenient UTF-8 decoding ever sees the bytes. An empty
+ * body counts as `{}`.
  */
 export function jsonHygiene(): Middleware {
   return async (c, next) => {
     if (c.req.method !== 'POST' || !/^application\/json/i.test(c.req.header('content-type') ?? '')) {
       return next();
     }
-    let parsed: unknown;
-    try {
-      parsed = await c.req.json();
-    } catch (error) {
-      if (error instanceof HTTPException) throw error;
-      return respond(c, problems.invalidJson());
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (isBlank(bytes)) {
+      // No body is no fields: fine where all are optional (cancel), a 400 naming the required ones.
+      bodyCache(c).text = Promise.resolve('{}');
+      return next();
     }
-    const problem = jsonProblem(parsed);
-    if (problem) return respond(c, problems.invalidRequest([problem]));
+    // `args`, `properties` and `attributes` sit up to four levels below the body.
+    const parsed = parseStrictJson(bytes, {
+      maxDepth: MAX_JSON_DEPTH + 4,
+      tooDeep: `nested deeper than ${MAX_JSON_DEPTH} levels; flatten the structure`,
+    });
+    if (!parsed.ok) {
+      const { problem } = parsed;
+      return respond(
+        c,
+        problem.code === 'syntax' || problem.code === 'invalid_utf8'
+          ? problems.invalidJson(problem.message)
+          : problems.invalidRequest([{ path: problem.path, message: problem.message }]),
+      );
+    }
+    // hono's json() parses its cached text: the strictly decoded text, which (checked above) every
+    // JSON parser reads as the same value.
+    bodyCache(c).text = Promise.resolve(parsed.text);
     await next();
   };
+}
+
+/** Whether a body is empty or only JSON whitespace. */
+export function isBlank(bytes: Uint8Array): boolean {
+  return bytes.every((b) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d);
+}
+
+/** hono's per-request body cache (its type names the values, the cache holds their promises). */
+function bodyCache(c: { req: { bodyCache: object } }): Record<string, Promise<unknown>> {
+  return c.req.bodyCache as Record<string, Promise<unknown>>;
 }

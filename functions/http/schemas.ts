@@ -10,16 +10,24 @@ import {
   REQUEST_ID_PATTERN,
 } from '../core/identifiers.ts';
 import { type JsonFlawKind, jsonFlaw } from '../core/json-hygiene.ts';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
+import { CURSOR_PATTERN, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../core/paging.ts';
 import { principalProblem } from '../core/principals.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 export const MAX_WAIT_SECONDS = 25;
 
-// The outline of a canonical principal id (functions/core/principals.ts has the full rules);
-// written without the `u` flag so that OpenAPI tooling (JSON Schema `pattern`) can use it as is.
-export const PRINCIPAL = /^(user|agent|iam):[!-~]{1,256}$/;
+// Exactly the canonical principal ids (functions/core/principals.ts has the rules; a test checks
+// that every id this pattern admits is canonical), written without the `u` flag so that OpenAPI
+// tooling (JSON Schema `pattern`) can use it as is. Lengths are bounded inside the alternatives so
+// that the pattern alone keeps a name within 256 characters.
+export const PRINCIPAL = new RegExp(
+  [
+    "^(?:user:[a-z0-9_+=,%'-](?:[a-z0-9._+=,%'@-]{0,254}[a-z0-9_+=,%'@-])?",
+    'agent:[a-z0-9](?:[a-z0-9._-]{0,254}[a-z0-9_-])?',
+    'iam:arn:aws(?:-[a-z]{1,10}){0,3}:iam::[0-9]{12}:(?:role/[a-z0-9_+=,.@-]{0,63}[a-z0-9_+=,@-]|user/(?:[a-z0-9_+=,.@-]{1,64}/){0,3}[a-z0-9_+=,.@-]{0,63}[a-z0-9_+=,@-]))$',
+  ].join('|'),
+);
 
 const JSON_FLAW_MESSAGES: Record<JsonFlawKind, string> = {
   not_finite: 'numbers must be finite',
@@ -55,10 +63,17 @@ export const IdempotencyKeyHeader = z
   .optional()
   .openapi({ param: { name: 'idempotency-key', in: 'header' } });
 
-/** Free-form JSON object; its nesting and values are bounded by jsonProblem before validation. */
-const JsonObject = z
-  .record(z.string().max(256), z.unknown())
-  .openapi({ type: 'object', additionalProperties: true });
+/**
+ * Free-form JSON object; its nesting and values are checked by the strict parser before validation
+ * (strict-json.ts). The document says what that parser accepts: numbers within ±(2^53 − 1), no
+ * `__proto__` key (the `JsonValue` component, registered in openapi.ts).
+ */
+const JsonObject = z.record(z.string().max(256), z.unknown()).openapi({
+  type: 'object',
+  additionalProperties: { $ref: '#/components/schemas/JsonValue' },
+  // zod-openapi's metadata type lacks the JSON Schema keyword; it is passed through as written.
+  ...({ propertyNames: { maxLength: 256, not: { const: '__proto__' } } } as object),
+});
 
 /**
  * A principal id in canonical form. A non-canonical id (`user:Bob@Example.gov`, `human:bob@…`,
@@ -123,7 +138,7 @@ export const ActionRequestBody = z
     example: {
       action: {
         name: 'data.export',
-        args: { dataset: 'ledger_2026q2', destination: 's3://agency-drop/fin/' },
+        args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
       },
       resource: {
         type: 'aws:s3:bucket',
@@ -312,12 +327,11 @@ export const ListQuery = z.object({
     .openapi({ param: { name: 'limit', in: 'query' }, description: 'At most this many requests.' }),
   cursor: z
     .string()
-    .min(1)
-    .max(512)
+    .regex(CURSOR_PATTERN, 'must be the cursor of a previous page, as given; start again without it')
     .optional()
     .openapi({
       param: { name: 'cursor', in: 'query' },
-      description: 'The `cursor` of the previous page.',
+      description: 'The `cursor` of the previous page, as given.',
     }),
   include_voted: z
     .enum(['true', 'false'])

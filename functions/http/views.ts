@@ -2,7 +2,9 @@
  * What the API shows: of a request, its grant, its audit trail and a policy dry run; and the
  * messages written for the agent (an LLM) that asked.
  */
+
 import type { ChainVerdict } from '../core/audit.ts';
+import { asHashed } from '../core/audit.ts';
 import type { ActionRequest, AuditEvent, PolicyDecision } from '../core/model.ts';
 import type { IssuedCredentials } from '../core/ports/credentials.port.ts';
 import type { ActionRequestView, AuditView, DecisionView, EvaluationView, GrantView } from './schemas.ts';
@@ -128,7 +130,8 @@ export function toAuditView(
 ): AuditView {
   return {
     request_id: requestId,
-    events: events.map((e) => ({ ...e })),
+    // Exactly what was hashed: a field a store added is never shown (verification reports it).
+    events: events.map((e) => ({ ...asHashed(e) })),
     recorded_head: { seq: recordedHead.seq, hash: recordedHead.hash },
     verification: verification.ok
       ? { ok: true, count: verification.count, head: verification.head }

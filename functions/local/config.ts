@@ -57,6 +57,37 @@ export const LocalConfigSchema = z.strictObject({
   principals: z.array(Principal).max(10_000).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /**
+   * What one principal may ask (core/limits.ts); policy data's `limits` override them per principal.
+   */
+  limits: z
+    .strictObject({
+      callsPerMinute: z.number().int().min(1).max(1_000_000).default(1200),
+      submissionsPerMinute: z.number().int().min(1).max(100_000).default(120),
+      maxPending: z.number().int().min(1).max(1_000_000).default(100),
+    })
+    .default({ callsPerMinute: 1200, submissionsPerMinute: 120, maxPending: 100 }),
+  /**
+   * What one client may hold of the server (docs/local-mode.md#limits): a slow client is cut off,
+   * the others keep being served.
+   */
+  server: z
+    .strictObject({
+      /** All headers must arrive within this (slow-header clients). */
+      headersTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
+      /** The whole request, body included, must arrive within this (slow-body clients). */
+      requestTimeoutMs: z.number().int().min(1_000).max(300_000).default(30_000),
+      /** An idle keep-alive connection is closed after this. */
+      keepAliveTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
+      /** Connections held at once; more are refused at accept. */
+      maxConnections: z.number().int().min(1).max(100_000).default(1_000),
+    })
+    .default({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1_000,
+    }),
+  /**
    * Read resource tags (Resource Groups Tagging API) as vouched attributes for resources the
    * inventory does not know. `endpoint` points at an emulator (moto); credentials come from the
    * AWS SDK's default chain (environment, profile).

@@ -3,15 +3,18 @@
  * Node on one port. Everything it needs is in the repository; no cloud account.
  */
 import { mkdirSync } from 'node:fs';
+import type { ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { roleArn, StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
 import type { TeamsInbound } from '../adapters/chat/teams/index.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
+import { SqliteRateCounter } from '../adapters/sqlite/sqlite-rate-counter.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
+import { RateLimits } from '../core/limits.ts';
 import { ApprovalNotifications } from '../core/notifications.ts';
 import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
@@ -42,8 +45,10 @@ export async function startGateway(
   policy: PolicyEvaluator,
   logger: Logger,
 ): Promise<RunningGateway> {
-  mkdirSync(config.dataDir, { recursive: true });
+  // Owner-only: the folder holds the database and the demo tokens (an existing folder is left as is).
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
+  const counter = new SqliteRateCounter({ path: join(config.dataDir, 'limits.db') });
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
   const workflow = new LocalTimerWorkflow({ logger });
@@ -74,9 +79,20 @@ export async function startGateway(
         }
       : {}),
     workflow,
+    limits: new RateLimits({
+      counter,
+      clock: systemClock,
+      base: config.limits,
+      directory: () => policy.directory,
+    }),
     ...(credentials ? { credentials } : {}),
     onWorkflowError: (error, request) =>
       logger.error('workflow call failed', { requestId: request.id, error }),
+    onAuditMismatch: (request, problems) =>
+      logger.error('request record disagrees with its audit chain; refused until investigated', {
+        requestId: request.id,
+        problems,
+      }),
     onCommit: (transition) => {
       hub.publish(transition);
       logCommit(transition);
@@ -110,17 +126,26 @@ export async function startGateway(
     ...(slack ? { slack: slack.endpoint } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        serverOptions: serverLimits(config.server),
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   }).catch(async (error: unknown) => {
     workflow.stop();
     await slack?.close();
     tags?.close();
     store.close();
+    counter.close();
     throw listenError(error, config);
   });
-  // Long-polls hold sockets for up to 25 s; keep-alive must outlive them.
-  if ('keepAliveTimeout' in server) server.keepAliveTimeout = 30_000;
+  // Past the cap the kernel's accepted sockets are closed at once: one client cannot hold them all.
+  server.maxConnections = config.server.maxConnections;
   const port = (server.address() as AddressInfo).port;
   let closed = false;
   return {
@@ -143,6 +168,7 @@ export async function startGateway(
       });
       credentials?.destroy();
       store.close();
+      counter.close();
     },
   };
 }
@@ -151,6 +177,20 @@ export async function startGateway(
 function teamsEndpoint(config: LocalConfig): { teams?: TeamsInbound } {
   const teams = localTeams(config);
   return teams ? { teams: teams.inbound } : {};
+}
+
+/**
+ * Node's own limits on slow clients. Its check runs every `connectionsCheckingInterval`, so that is
+ * kept well under the shortest timeout: a client is cut off within a second of its deadline.
+ */
+function serverLimits(limits: LocalConfig['server']): ServerOptions {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    // Receiving the request, body included; a long-poll's wait is the answer, not the request.
+    requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2)),
+  };
 }
 
 /** Announces every pending request on the channels not yet told (after a restart). */

@@ -151,7 +151,20 @@ const inventoryEntry = z.strictObject({
  * for Teams. Every principal id must be canonical: a bundle naming `user:Bob@x` would never match
  * the `user:bob@x` who signs in, so it is refused at load.
  */
+/** Overrides of the gateway's limits (core/limits.ts); bounded so a typo cannot lift them away. */
+const limitOverrides = z.strictObject({
+  calls_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+  submissions_per_minute: z.number().int().min(1).max(100_000).optional(),
+  max_pending: z.number().int().min(1).max(1_000_000).optional(),
+});
+
 export const directorySchema = z.object({
+  limits: z
+    .strictObject({
+      default: limitOverrides.optional(),
+      principals: z.record(principalId(), limitOverrides).optional(),
+    })
+    .optional(),
   inventory: z.array(inventoryEntry).max(10_000).optional(),
   groups: z.record(z.string().min(1), z.array(principalId())),
   identities: z.object({

@@ -156,6 +156,53 @@ export function describeRequestStoreContract(name: string, make: () => Promise<S
         expect(await sut.store.getIdempotency('agent:someone-else', record.key)).toBeUndefined();
       });
 
+      it("counts a requester's pending requests, never more than asked, and not those decided", async () => {
+        const requester = `agent:cap-${ids.requestId().toLowerCase()}`;
+        const mine = [0, 1, 2].map(() =>
+          lifecycle.submit({
+            id: ids.requestId(),
+            subject: lifecycle.subjectOf(requester),
+            input: exportInput,
+            decision: decision(),
+            now: new Date('2026-11-22T10:00:00.000Z'),
+          }),
+        );
+        for (const t of mine) await sut.store.commit(t);
+        await sut.store.commit(newRequest());
+        expect(await sut.store.countPending(requester, 10)).toBe(3);
+        expect(await sut.store.countPending(requester, 2)).toBe(2);
+        const first = mine[0] as Transition;
+        await sut.store.commit(
+          lifecycle.cancel(first.request, requester, new Date('2026-11-22T10:01:00.000Z')),
+        );
+        expect(await sut.store.countPending(requester, 10)).toBe(2);
+        expect(await sut.store.countPending(`agent:nobody-${ids.requestId().toLowerCase()}`, 10)).toBe(0);
+      });
+
+      it('lists newest first when asked, and its cursor continues newest first', async () => {
+        // Later than anything else the suite stores, so these three head the listing.
+        const made = [1, 2, 3].map((second) =>
+          lifecycle.submit({
+            id: ids.requestId(),
+            subject: lifecycle.subjectOf(REQUESTER),
+            input: exportInput,
+            decision: decision(),
+            now: new Date(`2099-01-01T00:00:0${second}.000Z`),
+          }),
+        );
+        for (const t of made) await sut.store.commit(t);
+        const [oldest, middle, newest] = made.map((t) => t.request.id);
+        const first = await sut.store.listByStatus('pending', { limit: 2, newestFirst: true });
+        expect(first.items.map((r) => r.id)).toEqual([newest, middle]);
+        expect(first.cursor).toBeDefined();
+        const next = await sut.store.listByStatus('pending', {
+          limit: 1,
+          newestFirst: true,
+          cursor: first.cursor as string,
+        });
+        expect(next.items.map((r) => r.id)).toEqual([oldest]);
+      });
+
       it('lists requests by status, oldest first, one page at a time', async () => {
         const status = 'expired';
         const made: ActionRequest[] = [];

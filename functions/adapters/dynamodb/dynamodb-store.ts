@@ -15,8 +15,14 @@ import {
 import { IdempotencyKeyTakenError, StaleStateError, StoreUnavailableError } from '../../core/errors.ts';
 import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
 import { cursorAfter, pageLimit, readCursor } from '../../core/paging.ts';
-import type { IdempotencyRecord, Page, RequestStore, Transition } from '../../core/ports/store.port.ts';
-import { STATUS_INDEX, type TableNames } from './tables.ts';
+import type {
+  IdempotencyRecord,
+  ListByStatusOptions,
+  Page,
+  RequestStore,
+  Transition,
+} from '../../core/ports/store.port.ts';
+import { REQUESTER_INDEX, STATUS_INDEX, type TableNames } from './tables.ts';
 
 type Item = Record<string, unknown>;
 
@@ -143,10 +149,7 @@ export class DynamoDbRequestStore implements RequestStore {
     return events;
   }
 
-  async listByStatus(
-    status: Status,
-    options: { limit?: number; cursor?: string } = {},
-  ): Promise<Page<ActionRequest>> {
+  async listByStatus(status: Status, options: ListByStatusOptions = {}): Promise<Page<ActionRequest>> {
     const limit = pageLimit(options.limit);
     // The index's key of the item the cursor stands after: table key plus index key.
     const after = options.cursor ? readCursor(options.cursor) : undefined;
@@ -162,6 +165,7 @@ export class DynamoDbRequestStore implements RequestStore {
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':status': status },
           Limit: limit,
+          ScanIndexForward: options.newestFirst !== true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       ),
@@ -169,6 +173,30 @@ export class DynamoDbRequestStore implements RequestStore {
     const items = (out.Items ?? []).map((item) => JSON.parse(String(item.body)) as ActionRequest);
     const last = items.at(-1);
     return out.LastEvaluatedKey && last ? { items, cursor: cursorAfter(last) } : { items };
+  }
+
+  async countPending(requester: string, atMost: number): Promise<number> {
+    let count = 0;
+    let start: Item | undefined;
+    // Keys only, and never more than `atMost` of them: bounded however many the requester has.
+    do {
+      const out = await this.#call(() =>
+        this.#doc.send(
+          new QueryCommand({
+            TableName: this.#tables.requests,
+            IndexName: REQUESTER_INDEX,
+            KeyConditionExpression: 'requesterStatus = :key',
+            ExpressionAttributeValues: { ':key': requesterStatus(requester, 'pending') },
+            Select: 'COUNT',
+            Limit: Math.max(1, atMost - count),
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start && count < atMost);
+    return Math.min(count, atMost);
   }
 
   async #call<T>(send: () => Promise<T>): Promise<T> {
@@ -191,8 +219,14 @@ function requestItem(request: ActionRequest): Item {
     version: request.version,
     status: request.status,
     statusSort: statusSort(request.createdAt, request.id),
+    requesterStatus: requesterStatus(request.subject.id, request.status),
     body: JSON.stringify(request),
   };
+}
+
+/** The by-requester index's partition key. */
+function requesterStatus(requester: string, status: Status): string {
+  return `${requester}#${status}`;
 }
 
 /** The by-status index's sort key: creation order, ties broken by id (as the cursor's position). */

@@ -11,13 +11,17 @@ import {
 } from '@aws-sdk/client-dynamodb';
 
 export interface TableNames {
-  /** Requests (pk `id`) and idempotency keys (pk `idem#…`); GSI `by-status`. */
+  /** Requests (pk `id`), idempotency keys (pk `idem#…`) and rate counters (pk `rate#…`); GSIs `by-status`, `by-requester`. */
   readonly requests: string;
   /** Audit events: pk `request_id`, sk `seq`; stream NEW_IMAGE feeds the archiver. Put-only. */
   readonly audit: string;
 }
 
 export const STATUS_INDEX = 'by-status';
+/** The requests table's TTL attribute (epoch seconds): task tokens and rate counters expire by it. */
+export const TTL_ATTRIBUTE = 'ttl';
+/** Requests by requester and status (`requesterStatus` = `<principal>#<status>`): the pending cap's count. */
+export const REQUESTER_INDEX = 'by-requester';
 
 export function requestsTableDefinition(name: string): CreateTableCommandInput {
   return {
@@ -27,6 +31,7 @@ export function requestsTableDefinition(name: string): CreateTableCommandInput {
       { AttributeName: 'id', AttributeType: 'S' },
       { AttributeName: 'status', AttributeType: 'S' },
       { AttributeName: 'statusSort', AttributeType: 'S' },
+      { AttributeName: 'requesterStatus', AttributeType: 'S' },
     ],
     KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
@@ -37,6 +42,14 @@ export function requestsTableDefinition(name: string): CreateTableCommandInput {
           { AttributeName: 'statusSort', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: REQUESTER_INDEX,
+        KeySchema: [
+          { AttributeName: 'requesterStatus', KeyType: 'HASH' },
+          { AttributeName: 'statusSort', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],
   };

@@ -2,13 +2,20 @@
  * RequestStore on SQLite (better-sqlite3) for local mode. Every transition is one transaction;
  * triggers make audit rows append-only, so not even a bug in this file can rewrite history.
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { IdempotencyKeyTakenError, StaleStateError, StoreUnavailableError } from '../../core/errors.ts';
 import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
 import { cursorAfter, pageLimit, readCursor } from '../../core/paging.ts';
-import type { IdempotencyRecord, Page, RequestStore, Transition } from '../../core/ports/store.port.ts';
+import type {
+  IdempotencyRecord,
+  ListByStatusOptions,
+  Page,
+  RequestStore,
+  Transition,
+} from '../../core/ports/store.port.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -42,13 +49,24 @@ const MIGRATIONS: Record<number, string> = {
       PRIMARY KEY (requester, key)
     ) STRICT;
   `,
+  // Who asked, as a column: the pending cap counts one requester's pending requests by index.
+  2: `
+    ALTER TABLE requests ADD COLUMN requester TEXT NOT NULL DEFAULT '';
+    UPDATE requests SET requester = json_extract(body, '$.subject.id');
+    CREATE INDEX requests_by_requester ON requests (requester, status);
+  `,
 };
 
 export interface SqliteStoreOptions {
-  /** File path, or `:memory:`. */
+  /** File path, or `:memory:`. A new file is created owner-only (0600); an existing one is made so. */
   readonly path: string;
-  /** How long a writer waits for another process's lock before giving up (SQLITE_BUSY). @default 5000 */
+  /**
+   * How long a call waits for another process's lock before giving up (503). The wait is
+   * asynchronous: SQLite's own busy timeout would block the event loop, so it is 0 and a locked
+   * database is retried with backoff while the gateway goes on serving. @default 5000
+   */
   readonly busyTimeoutMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 class Conflict extends Error {
@@ -60,15 +78,21 @@ class Conflict extends Error {
 export class SqliteRequestStore implements RequestStore {
   readonly db: Database.Database;
   readonly #statements;
-  readonly #queue: { transition: Transition; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  readonly #queue: QueuedCommit[] = [];
   #flushScheduled = false;
+  readonly #busyTimeoutMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
   readonly #writeBatch: Database.Transaction<
     (batch: { transition: Transition }[], outcomes: unknown[]) => void
   >;
 
   constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') ownerOnly(options.path);
     this.db = new Database(options.path);
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    // Never wait inside SQLite: better-sqlite3 is synchronous, so that wait would stall every call.
+    this.db.pragma('busy_timeout = 0');
     if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -76,7 +100,7 @@ export class SqliteRequestStore implements RequestStore {
     const db = this.db;
     this.#statements = {
       insertRequest: db.prepare(
-        'INSERT INTO requests (id, version, status, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO requests (id, version, status, created_at, body, requester) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       updateRequest: db.prepare(
         'UPDATE requests SET version = ?, status = ?, body = ? WHERE id = ? AND version = ?',
@@ -100,6 +124,16 @@ export class SqliteRequestStore implements RequestStore {
       >(
         `SELECT body, created_at, id FROM requests WHERE status = ? AND (created_at > ? OR (created_at = ? AND id > ?))
          ORDER BY created_at, id LIMIT ?`,
+      ),
+      listByStatusNewest: db.prepare<
+        [string, string, string, string, number],
+        { body: string; created_at: string; id: string }
+      >(
+        `SELECT body, created_at, id FROM requests WHERE status = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ),
+      countPending: db.prepare<[string, number], { n: number }>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE requester = ? AND status = 'pending' LIMIT ?)`,
       ),
     };
     const applyOne = this.db.transaction((transition: Transition) => this.#apply(transition));
@@ -150,24 +184,38 @@ export class SqliteRequestStore implements RequestStore {
    */
   commit(transition: Transition): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ transition, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#queue.push({ transition, resolve, reject, since: Date.now(), attempt: 0 });
+      this.#scheduleFlush(0);
     });
+  }
+
+  #scheduleFlush(delayMs: number): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    const run = () => this.#flush();
+    if (delayMs > 0) setTimeout(run, delayMs);
+    else setImmediate(run);
   }
 
   #flush(): void {
     this.#flushScheduled = false;
     const batch = this.#queue.splice(0);
+    if (batch.length === 0) return;
     const outcomes: unknown[] = new Array(batch.length);
     try {
       this.#writeBatch.immediate(batch, outcomes);
     } catch (error) {
-      // The batch as a whole failed (busy, I/O): nothing of it was written.
+      // The batch as a whole failed: nothing of it was written. Locked by another process: try
+      // again later (without blocking) until each caller's deadline; anything else fails now.
+      const now = Date.now();
+      const retry = isBusy(error) ? batch.filter((item) => now - item.since < this.#busyTimeoutMs) : [];
       const translated = translate(error);
-      for (const item of batch) item.reject(translated);
+      for (const item of batch) if (!retry.includes(item)) item.reject(translated);
+      if (retry.length > 0) {
+        const attempt = Math.max(...retry.map((item) => ++item.attempt));
+        this.#queue.unshift(...retry);
+        this.#scheduleFlush(backoff(attempt));
+      }
       return;
     }
     batch.forEach((item, i) => {
@@ -183,8 +231,14 @@ export class SqliteRequestStore implements RequestStore {
     const body = JSON.stringify(request);
     if (expectedVersion === 0) {
       if (
-        s.insertRequest.run(request.id, request.version, request.status, request.createdAt, body).changes !==
-        1
+        s.insertRequest.run(
+          request.id,
+          request.version,
+          request.status,
+          request.createdAt,
+          body,
+          request.subject.id,
+        ).changes !== 1
       ) {
         throw new Conflict('version');
       }
@@ -213,12 +267,12 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   async get(requestId: string): Promise<ActionRequest | undefined> {
-    const row = this.#read(() => this.#statements.getRequest.get(requestId));
+    const row = await this.#read(() => this.#statements.getRequest.get(requestId));
     return row ? (JSON.parse(row.body) as ActionRequest) : undefined;
   }
 
   async getIdempotency(requester: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const row = this.#read(() => this.#statements.getIdempotency.get(requester, key));
+    const row = await this.#read(() => this.#statements.getIdempotency.get(requester, key));
     return row
       ? {
           requester: row.requester,
@@ -231,37 +285,72 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   async listEvents(requestId: string): Promise<readonly AuditEvent[]> {
-    const rows = this.#read(() => this.#statements.listEvents.all(requestId));
+    const rows = await this.#read(() => this.#statements.listEvents.all(requestId));
     return rows.map((row) => JSON.parse(row.body) as AuditEvent);
   }
 
-  async listByStatus(
-    status: Status,
-    options: { limit?: number; cursor?: string } = {},
-  ): Promise<Page<ActionRequest>> {
+  async listByStatus(status: Status, options: ListByStatusOptions = {}): Promise<Page<ActionRequest>> {
     const limit = pageLimit(options.limit);
+    // Without a cursor: from before the first instant, or (newest first) after the last one.
     const { createdAt: afterTime, id: afterId } = options.cursor
       ? readCursor(options.cursor)
-      : { createdAt: '', id: '' };
-    const rows = this.#read(() =>
-      this.#statements.listByStatus.all(status, afterTime, afterTime, afterId, limit + 1),
-    );
+      : options.newestFirst
+        ? { createdAt: '\uffff', id: '\uffff' }
+        : { createdAt: '', id: '' };
+    const statement = options.newestFirst
+      ? this.#statements.listByStatusNewest
+      : this.#statements.listByStatus;
+    const rows = await this.#read(() => statement.all(status, afterTime, afterTime, afterId, limit + 1));
     const items = rows.slice(0, limit).map((row) => JSON.parse(row.body) as ActionRequest);
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return last ? { items, cursor: cursorAfter({ createdAt: last.created_at, id: last.id }) } : { items };
+  }
+
+  async countPending(requester: string, atMost: number): Promise<number> {
+    const row = await this.#read(() => this.#statements.countPending.get(requester, Math.max(0, atMost)));
+    return row?.n ?? 0;
   }
 
   close(): void {
     this.db.close();
   }
 
-  #read<T>(read: () => T): T {
-    try {
-      return read();
-    } catch (error) {
-      throw translate(error);
+  /** A read; while another process holds a lock that blocks it, retried with backoff (never blocking). */
+  async #read<T>(read: () => T): Promise<T> {
+    const since = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return read();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() - since >= this.#busyTimeoutMs) throw translate(error);
+        await this.#sleep(backoff(attempt));
+      }
     }
   }
+}
+
+interface QueuedCommit {
+  readonly transition: Transition;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  /** When the caller asked: its wait for a lock ends busyTimeoutMs after this. */
+  readonly since: number;
+  attempt: number;
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED)/.test(error.code);
+}
+
+/** 2, 4, 8 … ms, at most 100, jittered so that waiting processes do not retry in step. */
+function backoff(attempt: number): number {
+  return Math.min(100, 2 ** attempt) * (0.5 + Math.random() / 2);
+}
+
+/** Creates the file owner-only if it is new, and takes group and other access away if not. */
+function ownerOnly(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
 }
 
 interface IdempotencyRow {

@@ -21,6 +21,13 @@ export interface IdempotencyRecord {
   readonly createdAt: string;
 }
 
+export interface ListByStatusOptions {
+  readonly limit?: number;
+  readonly cursor?: string;
+  /** Newest first (approvers' views), instead of oldest first (timers, recovery). @default false */
+  readonly newestFirst?: boolean;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /**
@@ -44,8 +51,15 @@ export interface RequestStore {
   /** The request's audit chain, ordered by seq. */
   listEvents(requestId: string): Promise<readonly AuditEvent[]>;
   /**
-   * Requests in a status, oldest first (creation time, then id), at most `limit` (clamped by
-   * pageLimit); a cursor not made by cursorAfter is refused with ValidationError.
+   * Requests in a status, oldest first (creation time, then id) or, with `newestFirst`, newest
+   * first; at most `limit` (clamped by pageLimit). A cursor continues in the order it was made in;
+   * one not made by cursorAfter is refused with ValidationError.
    */
-  listByStatus(status: Status, options?: { limit?: number; cursor?: string }): Promise<Page<ActionRequest>>;
+  listByStatus(status: Status, options?: ListByStatusOptions): Promise<Page<ActionRequest>>;
+  /**
+   * How many pending requests `requester` has, counting at most `atMost` (a bound on the work: the
+   * caller only needs to know whether a cap is reached). May lag a commit by a moment (DynamoDB
+   * reads its index eventually consistently).
+   */
+  countPending(requester: string, atMost: number): Promise<number>;
 }

@@ -1,7 +1,7 @@
 /** Approvers' votes. */
 import { createRoute } from '@hono/zod-openapi';
 import type { AppDependencies, GatewayApp } from '../context.ts';
-import { COMMON_ERRORS, errorResponses, json, jsonBody, security } from '../openapi.ts';
+import { COMMON_ERRORS, errorResponses, json, jsonBody, REQUEST_LINKS, security } from '../openapi.ts';
 import { DecisionBody, DecisionView, RequestIdParam } from '../schemas.ts';
 import { toDecisionView } from '../views.ts';
 
@@ -15,10 +15,13 @@ const decideRoute = createRoute({
   security,
   request: { params: RequestIdParam, ...jsonBody(DecisionBody) },
   responses: {
-    200: json(
-      DecisionView,
-      'Your vote: recorded now, or (`vote.recorded` false) the same vote recorded earlier',
-    ),
+    200: {
+      ...json(
+        DecisionView,
+        'Your vote: recorded now, or (`vote.recorded` false) the same vote recorded earlier',
+      ),
+      links: REQUEST_LINKS,
+    },
     ...errorResponses(...COMMON_ERRORS, 403, 404, 409),
   },
 });

@@ -3,7 +3,6 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ActionRequest, ActionRequestInput } from '../../core/model.ts';
 import type { AppDependencies, GatewayApp } from '../context.ts';
-import { issuesOf, ProblemError, problems } from '../errors.ts';
 import { COMMON_ERRORS, errorResponses, json, jsonBody, REQUEST_LINKS, security } from '../openapi.ts';
 import {
   ActionRequestBody,
@@ -76,7 +75,10 @@ const cancelRoute = createRoute({
   operationId: 'cancelActionRequest',
   summary: 'Cancel a pending request (requester)',
   security,
-  request: { params: RequestIdParam, body: { content: { 'application/json': { schema: CancelBody } } } },
+  request: {
+    params: RequestIdParam,
+    body: { content: { 'application/json': { schema: CancelBody } }, required: false },
+  },
   responses: {
     200: json(ActionRequestView, 'Cancelled'),
     ...errorResponses(...COMMON_ERRORS, 403, 404, 409),
@@ -126,7 +128,8 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
 
   app.openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const reason = (await optionalBody(c, CancelBody))?.reason;
+    // Absent, empty or `{}`: no reason. The body was parsed strictly by the middleware.
+    const reason = c.req.valid('json').reason;
     return c.json(toView(await service.cancel(id, c.var.principal, reason)), 200);
   });
 }
@@ -158,19 +161,4 @@ function waitIfAsked(
     ...(deps.hub ? { hub: deps.hub } : {}),
     ...(signal ? { signal } : {}),
   });
-}
-
-/** An optional JSON body (cancel): empty is fine, anything else must match the schema. */
-async function optionalBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T> | undefined> {
-  const text = await c.req.text();
-  if (text.trim() === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ProblemError(problems.invalidJson());
-  }
-  const result = schema.safeParse(parsed);
-  if (!result.success) throw new ProblemError(problems.invalidRequest(issuesOf(result.error)));
-  return result.data;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -93,6 +93,46 @@ describe('Class: SqliteRequestStore', () => {
     await store.commit(t);
     expect(await store.get(t.request.id)).toEqual(t.request);
     store.close();
+  });
+
+  it("keeps the event loop turning while it waits for another process's lock, then commits", async () => {
+    const path = fresh();
+    const store = new SqliteRequestStore({ path, busyTimeoutMs: 10_000 });
+    const blocker = new Database(path);
+    blocker.prepare('BEGIN IMMEDIATE').run();
+    const t = submitted();
+    let settled = false;
+    const commit = store.commit(t).finally(() => {
+      settled = true;
+    });
+    // Timers keep firing while the commit waits: the wait is not inside SQLite.
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (++ticks >= 20) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    expect(settled).toBe(false);
+    expect(await store.get(t.request.id)).toBeUndefined();
+    blocker.prepare('COMMIT').run();
+    blocker.close();
+    await commit;
+    expect(await store.get(t.request.id)).toEqual(t.request);
+    store.close();
+  });
+
+  it("creates its database owner-only, and takes others' access away from an existing one", () => {
+    const path = fresh();
+    new SqliteRequestStore({ path }).close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const other = fresh();
+    writeFileSync(other, '', { mode: 0o644 });
+    chmodSync(other, 0o644);
+    new SqliteRequestStore({ path: other }).close();
+    expect(statSync(other).mode & 0o777).toBe(0o600);
   });
 
   it('commits the good transitions of a batch when another one in it fails', async () => {

@@ -81,7 +81,22 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
           'dynamodb:PutItem',
           'dynamodb:Query',
         ]);
-        const everyAction = policy.statements.flatMap((s) => list(s.Action));
+        // The one UpdateItem: the api's rate counters, on `rate#…` items of the requests table only.
+        const counters = policy.statements.filter((s) => s.Sid === 'RateCounters');
+        if (prefix === 'ApiFunctionRole') {
+          expect(counters).toHaveLength(1);
+          expect(list(counters[0]?.Action ?? [])).toEqual(['dynamodb:UpdateItem']);
+          expect(JSON.stringify(counters[0]?.Resource)).toContain('TablesRequests');
+          expect(JSON.stringify(counters[0]?.Resource)).not.toContain('TablesAudit');
+          expect(counters[0]?.Condition).toEqual({
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] },
+          });
+        } else {
+          expect(counters).toEqual([]);
+        }
+        const everyAction = policy.statements
+          .filter((s) => s.Sid !== 'RateCounters')
+          .flatMap((s) => list(s.Action));
         for (const forbidden of [
           'dynamodb:UpdateItem',
           'dynamodb:DeleteItem',
@@ -99,12 +114,13 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
       }
     });
 
-    it('grants the requests table and only its by-status index', () => {
+    it('grants the requests table and only its by-status and by-requester indexes', () => {
       const policy = policyOfRole(synth.json, 'ApiFunctionRole');
       const statement = policy.statements.find((s) => s.Sid === 'RequestsTable');
       expect(statement).toBeDefined();
       const rendered = JSON.stringify(statement?.Resource);
       expect(rendered).toContain('/index/by-status');
+      expect(rendered).toContain('/index/by-requester');
       expect(rendered).not.toContain('/index/*');
     });
 

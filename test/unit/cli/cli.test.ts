@@ -545,10 +545,11 @@ describe('CLI: ala', () => {
       const cursor = /--cursor (\S+)\)/.exec(page.stderr)?.[1];
       const rest = await as('bob', ['pending', '--limit', '1', '--cursor', cursor ?? 'missing', '--json']);
 
-      expect(page.stdout).toContain(first.id);
-      expect(page.stdout).not.toContain(second.id);
+      // Newest first.
+      expect(page.stdout).toContain(second.id);
+      expect(page.stdout).not.toContain(first.id);
       expect(cursor).toBeDefined();
-      expect(parse<{ items: ActionRequestView[] }>(rest).items.map((item) => item.id)).toEqual([second.id]);
+      expect(parse<{ items: ActionRequestView[] }>(rest).items.map((item) => item.id)).toEqual([first.id]);
     });
   });
 

@@ -313,6 +313,34 @@ describe('Class: ApprovalsClient', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     });
 
+    it("waits out the gateway's own 429 Retry-After, then gets through", async () => {
+      // One call a minute, 59 s into the window: the 429 says to come back in 1 s.
+      const windowStart = Math.floor(Date.now() / 60_000) * 60_000;
+      const started = await gateway({
+        app: { limits: { callsPerMinute: 1 }, clockStart: windowStart + 59_000 },
+      });
+      const notices: RetryNotice[] = [];
+      const client = new ApprovalsClient({
+        baseUrl: started.url,
+        token: TOKENS.bob,
+        retry: FAST_RETRY,
+        onRetry: (notice) => {
+          notices.push(notice);
+          // The gateway's clock moves into the next window while the SDK waits.
+          started.clock.advance(2);
+        },
+      });
+      expect(await client.pending()).toEqual([]);
+
+      const before = Date.now();
+      expect(await client.pending()).toEqual([]);
+
+      expect(notices).toHaveLength(1);
+      expect(notices[0]?.error).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 1000 });
+      expect(notices[0]?.delayMs).toBeGreaterThanOrEqual(1000);
+      expect(Date.now() - before).toBeGreaterThanOrEqual(950);
+    });
+
     it('tells onRetry why and how long each retry waits', async () => {
       const { url } = await gateway({
         faults: (_request, attempt) =>

@@ -54,10 +54,11 @@ export async function startServer(handler: Handler): Promise<TestServer> {
 export async function startGateway(
   options: {
     answer?: PolicyAnswer;
+    app?: Parameters<typeof testApp>[1];
     faults?: (request: Request, attempt: number) => Response | undefined;
   } = {},
 ) {
-  const gateway = testApp(options.answer);
+  const gateway = testApp(options.answer, options.app);
   let attempt = 0;
   const server = await startServer((request) => {
     attempt += 1;

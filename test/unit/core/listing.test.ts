@@ -21,6 +21,7 @@ function countingStore(inner: RequestStore): RequestStore & { listCalls: number 
     get: (id: string) => inner.get(id),
     getIdempotency: (r: string, k: string) => inner.getIdempotency(r, k),
     listEvents: (id: string) => inner.listEvents(id),
+    countPending: (r: string, n: number) => inner.countPending(r, n),
     listByStatus: (...args: Parameters<RequestStore['listByStatus']>) => {
       store.listCalls++;
       return inner.listByStatus(...args);
@@ -64,9 +65,9 @@ describe('Class: ApprovalService, listing', () => {
     const bobs = await service.pendingFor(BOB);
     expect(bobs.items.map((r) => r.id)).toEqual([second.id]);
     const all = await service.pendingFor(BOB, { includeVoted: true });
-    expect(all.items.map((r) => r.id)).toEqual([first.id, second.id]);
+    expect(all.items.map((r) => r.id)).toEqual([second.id, first.id]);
     // Carol has not voted: both still await her.
-    expect((await service.list('pending', CAROL)).items.map((r) => r.id)).toEqual([first.id, second.id]);
+    expect((await service.list('pending', CAROL)).items.map((r) => r.id)).toEqual([second.id, first.id]);
   });
 
   it('pages with a cursor that continues right after the last request shown, losing none', async () => {
@@ -83,14 +84,15 @@ describe('Class: ApprovalService, listing', () => {
       cursor = page.cursor;
       pages++;
     } while (cursor);
-    expect(seen).toEqual(made);
+    expect(seen).toEqual([...made].reverse());
     expect(pages).toBe(3);
   });
 
   it('reads a bounded number of requests per call, and hands out a cursor to go on from there', async () => {
     const { store, service, submit } = setup({ listScanBudget: 5 });
-    // Twelve requests Bob has voted on already (each still needs a second approval), then one he
-    // has not: his pending view must skip the twelve without reading them all in one call.
+    // One request Bob has not voted on, then twelve newer ones he has (each still needs a second
+    // approval): his pending view, newest first, must skip the twelve without reading them all at once.
+    const his = await submit();
     for (let i = 0; i < 12; i++) {
       const request = await submit();
       await service.review(request.id, BOB, {
@@ -99,7 +101,6 @@ describe('Class: ApprovalService, listing', () => {
         channel: 'api',
       });
     }
-    const his = await submit();
 
     store.listCalls = 0;
     const first = await service.pendingFor(BOB, { limit: 10 });

@@ -32,6 +32,7 @@ function countingStore(inner: RequestStore) {
     },
     getIdempotency: (r: string, k: string) => inner.getIdempotency(r, k),
     listEvents: (id: string) => inner.listEvents(id),
+    countPending: (r: string, n: number) => inner.countPending(r, n),
     listByStatus: (...args: Parameters<RequestStore['listByStatus']>) => inner.listByStatus(...args),
   };
   return store;

@@ -27,6 +27,7 @@ function losingAnswers(inner: RequestStore): RequestStore & { lose: number } {
     get: (id: string) => inner.get(id),
     getIdempotency: (r: string, k: string) => inner.getIdempotency(r, k),
     listEvents: (id: string) => inner.listEvents(id),
+    countPending: (r: string, n: number) => inner.countPending(r, n),
     listByStatus: (...args: Parameters<RequestStore['listByStatus']>) => inner.listByStatus(...args),
   };
   return store;

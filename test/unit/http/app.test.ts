@@ -127,12 +127,12 @@ describe('HTTP application', () => {
       expect((await store.listByStatus('pending')).items).toHaveLength(0);
     });
 
-    it('accepts large and tiny finite numbers in arguments', async () => {
+    it('accepts tiny and fractional numbers and integers up to 2^53 − 1', async () => {
       const { call } = testApp();
       const res = await call('POST', '/v1/action-requests', {
         body: {
           ...exportInput,
-          action: { name: 'data.export', args: { bytes: 1e16, tiny: 5e-324, big: 1e200 } },
+          action: { name: 'data.export', args: { bytes: 9007199254740991, tiny: 5e-324, ratio: 0.1 } },
         },
       });
       expect(res.status).toBe(202);
@@ -154,6 +154,23 @@ describe('HTTP application', () => {
         headers: { authorization: 'Bearer not-a-real-token' },
       });
       expect(forged.status).toBe(401);
+    });
+
+    it('answers 405 with Allow for a method a known path does not have', async () => {
+      const { call } = testApp();
+      const id = 'ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R';
+      const cases: [string, string, string][] = [
+        ['DELETE', `/v1/action-requests/${id}`, 'GET, HEAD'],
+        ['PUT', '/v1/action-requests', 'GET, HEAD, POST'],
+        ['GET', `/v1/action-requests/${id}/cancel`, 'POST'],
+        ['PATCH', '/healthz', 'GET, HEAD'],
+      ];
+      for (const [method, path, allow] of cases) {
+        const res = await call(method, path);
+        expect(res.status, `${method} ${path}`).toBe(405);
+        expect(res.headers.get('allow')).toBe(allow);
+        expect(await res.json()).toMatchObject({ error: 'method_not_allowed' });
+      }
     });
 
     it('answers 404 as JSON for unknown routes', async () => {

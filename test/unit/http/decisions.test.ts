@@ -80,3 +80,27 @@ describe('POST /v1/action-requests/{id}/decisions: repeated votes', () => {
     expect(after.approval.votes).toHaveLength(1);
   });
 });
+
+describe('POST /v1/action-requests/{id}/decisions: comments', () => {
+  it('refuses a rejection whose comment has no visible text, and records nothing', async () => {
+    const { call, store } = testApp();
+    const { id, action_hash } = (await (
+      await call('POST', '/v1/action-requests', { body: exportInput })
+    ).json()) as { id: string; action_hash: string };
+    for (const comment of ['\u200b', ' \u200d\u2060 ', '\u0301', '\u202e\u0007']) {
+      const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+        token: 'bob',
+        body: { decision: 'reject', comment, action_hash },
+      });
+      expect(res.status, JSON.stringify(comment)).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toMatch(/visible text/);
+    }
+    expect((await store.get(id))?.status).toBe('pending');
+    expect((await store.listEvents(id)).map((e) => e.type)).not.toContain('review.recorded');
+    const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'bob',
+      body: { decision: 'reject', comment: '\u200bno ticket', action_hash },
+    });
+    expect(res.status).toBe(200);
+  });
+});

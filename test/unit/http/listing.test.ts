@@ -29,10 +29,10 @@ describe('HTTP application, listing requests', () => {
       (await (await call('GET', `/v1/action-requests?${query}`, { token })).json()) as List;
     expect((await list('status=pending', 'bob')).items.map((i) => i.id)).toEqual([second.id]);
     expect((await list('status=pending&include_voted=true', 'bob')).items.map((i) => i.id)).toEqual([
-      first.id,
       second.id,
+      first.id,
     ]);
-    expect((await list('status=pending', 'carol')).items.map((i) => i.id)).toEqual([first.id, second.id]);
+    expect((await list('status=pending', 'carol')).items.map((i) => i.id)).toEqual([second.id, first.id]);
   });
 
   it('pages through every request with the cursor, and ends without one', async () => {
@@ -58,21 +58,28 @@ describe('HTTP application, listing requests', () => {
       seen.push(...page.items.map((i) => i.id));
       cursor = page.cursor;
     } while (cursor);
-    expect(seen).toEqual(made);
+    expect(seen).toEqual([...made].reverse());
   });
 
-  const forged = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
   it.each([
-    ['not base64url JSON', 'bm90LWEtY3Vyc29y'],
-    ['empty strings (a key DynamoDB refuses)', forged(['', ''])],
-    ['an empty id', forged(['2026-11-29T00:00:00.000Z', ''])],
-    ['no time and no request id', forged(['z', 'z'])],
-    ['a time not in the stores’ form', forged(['2026-11-29', 'ar_01JD0000000000000000000000'])],
-    ['three parts', forged(['2026-11-29T00:00:00.000Z', 'ar_01JD0000000000000000000000', 'x'])],
+    [
+      'an earlier form (base64url JSON)',
+      Buffer.from('["2026-11-29T00:00:00.000Z","ar_01JD0000000000000000000000"]').toString('base64url'),
+    ],
+    ['no request id', '1764374400000.'],
+    ['a time beyond any instant', '9999999999999999.ar_01JD0000000000000000000000'],
+    ['a time that is not a number', '2026-11-29.ar_01JD0000000000000000000000'],
+    ['an id that is not a request id', '1764374400000.ar_short'],
+    ['three parts', '1764374400000.ar_01JD0000000000000000000000.x'],
   ])('answers 400 naming the cursor for one it did not issue: %s', async (_case, cursor) => {
     const { call } = testApp();
-    const res = await call('GET', `/v1/action-requests?cursor=${cursor}`, { token: 'bob' });
+    const res = await call('GET', `/v1/action-requests?cursor=${encodeURIComponent(cursor)}`, {
+      token: 'bob',
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: 'invalid_request', details: { field: 'cursor' } });
+    expect(await res.json()).toMatchObject({
+      error: 'invalid_request',
+      details: { issues: [{ path: 'cursor', message: expect.stringContaining('start again without it') }] },
+    });
   });
 });

@@ -1,0 +1,192 @@
+/**
+ * Strict JSON: the bytes an agent sends must mean one thing to every parser that will read them —
+ * this gateway, the policy engine (OPA's wasm), the audit verifier (any RFC 8785 implementation),
+ * and the approver's screen. JSON.parse alone silently picks the last of duplicate keys, rounds
+ * integers beyond 2^53, turns 1e-400 into 0 and 1e400 into Infinity, and (behind `Request.json()`)
+ * replaces invalid UTF-8 with U+FFFD. Each of those is refused here, with where and how to fix it.
+ *
+ * What does what:
+ * - `TextDecoder('utf-8', { fatal: true, ignoreBOM: true })`: invalid UTF-8 is an error, and a BOM
+ *   stays in the text, so JSON.parse refuses it (RFC 8259 forbids sending one);
+ * - `JSON.parse` (native, iterative-safe) finds syntax errors, and `jsonFlaw` (core/json-hygiene.ts)
+ *   bounds nesting and size before anything recursive runs on the document;
+ * - `@humanwhocodes/momoa` gives the syntax tree, in which every member and each number's exact
+ *   text survive, so duplicate keys (even with equal values) are seen;
+ * - `lossless-json`'s `getUnsafeNumberReason` says whether a number's text survives as a 64-bit
+ *   float. Only the walk that joins the two is written here.
+ *
+ * Reusable: chat routes that read raw bodies call `parseStrictJson` themselves.
+ */
+import { type AnyNode, parse as parseTree } from '@humanwhocodes/momoa';
+import { getUnsafeNumberReason } from 'lossless-json';
+import { type JsonFlawKind, jsonFlaw } from '../core/json-hygiene.ts';
+
+export interface StrictJsonLimits {
+  /** Deepest nesting of objects and arrays, the root being level 1. */
+  readonly maxDepth: number;
+  /** Most values in all. @default 100_000 */
+  readonly maxValues?: number;
+  /** What to say when nesting is too deep (the edge counts depth below the body's own levels). */
+  readonly tooDeep?: string;
+}
+
+export type StrictJsonProblemCode =
+  | 'invalid_utf8'
+  | 'syntax'
+  | 'duplicate_key'
+  | 'unsafe_number'
+  | JsonFlawKind;
+
+export interface StrictJsonProblem {
+  readonly code: StrictJsonProblemCode;
+  /** Where, as `(body).a.b[2]`; `(body)` for the document itself. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type StrictJsonResult =
+  | { readonly ok: true; readonly value: unknown /** The decoded text. */; readonly text: string }
+  | { readonly ok: false; readonly problem: StrictJsonProblem };
+
+const FLAW_MESSAGES: Record<JsonFlawKind, (limits: StrictJsonLimits) => string> = {
+  not_finite: () => 'numbers must be finite',
+  lone_surrogate: () => 'text must be well-formed Unicode (a lone surrogate was found)',
+  lone_surrogate_key: () => 'keys must be well-formed Unicode',
+  proto_key: () => 'the key "__proto__" is not allowed',
+  too_deep: (limits) =>
+    limits.tooDeep ?? `nested deeper than ${limits.maxDepth} levels; flatten the structure`,
+  too_many_values: (limits) => `more than ${limits.maxValues ?? 100_000} values; send less data`,
+  not_json: () => 'not a JSON value',
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes and parses `body` strictly; the value is plain JSON data (numbers exact as sent). */
+export function parseStrictJson(body: Uint8Array | string, limits: StrictJsonLimits): StrictJsonResult {
+  let text: string;
+  if (typeof body === 'string') {
+    text = body;
+  } else {
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return fail(
+        'invalid_utf8',
+        [],
+        `the body is not valid UTF-8 (byte ${firstInvalidUtf8(body)}); send the text encoded as UTF-8`,
+      );
+    }
+  }
+  let value: unknown;
+  try {
+    // Overflowed numbers become 0 for the bounded checks below; the tree walk then names them with
+    // their own text. A value is only returned when no number changed, so the swap never shows.
+    value = JSON.parse(text, (_key, parsed: unknown) =>
+      typeof parsed === 'number' && !Number.isFinite(parsed) ? 0 : parsed,
+    );
+  } catch (error) {
+    // Deep enough to exhaust the stack while reviving: far over any limit.
+    if (error instanceof RangeError) return fail('too_deep', [], FLAW_MESSAGES.too_deep(limits));
+    const detail = error instanceof Error ? error.message.slice(0, 200) : 'unparseable';
+    return fail('syntax', [], `the body is not valid JSON (${detail}); send one JSON value`);
+  }
+  const flaw = jsonFlaw(value, { maxDepth: limits.maxDepth, maxValues: limits.maxValues ?? 100_000 });
+  if (flaw) return fail(flaw.kind, flaw.path, FLAW_MESSAGES[flaw.kind](limits));
+  // Nesting is bounded now, so the recursive tree parser and walk below cannot exhaust the stack.
+  const tree = parseTree(text, { mode: 'json', ranges: true, tokens: false });
+  const problem = walk(tree.body, text, []);
+  return problem ?? { ok: true, value, text };
+}
+
+function walk(node: AnyNode, text: string, path: (string | number)[]): StrictJsonResult | undefined {
+  switch (node.type) {
+    case 'Object': {
+      const seen = new Set<string>();
+      for (const member of node.members) {
+        const key = member.name.type === 'String' ? member.name.value : member.name.name;
+        if (seen.has(key)) {
+          return fail(
+            'duplicate_key',
+            path,
+            `the key ${JSON.stringify(key)} appears more than once; parsers disagree on which one counts, so send each key once`,
+          );
+        }
+        seen.add(key);
+        path.push(key);
+        const found = walk(member.value, text, path);
+        path.pop();
+        if (found) return found;
+      }
+      return undefined;
+    }
+    case 'Array': {
+      for (let i = 0; i < node.elements.length; i++) {
+        path.push(i);
+        const element = node.elements[i];
+        const found = element ? walk(element.value, text, path) : undefined;
+        path.pop();
+        if (found) return found;
+      }
+      return undefined;
+    }
+    case 'Number': {
+      const range = node.range;
+      const raw = range ? text.slice(range[0], range[1]) : String(node.value);
+      const message = unsafeNumberMessage(raw);
+      return message ? fail('unsafe_number', path, message) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Why `raw` (a JSON number's text) would not reach every reader as written, or undefined. */
+export function unsafeNumberMessage(raw: string): string | undefined {
+  const reason = getUnsafeNumberReason(raw);
+  if (reason === undefined) return undefined;
+  const shown = raw.length > 40 ? `${raw.slice(0, 37)}...` : raw;
+  const fix = 'send it as a string';
+  switch (reason) {
+    case 'overflow':
+      return `${shown} is too large for a 64-bit float and would become Infinity; ${fix}`;
+    case 'underflow':
+      return `${shown} is too small for a 64-bit float and would become 0; ${fix}`;
+    case 'truncate_integer':
+      return `${shown} is an integer outside ±9007199254740991 (2^53 − 1) and would be stored as ${Number(raw)}; ${fix}`;
+    default: {
+      const number = Number(raw);
+      return Number.isInteger(number)
+        ? `${shown} is an integer outside ±9007199254740991 (2^53 − 1) and would be stored as ${number}; ${fix}`
+        : `${shown} has more digits than a 64-bit float holds and would be stored as ${number}; ${fix}`;
+    }
+  }
+}
+
+function fail(
+  code: StrictJsonProblemCode,
+  path: readonly (string | number)[],
+  message: string,
+): { ok: false; problem: StrictJsonProblem } {
+  const where = path.reduce<string>(
+    (text, step) => (typeof step === 'number' ? `${text}[${step}]` : `${text}.${step}`),
+    '(body)',
+  );
+  return { ok: false, problem: { code, path: where, message } };
+}
+
+/** The offset of the first byte that is not valid UTF-8 (for the message only). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let low = 0;
+  let high = bytes.length;
+  // The longest prefix that is valid UTF-8 or ends inside a sequence (prefixes of it are too).
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      low = mid;
+    } catch {
+      high = mid - 1;
+    }
+  }
+  return low;
+}
