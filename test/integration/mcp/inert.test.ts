@@ -1,15 +1,19 @@
 /**
  * Text an agent puts in tool arguments reaches approvers as data: the gateway's views carry it
  * byte for byte, as JSON strings, never rendered (no mrkdwn, no HTML, no mentions resolved).
- * The chat cards' own rendering tests cover Slack and Teams; these cover the API approvers read.
+ * The same arguments, as the gateway stored them, rendered by the Slack and Teams card renderers
+ * stay inert there too (the chat cards' own rendering tests hold the full rules).
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderCard } from '../../../functions/adapters/chat/slack/render.ts';
+import { renderTeamsCard } from '../../../functions/adapters/chat/teams/card.ts';
 import { createMcpProxy } from '../../../functions/mcp/proxy.ts';
 import type { GatewayProcess } from '../../support/gateway-process.ts';
+import { sampleCard } from '../../support/teams-card.ts';
 import { ERIN, MAPPING, startMcpGateway, startUpstream, type Upstream } from './fixtures.ts';
 
 const HOSTILE = [
@@ -73,6 +77,65 @@ describe('agent text in MCP tool arguments', () => {
     });
     const items = (await listed.json()) as { items: { id: string; action: { args: unknown } }[] };
     expect(items.items.find((item) => item.id === id)?.action.args).toEqual({ message: HOSTILE });
+  });
+
+  it('stays inert on the Slack and Teams cards approvers are shown', async () => {
+    const result = (await client.callTool({
+      name: 'echo',
+      arguments: { message: HOSTILE },
+    })) as CallToolResult;
+    const id = String(result._meta?.['ala/request_id']);
+    const view = (await (
+      await fetch(`${gateway.url}/v1/action-requests/${id}`, {
+        headers: { authorization: `Bearer ${ERIN.token}` },
+      })
+    ).json()) as {
+      action: { name: string; args: Record<string, unknown> };
+      resource: { type: string; id: string };
+    };
+    const card = sampleCard({
+      requestId: id,
+      action: view.action,
+      resource: { type: view.resource.type, id: view.resource.id, claimed: {} },
+    });
+
+    // Slack: the supplied text only in plain_text objects with emoji off; nothing Slack would act on.
+    const slack = renderCard(card);
+    const texts: { type: string; text: string; emoji?: boolean }[] = [];
+    const collect = (value: unknown): void => {
+      if (Array.isArray(value)) for (const item of value) collect(item);
+      else if (value && typeof value === 'object') {
+        const object = value as Record<string, unknown>;
+        if ((object.type === 'plain_text' || object.type === 'mrkdwn') && typeof object.text === 'string')
+          texts.push(object as { type: string; text: string; emoji?: boolean });
+        for (const child of Object.values(object)) collect(child);
+      }
+    };
+    collect(slack.blocks);
+    const everything = [slack.text, ...texts.map((t) => t.text)].join('\n');
+    expect(everything).not.toContain('<!channel>');
+    expect(everything).not.toContain('<@U0DEMOBOB>');
+    expect(everything).not.toContain('<https://evil.example/');
+    const carrying = texts.filter((t) => t.text.includes('APPROVE NOW'));
+    expect(carrying.length).toBeGreaterThan(0);
+    for (const t of carrying) expect(t).toMatchObject({ type: 'plain_text', emoji: false });
+
+    // Teams: the supplied text only in TextRuns, which Adaptive Cards never parse as markdown.
+    const teams = renderTeamsCard(card);
+    const blocks: string[] = [];
+    const runs: string[] = [];
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) for (const item of value) walk(item);
+      else if (value && typeof value === 'object') {
+        const object = value as Record<string, unknown>;
+        if (object.type === 'TextBlock') blocks.push(String(object.text));
+        if (object.type === 'TextRun') runs.push(String(object.text));
+        for (const child of Object.values(object)) walk(child);
+      }
+    };
+    walk(teams);
+    expect(blocks.join('\n')).not.toContain('APPROVE NOW');
+    expect(runs.some((text) => text.includes('APPROVE NOW'))).toBe(true);
   });
 
   it('is not echoed into what the model reads while it waits', async () => {
