@@ -516,10 +516,15 @@ async function readStore(path: string) {
   }
 }
 
-/** The policy input the gateway would evaluate for a file, as `policy eval --offline` builds it. */
-async function offlinePolicyInput(
+/**
+ * The policy input the gateway would evaluate for a file (`policy eval --offline`, `policy explain`):
+ * the requester from `--as` or the file's `subject`, the time from `--now` or the file's `now`, the
+ * body checked with the gateway's own schema (so its hash is the one the gateway would compute).
+ */
+export async function offlinePolicyInput(
   raw: Record<string, unknown>,
   options: { as?: string; now?: string },
+  command = 'explain',
 ): Promise<PolicyInput> {
   const [{ ActionRequestBody }, lifecycle] = await Promise.all([
     import('../../http/schemas.ts'),
@@ -533,7 +538,7 @@ async function offlinePolicyInput(
       : undefined);
   if (typeof principal !== 'string' || principal === '') {
     throw new UsageError(
-      'explain needs the requester: --as agent:<name>, or "subject": {"id": …} in the file',
+      `${command} needs the requester: --as agent:<name>, or "subject": {"id": …} in the file`,
     );
   }
   const now = options.now ?? (typeof fileNow === 'string' ? fileNow : new Date().toISOString());

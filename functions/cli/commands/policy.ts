@@ -9,7 +9,7 @@ import { CliError, EXIT, UsageError } from '../errors.ts';
 import { formatEvaluation } from '../format.ts';
 import { readJson } from '../input.ts';
 import { type Runtime, run } from '../runtime.ts';
-import { registerPolicyAuthoringCommands } from './policy-authoring.ts';
+import { offlinePolicyInput, registerPolicyAuthoringCommands } from './policy-authoring.ts';
 
 const REPO_ROOT = packageRoot();
 const DEFAULT_WASM = resolve(REPO_ROOT, 'policies/build/policy.wasm');
@@ -74,37 +74,12 @@ async function evaluateOffline(
   runtime: Runtime,
 ): Promise<EvaluationView> {
   // Loaded on demand: the other commands never pay for zod schemas or the wasm runtime.
-  const [{ ActionRequestBody }, { loadPolicyEvaluator }, lifecycle, { PolicyLoadError }] = await Promise.all([
-    import('../../http/schemas.ts'),
+  const [{ loadPolicyEvaluator }, lifecycle, { PolicyLoadError }] = await Promise.all([
     import('../../policy/evaluator.ts'),
     import('../../core/lifecycle.ts'),
     import('../../policy/errors.ts'),
   ]);
-  const { subject: fileSubject, now: fileNow, ...body } = raw;
-  const principal =
-    options.as ??
-    (typeof fileSubject === 'object' && fileSubject !== null
-      ? (fileSubject as { id?: unknown }).id
-      : undefined);
-  if (typeof principal !== 'string' || principal === '') {
-    throw new UsageError(
-      'offline evaluation needs the requester: --as agent:<name>, or "subject": {"id": …} in the file',
-    );
-  }
-  const now = options.now ?? (typeof fileNow === 'string' ? fileNow : new Date().toISOString());
-  if (Number.isNaN(Date.parse(now)))
-    throw new UsageError(`--now must be an RFC 3339 time (got ${JSON.stringify(now)})`);
-
-  // The gateway's own schema, so the input (and its hash) is the one the gateway would evaluate.
-  const parsed = ActionRequestBody.safeParse(body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .map((i) => `\n  ${i.path.join('.') || '(root)'}: ${i.message}`)
-      .join('');
-    throw new UsageError(`the input is not a valid action request:${issues}`);
-  }
-  const input = parsed.data as Pick<PolicyInput, 'action' | 'resource' | 'context'>;
-  const subject = lifecycle.subjectOf(principal);
+  const policyInput = await offlinePolicyInput(raw, options, 'offline evaluation');
 
   const wasmPath = options.wasm ? resolve(runtime.io.cwd, options.wasm) : DEFAULT_WASM;
   const dataPath = options.data ? resolve(runtime.io.cwd, options.data) : DEFAULT_DATA;
@@ -125,7 +100,7 @@ async function evaluateOffline(
           runtime.io.stderr.write(`policy: ${message} ${JSON.stringify(attributes ?? {})}\n`),
       },
     });
-    decision = evaluator.evaluate({ subject, ...input, now });
+    decision = evaluator.evaluate(policyInput);
   } catch (error) {
     if (error instanceof PolicyLoadError) throw new CliError(error.message);
     throw error;
@@ -139,7 +114,7 @@ async function evaluateOffline(
     ...(decision.grant ? { grant: structuredClone(decision.grant) as EvaluationView['grant'] } : {}),
     policy_digest: decision.policyDigest,
     input_hash: decision.inputHash,
-    action_hash: lifecycle.actionHash(subject, input),
+    action_hash: lifecycle.actionHash(policyInput.subject, policyInput),
   };
 }
 
