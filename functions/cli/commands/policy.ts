@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ActionRequestInput, EvaluationView } from '../../../client/index.ts';
-import type { PolicyDecision, PolicyInput } from '../../core/model.ts';
+import type { PolicyDecision } from '../../core/model.ts';
 import { packageRoot } from '../../local/package-root.ts';
 import { CliError, EXIT, UsageError } from '../errors.ts';
 import { formatEvaluation } from '../format.ts';

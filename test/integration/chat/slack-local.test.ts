@@ -336,10 +336,21 @@ describe('Slack approvals, local gateway', () => {
     expect((await events(view.id)).filter((e) => e.type === 'review.late')).toHaveLength(1);
   });
 
-  it('refuses what is not a Slack callback: wrong media type, no payload, a payload that is not an interaction', async () => {
+  it('refuses what is not a Slack callback: unsigned, wrong media type, no payload, a payload that is not an interaction', async () => {
+    const unsigned = await fetch(`${gateway.url}/v1/integrations/slack/interactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'payload=%7B%7D',
+    });
+    expect(unsigned.status).toBe(401);
+    const now = String(Math.floor(Date.now() / 1000));
     const wrongType = await fetch(`${gateway.url}/v1/integrations/slack/interactions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        'x-slack-request-timestamp': now,
+        'x-slack-signature': resign('{}', now),
+      },
       body: '{}',
     });
     expect(wrongType.status).toBe(415);

@@ -197,10 +197,20 @@ describe('audit archive in the stack', () => {
         'dynamodb:DeleteItem',
         'dynamodb:BatchWriteItem',
       ];
+      const requestsTable = { 'Fn::GetAtt': [logicalId(synth, synth.stack.tables.requests), 'Arn'] };
       for (const [id, policy] of resourcesOfType(synth.json, 'AWS::IAM::ManagedPolicy')) {
-        const actions = property<{ Statement: Statement[] }>(policy, 'PolicyDocument').Statement.flatMap(
-          (s) => list(s.Action),
-        );
+        const statements = property<{ Statement: Statement[] }>(policy, 'PolicyDocument').Statement;
+        // The one UpdateItem in the stack: rate counters, on the requests table, only on `rate#` keys
+        // (never an audit item, never a request).
+        const rateCounters = statements.filter((s) => s.Sid === 'RateCounters');
+        for (const s of rateCounters) {
+          expect(s).toMatchObject({
+            Action: 'dynamodb:UpdateItem',
+            Resource: requestsTable,
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
+          });
+        }
+        const actions = statements.filter((s) => s.Sid !== 'RateCounters').flatMap((s) => list(s.Action));
         for (const action of forbidden) expect(actions, `${id} holds ${action}`).not.toContain(action);
         expect(
           actions.filter((a) => a.startsWith('s3:') && a.includes('*')),

@@ -481,14 +481,32 @@ describe('HTTP application', () => {
     ]);
   });
 
-  it('answers 404 slack_not_configured on the Slack callback of a gateway without Slack, before reading it', async () => {
+  it('answers 404 slack_not_configured on a signed Slack callback of a gateway without Slack, before reading it', async () => {
+    const { call } = testApp();
+    const response = await call('POST', '/v1/integrations/slack/interactions', {
+      token: null,
+      raw: 'payload=%7B%7D',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+        'x-slack-signature': `v0=${'0'.repeat(64)}`,
+      },
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'slack_not_configured', message: /docs\/chat\.md/ });
+  });
+
+  it('answers 401 to a Slack callback without Slack’s signature headers, configured or not', async () => {
     const { call } = testApp();
     const response = await call('POST', '/v1/integrations/slack/interactions', {
       token: null,
       raw: 'payload=%7B%7D',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: 'slack_not_configured', message: /docs\/chat\.md/ });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_signature',
+      message: /x-slack-signature and x-slack-request-timestamp/,
+    });
   });
 });

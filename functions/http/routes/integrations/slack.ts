@@ -85,6 +85,18 @@ export function registerSlackRoutes(app: GatewayApp, deps: AppDependencies): voi
   });
 
   app.post(SLACK_INTERACTIONS_PATH, async (c) => {
+    // A call without Slack's signature is unauthenticated whether or not Slack is configured here.
+    const unsigned = ['x-slack-signature', 'x-slack-request-timestamp'].filter((h) => !c.req.header(h));
+    if (unsigned.length > 0) {
+      return respond(
+        c,
+        problem(
+          401,
+          'invalid_signature',
+          `missing ${unsigned.join(' and ')}: Slack signs every interaction with X-Slack-Signature over X-Slack-Request-Timestamp and the body`,
+        ),
+      );
+    }
     const slack = deps.slack;
     if (!slack) {
       return respond(

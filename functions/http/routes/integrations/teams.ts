@@ -94,6 +94,18 @@ export function registerTeamsRoutes(app: GatewayApp, deps: AppDependencies): voi
     },
   });
   app.post(TEAMS_MESSAGES_PATH, async (c) => {
+    // A call without a token is unauthenticated whether or not a bot is configured here.
+    if (!c.req.header('authorization')) {
+      c.header('www-authenticate', 'Bearer');
+      return respond(c, {
+        status: 401,
+        body: {
+          error: 'unauthenticated',
+          message:
+            'missing Authorization: the Bot Framework channel sends a Bearer token with every activity',
+        },
+      });
+    }
     const teams = deps.teams;
     if (!teams) {
       return respond(c, {
