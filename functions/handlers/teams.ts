@@ -3,7 +3,8 @@
  * the app id, cloud and conversation in plain variables, the client secret in Secrets Manager, read
  * once per cold start. Absent TEAMS_APP_ID: no Teams channel.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+import { readSecretString } from '../adapters/aws/secrets.ts';
 import {
   TEAMS_CLOUDS,
   type TeamsChannel,
@@ -50,16 +51,7 @@ async function build(logger: Logger): Promise<TeamsChannel | undefined> {
       `"${cloud}" is not a Teams cloud; use one of ${TEAMS_CLOUDS.join(', ')}`,
     );
   }
-  const secrets = new SecretsManagerClient({
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
-  });
-  let appPassword: string | undefined;
-  try {
-    appPassword = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
-  } finally {
-    secrets.destroy();
-  }
+  const appPassword = await readSecretString(secretArn);
   if (!appPassword) {
     throw new Error(
       `the secret ${secretArn} has no SecretString; store the Teams app's client secret in it as plain text`,

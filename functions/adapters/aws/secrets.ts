@@ -4,15 +4,28 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
+/** The secret's text (undefined when it holds none); a client made here is released after. */
+export async function readSecretString(
+  secretId: string,
+  client?: SecretsManagerClient,
+): Promise<string | undefined> {
+  const own = client ?? defaultClient();
+  try {
+    return (await own.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+  } finally {
+    if (!client) own.destroy();
+  }
+}
+
 /** The secret's fields, which must be a JSON object of strings; throws naming what is wrong. */
 export async function readJsonSecret(
   secretId: string,
-  client = defaultClient(),
+  client?: SecretsManagerClient,
 ): Promise<Record<string, string>> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const text = await readSecretString(secretId, client);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(out.SecretString ?? '');
+    parsed = JSON.parse(text ?? '');
   } catch {
     throw new Error(
       `secret ${secretId} is not a JSON object; store it as {"field": "value", …} (docs/chat.md)`,
