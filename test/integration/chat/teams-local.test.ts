@@ -361,7 +361,7 @@ describe('Teams approvals on the local gateway', () => {
     ]);
   });
 
-  it('answers an authenticated body that is no activity with 400, and an unknown card action with an invoke error', async () => {
+  it('answers an authenticated body that is no activity or not strict JSON with 400, and an unknown card action with an invoke error', async () => {
     // The token matches the body's serviceUrl, but the body has no activity type.
     const response = await post({ serviceUrl, channelId: 'msteams' }, await goodToken());
     expect(response.status).toBe(400);
@@ -373,6 +373,14 @@ describe('Teams approvals on the local gateway', () => {
       body: '{"serviceUrl":',
     });
     expect(garbled.status).toBe(401);
+    // A duplicate key is refused like everywhere else: the last one would otherwise silently win.
+    const duplicated = await fetch(`${gateway.url}/v1/integrations/teams/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await goodToken()}`, 'content-type': 'application/json' },
+      body: `{"type":"invoke","channelId":"msteams","serviceUrl":${JSON.stringify(serviceUrl)},"name":"adaptiveCard/action","name":"other"}`,
+    });
+    expect(duplicated.status).toBe(400);
+    expect(((await duplicated.json()) as { message: string }).message).toMatch(/not strict JSON.*name/i);
     const before = (await events(prod.id)).length;
     const answer = await click('delete', prod, AAD.carol);
     expect(answer).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error' });

@@ -20,6 +20,7 @@ import type { ActionRequest } from '../../../core/model.ts';
 import type { AppDependencies, GatewayApp, GatewayEnv } from '../../context.ts';
 import { issuesOf, respond } from '../../errors.ts';
 import { errorResponses, json } from '../../openapi.ts';
+import { parseStrictJson } from '../../strict-json.ts';
 
 export const TEAMS_MESSAGES_PATH = '/v1/integrations/teams/messages';
 
@@ -117,12 +118,20 @@ export function registerTeamsRoutes(app: GatewayApp, deps: AppDependencies): voi
         },
       });
     }
-    const text = await c.req.text();
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      raw = undefined;
+    // The same strict JSON as every other body: duplicate keys, unsafe numbers and invalid UTF-8
+    // are refused, so what is verified and decided is what was sent. Unreadable JSON has no
+    // serviceUrl to match the token's claim and is refused as unauthenticated below.
+    const strict = parseStrictJson(new Uint8Array(await c.req.arrayBuffer()), { maxDepth: 64 });
+    const raw: unknown = strict.ok ? strict.value : undefined;
+    if (!strict.ok && strict.problem.code !== 'syntax') {
+      // Refused before the token is checked: which value of a repeated serviceUrl would it match?
+      return respond(c, {
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          message: `the body is not strict JSON at ${strict.problem.path}: ${strict.problem.message}`,
+        },
+      });
     }
     const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
     try {
