@@ -81,6 +81,7 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const teams = teamsBotFromContext(app);
   const slackChannel = contextString(app, 'slackChannel');
   const slackSecretArn = contextString(app, 'slackSecretArn');
+  const slackTeamId = contextString(app, 'slackTeamId');
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
@@ -92,7 +93,13 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
     ...(policyDigest ? { policyDigest } : {}),
     ...(teams ? { teams } : {}),
     ...(slackChannel
-      ? { slack: { channel: slackChannel, ...(slackSecretArn ? { secretArn: slackSecretArn } : {}) } }
+      ? {
+          slack: {
+            channel: slackChannel,
+            ...(slackSecretArn ? { secretArn: slackSecretArn } : {}),
+            ...(slackTeamId ? { teamId: slackTeamId } : {}),
+          },
+        }
       : {}),
     ...options.stackProps,
   });

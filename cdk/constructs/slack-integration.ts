@@ -17,6 +17,12 @@ export interface SlackProps {
    * @default - the stack creates an empty one (encrypted with the stack's key) to fill in after deploy
    */
   readonly secretArn?: string;
+  /**
+   * The workspace (T0123ABCD) or Enterprise Grid organisation (E0123ABCD) whose clicks count; a
+   * click from another workspace the app is installed in is ignored.
+   * @default - clicks from any workspace the app is installed in
+   */
+  readonly teamId?: string;
   /** Requests per second API Gateway passes to the Slack route (its own limit). @default 10 */
   readonly throttleRateLimit?: number;
   /** @default 20 */
@@ -86,6 +92,15 @@ export class SlackIntegration extends Construct {
       fn.allow(...read);
       fn.function.addEnvironment(ENV.slackSecretArn, this.secret.secretArn);
       fn.function.addEnvironment(ENV.slackChannel, props.channel);
+    }
+    if (props.teamId !== undefined) {
+      if (!/^[TE][A-Z0-9]{2,}$/.test(props.teamId)) {
+        throw new Error(
+          `slack.teamId must be a workspace id such as T0123ABCD or an Enterprise Grid organisation id such as E0123ABCD, got ${JSON.stringify(props.teamId)}`,
+        );
+      }
+      // Only the api function receives clicks.
+      props.api.function.addEnvironment(ENV.slackTeamId, props.teamId);
     }
     const rateLimit = props.throttleRateLimit ?? 10;
     const burstLimit = props.throttleBurstLimit ?? 20;

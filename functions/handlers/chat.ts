@@ -4,7 +4,8 @@
  * the api function. Nothing configured: no notifier, and the Slack route answers 404.
  *
  * SLACK_SECRET_ARN names a JSON secret {"signingSecret": "…", "botToken": "xoxb-…"};
- * SLACK_CHANNEL is the default channel id; SLACK_API_URL overrides the Web API base (tests).
+ * SLACK_CHANNEL is the default channel id; SLACK_TEAM_ID the only workspace whose clicks count;
+ * SLACK_API_URL overrides the Web API base (tests).
  * WEBHOOK_URL and WEBHOOK_SECRET_ARN ({"secret": "…"}) turn on the signed webhook.
  */
 import type { ApprovalNotifier } from '../core/ports/notifier.port.ts';
@@ -18,6 +19,7 @@ export interface SlackSettings {
   readonly botToken: string;
   readonly channel: string;
   readonly apiUrl?: string;
+  readonly teamId?: string;
 }
 
 let slackSettings: Promise<SlackSettings | undefined> | undefined;
@@ -45,7 +47,8 @@ export function slackSettingsFromEnv(logger: Logger): Promise<SlackSettings | un
       return undefined;
     }
     const apiUrl = optionalEnv(ENV.slackApiUrl);
-    return { signingSecret, botToken, channel, ...(apiUrl ? { apiUrl } : {}) };
+    const teamId = optionalEnv(ENV.slackTeamId);
+    return { signingSecret, botToken, channel, ...(apiUrl ? { apiUrl } : {}), ...(teamId ? { teamId } : {}) };
   })();
   return slackSettings;
 }
@@ -94,6 +97,11 @@ export async function slackEndpointFromEnv(
   return {
     signingSecret: slack.signingSecret,
     replay: new DynamoDbReplayGuard(createDynamoDbClient(), { tableName: requestsTable }),
-    interactions: new SlackInteractions({ service, client, logger }),
+    interactions: new SlackInteractions({
+      service,
+      client,
+      logger,
+      ...(slack.teamId ? { teamId: slack.teamId } : {}),
+    }),
   };
 }

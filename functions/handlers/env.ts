@@ -63,6 +63,8 @@ export const ENV = {
   slackSecretArn: 'SLACK_SECRET_ARN',
   /** The Slack channel id cards go to unless policy data routes a group elsewhere. */
   slackChannel: 'SLACK_CHANNEL',
+  /** The Slack workspace (T…) or Grid organisation (E…) whose clicks count. @default - any */
+  slackTeamId: 'SLACK_TEAM_ID',
   /** The Slack Web API base URL. @default https://slack.com/api/ */
   slackApiUrl: 'SLACK_API_URL',
   /** Signed webhook deliveries of every card go here (docs/chat.md). */

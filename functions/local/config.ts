@@ -127,6 +127,13 @@ export const LocalConfigSchema = z.strictObject({
       channel: z
         .string()
         .regex(/^[CG][A-Z0-9]{2,}$/, 'a channel id such as C0123ABCD (channel details → About)'),
+      teamId: z
+        .string()
+        .regex(
+          /^[TE][A-Z0-9]{2,}$/,
+          'a workspace id such as T0123ABCD, or an Enterprise Grid organisation id such as E0123ABCD',
+        )
+        .optional(),
     })
     .optional(),
   /**

@@ -29,7 +29,12 @@ export async function startLocalSlack(
   const { SlackInteractions } = await import('../adapters/chat/slack/interactions.ts');
   const { MemoryReplayGuard } = await import('../adapters/local/replay-guard.ts');
   const client = slackWebClient({ botToken: slack.botToken, apiUrl: slack.apiUrl }, logger);
-  const interactions = new SlackInteractions({ service, client, logger });
+  const interactions = new SlackInteractions({
+    service,
+    client,
+    logger,
+    ...(slack.teamId ? { teamId: slack.teamId } : {}),
+  });
   const endpoint: SlackEndpoint = {
     signingSecret: slack.signingSecret,
     replay: new MemoryReplayGuard(),

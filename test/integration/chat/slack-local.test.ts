@@ -63,7 +63,13 @@ describe('Slack approvals, local gateway', () => {
         dataDir: join(dir, 'data'),
         policy: { wasm: join(REPO_ROOT, 'policies/build/policy.wasm'), data: join(dir, 'data.json') },
         principals: [{ token: AGENT_TOKEN, id: 'agent:demo-exporter' }],
-        slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.url, channel: CHANNEL },
+        slack: {
+          signingSecret: SIGNING_SECRET,
+          botToken: BOT_TOKEN,
+          apiUrl: slack.url,
+          channel: CHANNEL,
+          teamId: 'T0STANDIN',
+        },
       }),
     );
     const { config } = loadConfig(join(dir, 'gateway.json'));
@@ -287,6 +293,33 @@ describe('Slack approvals, local gateway', () => {
       { actor: 'user:bob@example.gov', data: { channel: 'slack', status: 'rejected' } },
     ]);
     expect(slack.violations).toEqual([]);
+  });
+
+  it('ignores a click from another workspace of the same app: nothing recorded, nobody there told', async () => {
+    const view = await submit(PROD_CUI_EXPORT);
+    await posted(view.id);
+    const foreign = {
+      ...(buttonClick({
+        user: 'U0DEMOBOB',
+        actionId: 'ala.approve',
+        value: `${view.id} ${view.action_hash}`,
+        channel: CHANNEL,
+        ts: '1700000001.000100',
+      }) as Record<string, unknown>),
+      user: { id: 'U0DEMOBOB', team_id: 'T0ELSEWHERE' },
+      team: { id: 'T0ELSEWHERE' },
+    };
+    const toBob = () =>
+      slack.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0DEMOBOB');
+    const toldBefore = toBob().length;
+    const answer = await post(signedInteraction(SIGNING_SECRET, foreign));
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toBe('');
+    expect(await votes(view.id)).toEqual([]);
+    expect(toBob()).toHaveLength(toldBefore);
+    // The same click from the configured workspace counts.
+    expect((await post(click('U0DEMOBOB', 'approve', view))).status).toBe(200);
+    expect(await votes(view.id)).toMatchObject([{ approver: 'user:bob@example.gov', channel: 'slack' }]);
   });
 
   it('Escalate hands the request to the leads now, audited as by the approver, and tells their channel', async () => {

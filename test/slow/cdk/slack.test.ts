@@ -21,6 +21,7 @@ import {
 } from './synth.ts';
 
 const CHANNEL = 'C0APPROVALS';
+const TEAM = 'T0WORKSPACE';
 
 /** Each API method with its full path, rebuilt from the resources' PathPart chain. */
 function methods(json: CfnTemplate): { path: string; httpMethod: string; auth: string }[] {
@@ -42,7 +43,7 @@ describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Slack on AWS (%s)', (region
   let synth: Synthesized;
 
   beforeAll(() => {
-    synth = synthGateway({ region, stackProps: { slack: { channel: CHANNEL } } });
+    synth = synthGateway({ region, stackProps: { slack: { channel: CHANNEL, teamId: TEAM } } });
   }, SYNTH_TIMEOUT_MS);
 
   it('synthesizes with no unacknowledged cdk-nag finding', () => {
@@ -108,6 +109,8 @@ describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Slack on AWS (%s)', (region
       ).Variables;
       expect(env.SLACK_SECRET_ARN).toEqual({ Ref: secretId });
       expect(env.SLACK_CHANNEL).toBe(CHANNEL);
+      // Only the api function receives clicks, so only it checks the workspace.
+      expect(env.SLACK_TEAM_ID).toBe(id === 'ApiFunction' ? TEAM : undefined);
     }
     const policies = resourcesOfType(synth.json, 'AWS::IAM::ManagedPolicy').flatMap(
       ([, p]) => property<{ Statement: Record<string, unknown>[] }>(p, 'PolicyDocument').Statement,
@@ -129,6 +132,19 @@ it(
     const synth = synthGateway({ region: COMMERCIAL_REGION });
     expect(methods(synth.json).every((m) => m.auth === 'AWS_IAM')).toBe(true);
     expect(resourcesOfType(synth.json, 'AWS::SecretsManager::Secret')).toEqual([]);
+  },
+  SYNTH_TIMEOUT_MS,
+);
+
+it(
+  'refuses a Slack team id that is not a workspace or organisation id',
+  () => {
+    expect(() =>
+      synthGateway({
+        region: COMMERCIAL_REGION,
+        stackProps: { slack: { channel: CHANNEL, teamId: 'workspace' } },
+      }),
+    ).toThrow(/slack.teamId must be a workspace id such as T0123ABCD.*got "workspace"/);
   },
   SYNTH_TIMEOUT_MS,
 );

@@ -79,6 +79,29 @@ export interface SlackInteractionDependencies {
   readonly service: ApprovalService;
   readonly client: WebClient;
   readonly logger: Logger;
+  /**
+   * The workspace (T…) or Enterprise Grid organisation (E…) whose clicks count. A signing secret
+   * belongs to an app, and one app can be installed in several workspaces: without this, a click
+   * from any of them whose user id policy data happens to bind would be counted.
+   * @default - clicks from any workspace the app is installed in
+   */
+  readonly teamId?: string;
+}
+
+const Origin = z
+  .object({
+    team: z.object({ id: z.string() }).loose().nullish(),
+    user: z.object({ team_id: z.string().optional() }).loose().optional(),
+    enterprise: z.object({ id: z.string() }).loose().nullish(),
+  })
+  .loose();
+
+/** Every workspace or organisation id a payload says it comes from (Slack sends team and, on Grid, enterprise). */
+function originIds(raw: unknown): string[] {
+  const parsed = Origin.safeParse(raw);
+  if (!parsed.success) return [];
+  const { team, user, enterprise } = parsed.data;
+  return [team?.id, user?.team_id, enterprise?.id].filter((id): id is string => typeof id === 'string');
 }
 
 export class SlackInteractions {
@@ -102,6 +125,17 @@ export class SlackInteractions {
       );
     }
     const payload = parsed.data;
+    const teamId = this.#deps.teamId;
+    if (teamId !== undefined && !originIds(raw).includes(teamId)) {
+      // Another workspace of the same app: nothing is read or recorded, and nobody there is told
+      // anything about this gateway's requests.
+      this.#deps.logger.warn('slack interaction from a workspace other than the configured one; ignored', {
+        expected: teamId,
+        got: originIds(raw),
+        type: payload.type,
+      });
+      return undefined;
+    }
     if (meta.retry !== undefined) {
       this.#deps.logger.info('slack retried an interaction; handling it again (votes are idempotent)', {
         retry: meta.retry,
