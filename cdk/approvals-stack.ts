@@ -33,6 +33,7 @@ import { LogArchive } from './constructs/log-archive.ts';
 import { Operations } from './constructs/operations.ts';
 import { SlackIntegration, type SlackProps } from './constructs/slack-integration.ts';
 import { TeamsBot, type TeamsBotProps } from './constructs/teams-bot.ts';
+import { WebhookNotifications, type WebhookProps } from './constructs/webhook-notifications.ts';
 import { DEFAULT_POLICY_BUNDLE_DIR, DEMO_POLICY_VERIFICATION_KEY } from './paths.ts';
 
 export interface ApprovalsGatewayStackProps extends StackProps {
@@ -197,6 +198,12 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default - no Slack
    */
   readonly slack?: SlackProps;
+  /**
+   * Signed webhook deliveries of every approval card (docs/chat.md#signed-webhook): the https URL
+   * and, optionally, an existing secret. Adds no API method.
+   * @default - no webhook
+   */
+  readonly webhook?: WebhookProps;
 }
 
 export interface ResourceTagsProps {
@@ -398,6 +405,15 @@ export class ApprovalsGatewayStack extends Stack {
           sweeper: this.sweeperFunction,
         })
       : undefined;
+    if (props.webhook !== undefined) {
+      new WebhookNotifications(this, 'Webhook', {
+        ...props.webhook,
+        key: this.key,
+        api: this.apiFunction,
+        workflow: this.workflowFunction,
+        sweeper: this.sweeperFunction,
+      });
+    }
     this.gatewayApi = new GatewayApi(this, 'Api', {
       handler: this.apiFunction.function,
       logKey: this.key,

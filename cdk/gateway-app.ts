@@ -82,6 +82,8 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
   const slackChannel = contextString(app, 'slackChannel');
   const slackSecretArn = contextString(app, 'slackSecretArn');
   const slackTeamId = contextString(app, 'slackTeamId');
+  const webhookUrl = contextString(app, 'webhookUrl');
+  const webhookSecretArn = contextString(app, 'webhookSecretArn');
   const stack = new ApprovalsGatewayStack(app, stackName, {
     env: { region, ...(account ? { account } : {}) },
     description: 'Action-Level Approvals gateway: policy-checked, human-approved agent actions with audit',
@@ -100,6 +102,9 @@ export function buildGatewayApp(options: GatewayAppOptions = {}): { app: App; st
             ...(slackTeamId ? { teamId: slackTeamId } : {}),
           },
         }
+      : {}),
+    ...(webhookUrl
+      ? { webhook: { url: webhookUrl, ...(webhookSecretArn ? { secretArn: webhookSecretArn } : {}) } }
       : {}),
     ...options.stackProps,
   });

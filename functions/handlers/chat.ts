@@ -71,7 +71,14 @@ export async function chatNotifiersFromEnv(logger: Logger): Promise<ApprovalNoti
     const secretArn = requireEnv(ENV.webhookSecretArn, 'the webhook shared secret');
     const { readJsonSecret } = await import('../adapters/aws/secrets.ts');
     const { secret } = await readJsonSecret(secretArn);
-    if (!secret) throw new Error(`secret ${ENV.webhookSecretArn} must hold {"secret": "…"}`);
+    if (!secret || secret.length < 32) {
+      // Like Slack with an unfilled secret: the webhook stays off, loudly, and the rest works.
+      logger.error('the webhook is off: its secret must hold {"secret": "…"} of at least 32 characters', {
+        secret: secretArn,
+        length: secret?.length ?? 0,
+      });
+      return notifiers;
+    }
     const { WebhookNotifier } = await import('../adapters/chat/webhook/notifier.ts');
     notifiers.push(new WebhookNotifier({ url: webhookUrl, secret }));
   }
