@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbRequestStore } from '../../../functions/adapters/dynamodb/dynamodb-store.ts';
 import { ensureTables, type TableNames } from '../../../functions/adapters/dynamodb/tables.ts';
 import { ulidIds } from '../../../functions/adapters/system/system.ts';
-import { verifyChain } from '../../../functions/core/audit.ts';
 import { StoreUnavailableError } from '../../../functions/core/errors.ts';
 import * as lifecycle from '../../../functions/core/lifecycle.ts';
 import { describeRequestStoreContract, type StoreUnderTest } from '../../contract/request-store.contract.ts';
@@ -72,6 +71,19 @@ describe('Class: DynamoDbRequestStore, when DynamoDB fails', () => {
     await own?.dispose();
   });
 
+  /** Waits until the emulator answers (a busy machine may take seconds after a restart or a thaw). */
+  const untilServing = async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.get('ar_probe');
+        return;
+      } catch (error) {
+        if (attempt >= 60) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  };
+
   const submitted = () =>
     lifecycle.submit({
       id: ids.requestId(),
@@ -102,7 +114,39 @@ describe('Class: DynamoDbRequestStore, when DynamoDB fails', () => {
     }
   });
 
-  it('leaves no partial transition when the emulator is killed in the middle of many commits', async () => {
+  it('sends each commit as one transaction, and answers every commit in flight when the emulator is killed with a retryable error', async () => {
+    // Atomicity and durability are DynamoDB's TransactWriteItems guarantees; what the store owns
+    // is putting the request and every event of a transition into that one call, checked here on
+    // what was sent. DynamoDB Local keeps neither guarantee across a SIGKILL (seen here: a
+    // request's events without its record, and an acknowledged version gone after the restart),
+    // so what survives the emulator's crash says nothing about the store and is not asserted; the
+    // SQLite store's kill -9 tests show crash safety for the store the gateway runs locally.
+    const sent: { requestId: string; eventSeqs: number[]; requestWrites: number }[] = [];
+    // Attribute values as the document client passes them (plain) or marshalled ({ S } / { N }).
+    const plain = (value: unknown): string =>
+      String(value && typeof value === 'object' ? Object.values(value)[0] : value);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand') {
+          type Write = { TableName?: string; Item?: Record<string, unknown> };
+          const items = (args.input as { TransactItems: Record<string, Write>[] }).TransactItems;
+          const writes = items.map((item) => Object.values(item)[0]);
+          const events = writes.filter((w) => w?.TableName === tables.audit);
+          const requestWrites = writes.filter(
+            (w) => w?.TableName === tables.requests && !plain(w.Item?.id).includes('#'),
+          );
+          sent.push({
+            requestId: plain(events[0]?.Item?.request_id),
+            eventSeqs: events.map((e) => Number(plain(e?.Item?.seq))),
+            requestWrites: requestWrites.length,
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordTransactions' },
+    );
+    // The previous test froze the emulator; start from one that answers.
+    await untilServing();
     // 40 requests, each created and then moved on twice, all in flight when the process dies.
     const work = Array.from({ length: 40 }, () => submitted());
     // Kill the emulator once a quarter of the 120 commits are in, with the rest in flight. A commit
@@ -110,9 +154,13 @@ describe('Class: DynamoDbRequestStore, when DynamoDB fails', () => {
     // kill cannot trail behind the remaining commits and let them all through.
     let committed = 0;
     let kill: Promise<void> | undefined;
+    const attempted: { requestId: string; eventSeqs: number[] }[] = [];
+    const acknowledged = new Map<string, number>();
     const commit = async (t: Parameters<typeof store.commit>[0]) => {
       if (kill) await kill;
+      attempted.push({ requestId: t.request.id, eventSeqs: t.events.map((e) => e.seq) });
       await store.commit(t);
+      acknowledged.set(t.request.id, t.request.version);
       if (++committed === 30) kill = own.stop({ signal: 'SIGKILL' });
     };
     const runs = work.map(async (created) => {
@@ -132,23 +180,14 @@ describe('Class: DynamoDbRequestStore, when DynamoDB fails', () => {
     for (const result of failed) {
       expect((result as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
     }
+    // One transaction per commit, holding the request and all of the transition's events.
+    expect(sent.map(({ requestId, eventSeqs }) => ({ requestId, eventSeqs }))).toEqual(attempted);
+    expect(sent.every((t) => t.requestWrites === 1)).toBe(true);
+
     await own.start();
-    let complete = 0;
-    for (const created of work) {
-      const request = await store.get(created.request.id);
-      const events = await store.listEvents(created.request.id);
-      if (!request) {
-        expect(events).toEqual([]);
-        continue;
-      }
-      // Whatever survived is whole: the chain matches the head the request record keeps.
-      const verdict = verifyChain(events, {
-        expectedHead: { seq: request.auditSeq, hash: request.auditHead },
-      });
-      expect(verdict.ok).toBe(true);
-      expect(events).toHaveLength(3 + (request.version - 1));
-      if (request.status === 'cancelled') complete++;
-    }
-    expect(complete).toBeLessThan(work.length);
+    // The store serves again once DynamoDB is back.
+    await untilServing();
+    const [firstId] = acknowledged.keys();
+    if (firstId) expect((await store.get(firstId))?.id).toBe(firstId);
   });
 });
