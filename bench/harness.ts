@@ -56,6 +56,7 @@ export function startChild(
 export interface GatewayOptions {
   readonly principals: readonly { readonly token: string; readonly id: string }[];
   readonly limits?: Record<string, number>;
+  readonly server?: Record<string, number>;
   /** Extra Node flags for the gateway process (e.g. --max-old-space-size). */
   readonly nodeArgs?: readonly string[];
 }
@@ -78,6 +79,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ child: Ch
       principals: options.principals,
       logLevel: 'warn',
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.server ? { server: options.server } : {}),
     }),
   );
   return startChild(
