@@ -110,7 +110,8 @@ describe('HTTP application', () => {
       });
       expect(accepted.status).toBe(202);
       expect(refused.status).toBe(400);
-      for (const res of [accepted, refused]) expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      for (const res of [accepted, refused])
+        expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expect(accepted.headers.get('x-request-id')).not.toBe(refused.headers.get('x-request-id'));
     });
 
