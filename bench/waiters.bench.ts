@@ -46,8 +46,10 @@ function openFiles(pid: number | undefined): number {
   }
 }
 
-// One socket per waiter, as separate agents would hold.
-const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+// One socket per waiter, as separate agents would hold, kept for the waiter's next poll.
+const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+// Submissions and votes: a connection each, closed after, so the open-file count is the waiters'.
+const oneShot = new Agent({ keepAlive: false });
 
 function call(
   base: string,
@@ -55,13 +57,14 @@ function call(
   method: string,
   path: string,
   body?: string,
+  via: Agent = oneShot,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolveCall, reject) => {
     const req = request(
       `${base}${path}`,
       {
         method,
-        agent,
+        agent: via,
         headers: {
           authorization: `Bearer ${token}`,
           ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
@@ -109,7 +112,14 @@ async function main(): Promise<void> {
     // Each waiter polls as an agent would: a long-poll that times out still pending is sent again.
     const waitFor = async (target: { id: string }) => {
       for (;;) {
-        const res = await call(gateway.url, AGENT.token, 'GET', `/v1/action-requests/${target.id}?wait=25`);
+        const res = await call(
+          gateway.url,
+          AGENT.token,
+          'GET',
+          `/v1/action-requests/${target.id}?wait=25`,
+          undefined,
+          agent,
+        );
         const answered = performance.now();
         const status = (JSON.parse(res.body) as { status?: string }).status;
         const decided = decidedAt.get(target.id);
@@ -182,6 +192,7 @@ async function main(): Promise<void> {
     );
   } finally {
     agent.destroy();
+    oneShot.destroy();
     await stop(gateway.child);
   }
 }
