@@ -3,10 +3,9 @@
  * DynamoDB store and token store on the stack's tables, Step Functions client, Powertools logger.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { createSfnClient } from '../adapters/aws/clients.ts';
+import { createSfnClient, type SfnSender } from '../adapters/aws/clients.ts';
 import { StepFunctionsWorkflow } from '../adapters/aws/step-functions-workflow.ts';
 import { StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
 import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
@@ -59,7 +58,7 @@ export interface DataPlane {
   /** Rate-limit counters shared by every instance (items in the requests table). */
   readonly counter: DynamoDbRateCounter;
   readonly tokens: DynamoDbTaskTokenStore;
-  readonly sfn: SFNClient;
+  readonly sfn: SfnSender;
 }
 
 export function dataPlaneFromEnv(): DataPlane {

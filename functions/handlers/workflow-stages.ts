@@ -3,13 +3,13 @@
  * (workflow.ts) wires real clients; this module takes them as arguments so every stage runs the
  * same way in Lambda and in the tests that emulate it.
  */
-import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
   parseWorkflowEvent,
   type TaskFailure,
   type WaitingStage,
   type WorkflowEvent,
 } from '../adapters/aws/approval-execution.ts';
+import type { SfnSender } from '../adapters/aws/clients.ts';
 import { resumeWaitingTask } from '../adapters/aws/step-functions-workflow.ts';
 import type { TaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { NotFoundError } from '../core/errors.ts';
@@ -24,7 +24,7 @@ export interface WorkflowStageDependencies {
   readonly service: ApprovalService;
   readonly store: RequestStore;
   readonly tokens: TaskTokenStore;
-  readonly sfn: SFNClient;
+  readonly sfn: SfnSender;
   /** Posts the cards (Notify, Escalate) and brings them up to date (Finalize). */
   readonly notifications: ApprovalNotifications;
   readonly clock: Clock;

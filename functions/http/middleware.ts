@@ -3,7 +3,7 @@
  * and JSON hygiene. Each refuses through errors.ts, before any route sees the call.
  */
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../observability/logger.ts';
 import type { Authenticator } from './auth.ts';
@@ -41,12 +41,12 @@ export function requestContext(logger: Logger): Middleware {
     c.set('requestId', requestId);
     const started = performance.now();
     await next();
-    c.header('x-request-id', requestId);
+    setAnswerHeader(c, 'x-request-id', requestId);
     // `httpRequestId` in logs: `requestId` there always means an action request's id (ar_…).
     const call = {
       httpRequestId: requestId,
       method: c.req.method,
-      path: new URL(c.req.url).pathname,
+      path: c.req.path,
       status: c.res.status,
       principal: c.var.principal,
     };
@@ -58,16 +58,45 @@ export function requestContext(logger: Logger): Middleware {
 }
 
 /**
+ * A header on the answer already made. hono's `c.header` after the route has answered rebuilds the
+ * answer around its body stream, which turns the Node adapter's buffered fast path into a web
+ * stream copy on every call; setting it on the answer's own headers keeps the body as it is. An
+ * answer whose headers are immutable (a fetched response) goes the slow way.
+ */
+function setAnswerHeader(c: Context<GatewayEnv>, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value);
+  }
+}
+
+/**
  * Bodies over MAX_BODY_BYTES are refused while they are read, so none is ever buffered whole.
  * `larger` names the few paths a platform sends more to (with their own limit and why, in the
- * route module that declares them).
+ * route module that declares them). A body with a Content-Length (and no Transfer-Encoding) is
+ * judged by it, as hono's bodyLimit does, without touching the body: Node's parser never delivers
+ * more than that length, and the Node adapter keeps its direct body read. Any other body with a
+ * method that carries one is counted while it is read by hono's bodyLimit.
  */
 export function bodySizeLimit(larger: Readonly<Record<string, number>> = {}): Middleware {
-  const limit = (maxSize: number) =>
-    bodyLimit({ maxSize, onError: (c) => respond(c, problems.payloadTooLarge(maxSize)) });
+  const limit = (maxSize: number) => ({
+    maxSize,
+    counted: bodyLimit({ maxSize, onError: (c) => respond(c, problems.payloadTooLarge(maxSize)) }),
+  });
   const standard = limit(MAX_BODY_BYTES);
   const special = new Map(Object.entries(larger).map(([path, maxSize]) => [path, limit(maxSize)]));
-  return async (c, next) => (special.get(c.req.path) ?? standard)(c, next);
+  return async (c, next) => {
+    const { maxSize, counted } = special.get(c.req.path) ?? standard;
+    const method = c.req.method;
+    // No body reaches a route on these (the Request of a GET or HEAD has none).
+    if (method === 'GET' || method === 'HEAD') return next();
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number.parseInt(length, 10) > maxSize ? respond(c, problems.payloadTooLarge(maxSize)) : next();
+    }
+    return counted(c, next);
+  };
 }
 
 /**

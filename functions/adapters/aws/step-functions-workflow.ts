@@ -5,15 +5,15 @@
  * timer and a vote race, the loser is a no-op on both sides.
  */
 import { createHash } from 'node:crypto';
-import { SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { ActionRequest } from '../../core/model.ts';
 import type { ApprovalWorkflow } from '../../core/ports/workflow.port.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { approvalExecutionInput, isExecutionName, stageDecision } from './approval-execution.ts';
+import { type SfnSender, sfnCommands } from './clients.ts';
 import type { TaskTokenStore } from './task-token-store.ts';
 
 export interface StepFunctionsWorkflowOptions {
-  readonly client: SFNClient;
+  readonly client: SfnSender;
   readonly stateMachineArn: string;
   readonly tokens: TaskTokenStore;
   /** @default no logging */
@@ -32,7 +32,7 @@ export function executionName(requestId: string): string {
 }
 
 export class StepFunctionsWorkflow implements ApprovalWorkflow {
-  readonly #client: SFNClient;
+  readonly #client: SfnSender;
   readonly #stateMachineArn: string;
   readonly #tokens: TaskTokenStore;
   readonly #logger: Logger | undefined;
@@ -64,6 +64,7 @@ export class StepFunctionsWorkflow implements ApprovalWorkflow {
   /** As start; true when this call started the execution, false when it existed already. */
   async startIfMissing(request: ActionRequest): Promise<boolean> {
     const input = approvalExecutionInput(request, this.#now());
+    const { StartExecutionCommand } = await sfnCommands();
     try {
       const out = await this.#client.send(
         new StartExecutionCommand({
@@ -115,11 +116,12 @@ export class StepFunctionsWorkflow implements ApprovalWorkflow {
  * timed out, or a duplicate callback came first), which is not an error: the store decided.
  */
 export async function resumeWaitingTask(
-  client: SFNClient,
+  client: SfnSender,
   request: ActionRequest,
   taskToken: string,
   logger?: Logger,
 ): Promise<boolean> {
+  const { SendTaskSuccessCommand } = await sfnCommands();
   try {
     await client.send(
       new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(stageDecision(request)) }),

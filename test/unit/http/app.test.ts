@@ -89,6 +89,32 @@ describe('HTTP application', () => {
       expect((await store.listByStatus('pending')).items).toHaveLength(0);
     });
 
+    it('refuses a body whose Content-Length is over 64 KiB with 413, as one sent without a length', async () => {
+      const { call, store } = testApp();
+      const big = { ...exportInput, action: { name: 'data.export', args: { blob: 'x'.repeat(70_000) } } };
+      const raw = JSON.stringify(big);
+      const res = await call('POST', '/v1/action-requests', {
+        raw,
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(raw)) },
+      });
+      expect(await errorOf(res)).toMatchObject({ status: 413, error: 'payload_too_large' });
+      expect((await store.listByStatus('pending')).items).toHaveLength(0);
+    });
+
+    it('answers every call with its x-request-id, accepted or refused', async () => {
+      const { call } = testApp();
+      const accepted = await call('POST', '/v1/action-requests', { body: exportInput });
+      const refused = await call('POST', '/v1/action-requests', {
+        raw: '{"action": ',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(accepted.status).toBe(202);
+      expect(refused.status).toBe(400);
+      for (const res of [accepted, refused])
+        expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(accepted.headers.get('x-request-id')).not.toBe(refused.headers.get('x-request-id'));
+    });
+
     it('names the fields to fix for wrong types and unknown fields', async () => {
       const { call } = testApp();
       const res = await call('POST', '/v1/action-requests', {

@@ -1,0 +1,158 @@
+/**
+ * What the benches share: the machine they ran on (CPU, Node, load average next to every figure,
+ * since the machine may be shared), a gateway process as `npm start` runs it with a bundle signed
+ * by a key made for the run, autocannon runs, and one way to print a goal as met / NOT met.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { signedBundleCopy, testKeys } from '../test/support/signed-bundle.ts';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+
+/** `load 7.2` — the 1-minute load average, printed beside each figure it may have colored. */
+export function load(): string {
+  return `load ${loadavg()[0]?.toFixed(1)}`;
+}
+
+export function machine(): string {
+  return `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}, ${load()}`;
+}
+
+/** One goal line: `goal: <what> <op> <target> → <got> (met | NOT met)`. */
+export function goal(what: string, got: number, op: '≤' | '≥', target: number, unit = ''): boolean {
+  const met = Number.isFinite(got) && (op === '≤' ? got <= target : got >= target);
+  const shown = Number.isInteger(got) ? String(got) : got.toFixed(2);
+  console.log(
+    `goal: ${what} ${op} ${target}${unit} → ${shown}${unit} (${met ? 'met' : 'NOT met'}; ${load()})`,
+  );
+  return met;
+}
+
+export function startChild(
+  args: string[],
+  ready: RegExp,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; command?: string } = {},
+): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(options.command ?? process.execPath, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = ready.exec(out);
+      if (match?.[1]) resolvePromise({ child, url: match[1] });
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before ready:\n${out}`)));
+  });
+}
+
+export interface GatewayOptions {
+  readonly principals: readonly { readonly token: string; readonly id: string }[];
+  readonly limits?: Record<string, number>;
+  readonly server?: Record<string, number>;
+  /** Extra Node flags for the gateway process (e.g. --max-old-space-size). */
+  readonly nodeArgs?: readonly string[];
+}
+
+/**
+ * The gateway bundle (`npm start`; bench/run.ts builds it first) on an empty data directory, with
+ * the default policy bundle signed by a key made for this run (configured principals require it).
+ */
+export async function startGateway(options: GatewayOptions): Promise<{ child: ChildProcess; url: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ala-bench-'));
+  const keys = testKeys(dir);
+  const bundle = signedBundleCopy(keys, undefined, join(dir, 'bundle'));
+  const config = join(dir, 'gateway.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      port: 0,
+      dataDir: join(dir, 'data'),
+      policy: { wasm: bundle.wasm, data: bundle.data, verificationKey: keys.publicKeyPath },
+      principals: options.principals,
+      logLevel: 'warn',
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.server ? { server: options.server } : {}),
+    }),
+  );
+  return startChild(
+    [...(options.nodeArgs ?? []), 'dist/gateway.js', '--config', config],
+    /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+  );
+}
+
+/** Stops a child and waits for it to exit. */
+export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveExit) => {
+    child.once('exit', () => resolveExit());
+    child.kill(signal);
+  });
+}
+
+export interface LoadResult {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly total: number;
+  readonly load: string;
+}
+
+/** autocannon against one URL; POST when there is a body. */
+export async function hammer(
+  url: string,
+  options: {
+    body?: string;
+    token?: string;
+    rate?: number;
+    connections: number;
+    durationS: number;
+  },
+): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    method: options.body ? 'POST' : 'GET',
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      'content-type': 'application/json',
+    },
+    ...(options.body ? { body: options.body } : {}),
+    connections: options.connections,
+    duration: options.durationS,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+  });
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total: result.requests.total,
+    load: load(),
+  };
+}
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux; NaN elsewhere). On a
+ * shared machine, CPU time per request is steadier than requests per second: it does not count the
+ * time the process waited for a core.
+ */
+export function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
