@@ -5,7 +5,7 @@
  * model measures is what the store does. No SDK here: plain data in, plain data out.
  */
 import { createHash } from 'node:crypto';
-import { activeGroups } from '../../core/eligibility.ts';
+import { listedGroups } from '../../core/eligibility.ts';
 import type { ActionRequest, Status } from '../../core/model.ts';
 
 /** The sparse index of request items by `<status>#<shard>`: timers, the sweeper and recovery. */
@@ -127,11 +127,7 @@ export function requestIndexKeys(
   };
 }
 
-/** The groups a request is listed under while pending: whoever may vote on it now. */
-export function listedGroups(request: ActionRequest): readonly string[] {
-  if (request.status !== 'pending' || !request.approval) return [];
-  return [...new Set(activeGroups(request.approval))];
-}
+export { listedGroups };
 
 export function pendingPointer(
   request: ActionRequest,

@@ -26,6 +26,10 @@ function countingStore(inner: RequestStore): RequestStore & { listCalls: number 
       store.listCalls++;
       return inner.listByStatus(...args);
     },
+    listPendingForGroups: (...args: Parameters<RequestStore['listPendingForGroups']>) => {
+      store.listCalls++;
+      return inner.listPendingForGroups(...args);
+    },
   };
   return store;
 }
