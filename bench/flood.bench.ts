@@ -11,8 +11,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
 import { Worker } from 'node:worker_threads';
+import autocannon from 'autocannon';
 import { PROD_CUI_EXPORT } from '../test/fixtures/requests.ts';
 import { signedBundleCopy, testKeys } from '../test/support/signed-bundle.ts';
 
