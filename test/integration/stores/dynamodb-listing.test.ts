@@ -32,7 +32,9 @@ function countReads(client: DynamoDBClient): Read[] {
       const result = await next(args);
       // The request as sent (after the document client's marshalling): its index and partition.
       const body = (args as { request?: { body?: unknown } }).request?.body;
-      const input = (body === undefined ? {} : JSON.parse(String(body))) as {
+      const text =
+        body instanceof Uint8Array ? new TextDecoder().decode(body) : typeof body === 'string' ? body : '{}';
+      const input = JSON.parse(text) as {
         IndexName?: string;
         ExpressionAttributeValues?: Record<string, { S?: string }>;
       };
