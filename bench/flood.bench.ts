@@ -11,8 +11,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { PROD_CUI_EXPORT } from '../test/fixtures/requests.ts';
+import { signedBundleCopy, testKeys } from '../test/support/signed-bundle.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FLOOD_S = Number(process.env.BENCH_FLOOD_S ?? 8);
@@ -58,10 +60,56 @@ async function timed(call: () => Promise<Response>): Promise<{ ms: number; respo
 
 const dir = mkdtempSync(join(tmpdir(), 'ala-bench-flood-'));
 const config = join(dir, 'gateway.json');
+// With configured principals the gateway loads only bundles signed with the operator's key.
+const keys = testKeys(dir);
+const bundle = signedBundleCopy(keys, undefined, join(dir, 'bundle'));
 writeFileSync(
   config,
-  JSON.stringify({ port: 0, dataDir: join(dir, 'data'), principals: Object.values(P), logLevel: 'error' }),
+  JSON.stringify({
+    port: 0,
+    dataDir: join(dir, 'data'),
+    policy: { wasm: bundle.wasm, data: bundle.data, verificationKey: keys.publicKeyPath },
+    principals: Object.values(P),
+    logLevel: 'error',
+  }),
 );
+
+/**
+ * /healthz every 20 ms from a thread of its own: on this thread the probe's answers would wait
+ * behind autocannon's 50 connections in this process's event loop, and the figure would be the
+ * bench's queue, not the gateway's.
+ */
+function startProbe(url: string): { stop(): Promise<number[]> } {
+  const worker = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const samples = [];
+    let running = true;
+    parentPort.on('message', () => { running = false; });
+    (async () => {
+      while (running) {
+        const started = performance.now();
+        const response = await fetch(workerData + '/healthz');
+        await response.arrayBuffer();
+        samples.push(performance.now() - started);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      parentPort.postMessage(samples);
+    })();
+    `,
+    { eval: true, workerData: url },
+  );
+  return {
+    stop: () =>
+      new Promise((resolvePromise) => {
+        worker.once('message', (samples: number[]) => {
+          void worker.terminate();
+          resolvePromise(samples);
+        });
+        worker.postMessage('stop');
+      }),
+  };
+}
 const gateway = await start(config);
 try {
   const as = (who: keyof typeof P, path: string, init: RequestInit = {}) =>
@@ -70,15 +118,8 @@ try {
       headers: { authorization: `Bearer ${P[who].token}`, 'content-type': 'application/json' },
     });
 
-  // /healthz every 20 ms for the whole flood, on its own connection.
-  const health: number[] = [];
-  let flooding = true;
-  const probe = (async () => {
-    while (flooding) {
-      health.push((await timed(() => fetch(`${gateway.url}/healthz`))).ms);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  // /healthz every 20 ms for the whole flood, on its own connection and thread.
+  const probe = startProbe(gateway.url);
   const statuses = new Map<number, number>();
   const flood = await autocannon({
     url: `${gateway.url}/v1/action-requests`,
@@ -91,8 +132,7 @@ try {
       client.on('response', (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1));
     },
   } as autocannon.Options);
-  flooding = false;
-  await probe;
+  const health = await probe.stop();
 
   const total = flood.requests.total;
   const refused = statuses.get(429) ?? 0;

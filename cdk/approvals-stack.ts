@@ -18,6 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { parseTagAttributes } from '../functions/adapters/aws/resource-tags.ts';
+import { MAX_SHARDS } from '../functions/adapters/dynamodb/keys.ts';
 import { ENV } from '../functions/handlers/env.ts';
 import { MAX_WAIT_SECONDS } from '../functions/http/schemas.ts';
 import {
@@ -126,6 +127,20 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default 1000 - the default quota
    */
   readonly lambdaConcurrencyQuota?: number;
+  /**
+   * The gateway's limits per principal (GATEWAY_LIMITS on the api function): calls and submissions
+   * per minute, open pending requests. Policy data's `limits` override them per principal.
+   * @default - callsPerMinute 1200, submissionsPerMinute 120, maxPending 100 (core/limits.ts)
+   */
+  readonly limits?: GatewayLimitsProps;
+  /**
+   * Shards of the requests table's indexes (INDEX_SHARDS on every function that reads the table):
+   * `shards` per approver group, `statusShards` per status. More shards spread writes further and
+   * cost more queries per listing; changing them on a deployed table needs the re-keying in
+   * docs/data-model.md.
+   * @default - shards 4, statusShards 32 (functions/adapters/dynamodb/keys.ts)
+   */
+  readonly indexShards?: IndexShardsProps;
   /** E-mail addresses subscribed to the alarm topic. @default - none */
   readonly alarmEmails?: readonly string[];
   /**
@@ -206,6 +221,67 @@ export interface ApprovalsGatewayStackProps extends StackProps {
   readonly webhook?: WebhookProps;
 }
 
+export interface GatewayLimitsProps {
+  /** Authenticated calls per principal per minute. @default 1200 */
+  readonly callsPerMinute?: number;
+  /** New submissions per principal per minute. @default 120 */
+  readonly submissionsPerMinute?: number;
+  /** Open pending requests per requester, exact (counted in the submission's own transaction). @default 100 */
+  readonly maxPending?: number;
+}
+
+export interface IndexShardsProps {
+  /** Shards per approver group in the pending-by-group indexes. @default 4 */
+  readonly shards?: number;
+  /** Shards per status in the by-status-shard index. @default 32 */
+  readonly statusShards?: number;
+}
+
+/** Most any one limit may be set to (as in local mode's configuration). */
+const MAX_LIMIT = 1_000_000;
+
+/** GATEWAY_LIMITS' value for `limits`, or undefined when none is set; throws on a bad value, saying which. */
+export function limitsEnvironment(limits: GatewayLimitsProps | undefined): string | undefined {
+  if (!limits) return undefined;
+  const out: Record<string, number> = {};
+  for (const name of ['callsPerMinute', 'submissionsPerMinute', 'maxPending'] as const) {
+    const value = limits[name];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
+      throw new Error(
+        `limits.${name} must be a whole number from 1 to ${MAX_LIMIT}, got ${value}; set it so, or leave it out for the default`,
+      );
+    }
+    out[name] = value;
+  }
+  const unknown = Object.keys(limits).filter(
+    (k) => !['callsPerMinute', 'submissionsPerMinute', 'maxPending'].includes(k),
+  );
+  if (unknown.length > 0) {
+    throw new Error(
+      `limits has ${unknown.join(', ')}, which is not a limit; use callsPerMinute, submissionsPerMinute or maxPending`,
+    );
+  }
+  return Object.keys(out).length > 0 ? JSON.stringify(out) : undefined;
+}
+
+/** INDEX_SHARDS' value for `indexShards`, or undefined when none is set; throws on a bad value. */
+export function indexShardsEnvironment(shards: IndexShardsProps | undefined): string | undefined {
+  if (!shards) return undefined;
+  const out: Record<string, number> = {};
+  for (const name of ['shards', 'statusShards'] as const) {
+    const value = shards[name];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 1 || value > MAX_SHARDS) {
+      throw new Error(
+        `indexShards.${name} must be a whole number from 1 to ${MAX_SHARDS}, got ${value}; set it so, or leave it out for the default`,
+      );
+    }
+    out[name] = value;
+  }
+  return Object.keys(out).length > 0 ? JSON.stringify(out) : undefined;
+}
+
 export interface ResourceTagsProps {
   /**
    * Tag key (case-sensitive) → attribute name the policy reads in `vouched.resource.attributes`.
@@ -283,6 +359,8 @@ export class ApprovalsGatewayStack extends Stack {
     });
 
     const sizing = checkSizing(props);
+    const limitsEnv = limitsEnvironment(props.limits);
+    const shardsEnv = indexShardsEnvironment(props.indexShards);
     const common = { logKey: this.key, logRetention, fipsEndpoints, bundleAwsSdk };
     this.workflowFunction = new GatewayFunction(this, 'WorkflowFunction', {
       ...common,
@@ -318,6 +396,7 @@ export class ApprovalsGatewayStack extends Stack {
       resources: [stateMachine.stateMachineArn],
     });
     this.workflowFunction.useTables(this.tables, this.key);
+    if (shardsEnv) this.workflowFunction.function.addEnvironment(ENV.indexShards, shardsEnv);
     this.workflowFunction.allow(resumeTasks);
     // No dependency of the workflow function on its policy: the policy names the state machine,
     // which names the function. Executions start only after the stack is complete.
@@ -338,6 +417,8 @@ export class ApprovalsGatewayStack extends Stack {
       'The api function draws on the unreserved pool on purpose: a reservation would also cap it, and its load is bounded upstream by the stage throttle (rate × maximum long-poll wait ≤ the pool, checked at synth; docs/aws.md).',
     );
     this.apiFunction.useTables(this.tables, this.key);
+    if (shardsEnv) this.apiFunction.function.addEnvironment(ENV.indexShards, shardsEnv);
+    if (limitsEnv) this.apiFunction.function.addEnvironment(ENV.limits, limitsEnv);
     this.apiFunction.useRateCounters(this.tables.requests);
     this.apiFunction.allow(startExecutions, resumeTasks);
     this.apiFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
@@ -386,6 +467,7 @@ export class ApprovalsGatewayStack extends Stack {
       'One invocation per schedule tick (every 5 minutes, no retries): its concurrency is bounded by the schedule itself.',
     );
     this.sweeperFunction.useTables(this.tables, this.key);
+    if (shardsEnv) this.sweeperFunction.function.addEnvironment(ENV.indexShards, shardsEnv);
     this.sweeperFunction.allow(startExecutions, resumeTasks);
     this.sweeperFunction.function.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
     this.sweeperFunction.function.node.addDependency(this.sweeperFunction.policy);

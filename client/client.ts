@@ -91,6 +91,8 @@ export interface PendingOptions extends CallOptions {
   readonly cursor?: string;
   /** Also list the requests the caller has voted on already. @default false */
   readonly includeVoted?: boolean;
+  /** `newest` first, or soonest `deadline` first; keep it the same when continuing. @default 'newest' */
+  readonly order?: 'newest' | 'deadline';
   /** Most gateway calls to make before returning what was found with a cursor. @default 10 */
   readonly maxCalls?: number;
 }
@@ -350,6 +352,7 @@ export class ApprovalsClient {
         limit: limit - items.length,
         ...(cursor !== undefined ? { cursor } : {}),
         ...(options.includeVoted ? { includeVoted: true } : {}),
+        ...(options.order ? { order: options.order } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       items.push(...page.items);
@@ -360,9 +363,10 @@ export class ApprovalsClient {
   }
 
   /**
-   * One page of the requests in one status that the caller may see, oldest first. Pass the answer's
+   * One page of the requests in one status that the caller may see, newest first. Pass the answer's
    * `cursor` back to continue; the listing ends when it is absent. For `pending`, `includeVoted`
-   * also lists the requests the caller has voted on already.
+   * also lists the requests the caller has voted on already, and `order: 'deadline'` puts the
+   * soonest to expire first.
    */
   async list(
     options: CallOptions & {
@@ -370,6 +374,7 @@ export class ApprovalsClient {
       readonly limit?: number;
       readonly cursor?: string;
       readonly includeVoted?: boolean;
+      readonly order?: 'newest' | 'deadline';
     } = {},
   ): Promise<ActionRequestList> {
     return this.#call<ActionRequestList>({
@@ -380,6 +385,7 @@ export class ApprovalsClient {
         limit: options.limit,
         cursor: options.cursor,
         include_voted: options.includeVoted === undefined ? undefined : String(options.includeVoted),
+        order: options.order,
       },
       idempotent: true,
       signal: options.signal,

@@ -8,7 +8,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { REQUESTER_INDEX, STATUS_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
+import {
+  GROUP_CREATED_INDEX,
+  GROUP_DEADLINE_INDEX,
+  STATUS_SHARD_INDEX,
+} from '../../functions/adapters/dynamodb/tables.ts';
 import { ENV, POLICY_FILES } from '../../functions/handlers/env.ts';
 import { REPO_ROOT } from '../paths.ts';
 
@@ -200,12 +204,28 @@ export class GatewayFunction extends Construct {
     this.allow(
       new iam.PolicyStatement({
         sid: 'RequestsTable',
-        actions: [...TABLE_ACTIONS],
+        // BatchGetItem: listings read the records their index keys name (never a batch write).
+        actions: [...TABLE_ACTIONS, 'dynamodb:BatchGetItem'],
         resources: [
           tables.requests.tableArn,
-          `${tables.requests.tableArn}/index/${STATUS_INDEX}`,
-          `${tables.requests.tableArn}/index/${REQUESTER_INDEX}`,
+          ...[STATUS_SHARD_INDEX, GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX].map(
+            (index) => `${tables.requests.tableArn}/index/${index}`,
+          ),
         ],
+      }),
+      // A commit's index upkeep (keys.ts): the requester's pending counter is one atomic ADD, and a
+      // decided request's group pointers are deleted. Only those items, never a request.
+      new iam.PolicyStatement({
+        sid: 'PendingCounters',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [tables.requests.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['pending#*'] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'PendingPointers',
+        actions: ['dynamodb:DeleteItem'],
+        resources: [tables.requests.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['grp#*'] } },
       }),
       new iam.PolicyStatement({
         sid: 'AuditTableAppendAndRead',

@@ -18,7 +18,7 @@ export interface GatewayTablesProps {
  * Both keep 35 days of point-in-time recovery, are deletion-protected and retained on stack deletion.
  */
 export class GatewayTables extends Construct {
-  /** Requests, idempotency keys and task tokens (pk `id`); GSI `by-status`; TTL on token items. */
+  /** Requests and their keyed companions (pk `id`, docs/data-model.md); three KEYS_ONLY GSIs; TTL on token and counter items. */
   readonly requests: dynamodb.Table;
   /** Hash-chained audit events (pk `request_id`, sk `seq`); stream NEW_IMAGE feeds the archiver. Put-only. */
   readonly audit: dynamodb.Table;

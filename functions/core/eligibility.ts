@@ -89,6 +89,15 @@ export function activeGroups(approval: ApprovalState): readonly string[] {
   return approval.escalated ? [...approval.groups, ...approval.escalationGroups] : approval.groups;
 }
 
+/**
+ * The groups a request is listed under for approvers: its active groups while it is pending, none
+ * once decided. Stores index pending requests by these.
+ */
+export function listedGroups(request: ActionRequest): readonly string[] {
+  if (request.status !== 'pending' || !request.approval) return [];
+  return [...new Set(activeGroups(request.approval))];
+}
+
 /** Why `principal` may not vote on `request`, or undefined if it may. Used for listings too. */
 export function ineligibility(
   request: ActionRequest,

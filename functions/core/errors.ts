@@ -195,6 +195,15 @@ export class StaleStateError extends GatewayError {
   readonly kind = 'conflict';
 }
 
+/**
+ * Store-level: the commit would give the requester more pending requests than its `pendingCap`.
+ * Nothing was written. The service answers it as RateLimitedError (too_many_pending).
+ */
+export class PendingCapReachedError extends GatewayError {
+  readonly code = 'too_many_pending';
+  readonly kind = 'rate_limited';
+}
+
 /** Store-level: the idempotency key is already taken. The service resolves it. */
 export class IdempotencyKeyTakenError extends GatewayError {
   readonly code = 'idempotency_key_taken';

@@ -46,3 +46,70 @@ export function readCursor(cursor: string): Position {
     details: { field: 'cursor' },
   });
 }
+
+/** The instant a pending listing in `order` sorts a request by: its creation or its deadline. */
+export function pendingPosition(
+  request: Pick<ActionRequest, 'createdAt' | 'id' | 'approval'>,
+  order: 'newest' | 'deadline',
+): Position {
+  return {
+    createdAt: order === 'deadline' ? (request.approval?.expiresAt ?? request.createdAt) : request.createdAt,
+    id: request.id,
+  };
+}
+
+/** The cursor that continues a pending listing in `order` right after `request`. */
+export function pendingCursorAfter(
+  request: Pick<ActionRequest, 'createdAt' | 'id' | 'approval'>,
+  order: 'newest' | 'deadline',
+): string {
+  return cursorAfter(pendingPosition(request, order));
+}
+
+/** One index entry: the instant it sorts by (RFC 3339, as stored) and the request id. */
+export interface Keyed {
+  readonly at: string;
+  readonly id: string;
+}
+
+/** One run read from one index partition, in the listing's order; `truncated` if more follow in it. */
+export interface SortedRun {
+  readonly keys: readonly Keyed[];
+  readonly truncated: boolean;
+}
+
+function compareKeyed(a: Keyed, b: Keyed): number {
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Merges runs read from several partitions (shards, groups) into one page: each id once, in order,
+ * never past the last key of a truncated run (beyond it that run may hold keys not read yet), at
+ * most `limit`. `more` says whether anything may follow the page's last key.
+ */
+export function mergeRuns(
+  runs: readonly SortedRun[],
+  direction: 'asc' | 'desc',
+  limit: number,
+): { readonly keys: readonly Keyed[]; readonly more: boolean } {
+  const sign = direction === 'asc' ? 1 : -1;
+  const order = (a: Keyed, b: Keyed) => sign * compareKeyed(a, b);
+  let bound: Keyed | undefined;
+  for (const run of runs) {
+    const last = run.keys.at(-1);
+    if (run.truncated && last && (!bound || order(last, bound) < 0)) bound = last;
+  }
+  const seen = new Set<string>();
+  const merged: Keyed[] = [];
+  for (const key of runs.flatMap((run) => run.keys).sort(order)) {
+    if (bound && order(key, bound) > 0) break;
+    if (seen.has(key.id)) continue;
+    seen.add(key.id);
+    merged.push(key);
+  }
+  const truncatedAny = runs.some((run) => run.truncated);
+  return merged.length > limit
+    ? { keys: merged.slice(0, limit), more: true }
+    : { keys: merged, more: truncatedAny };
+}

@@ -17,6 +17,7 @@ import {
   IdempotencyConflictError,
   IdempotencyKeyTakenError,
   NotFoundError,
+  PendingCapReachedError,
   RateLimitedError,
   StaleStateError,
   UndeclaredDelegationError,
@@ -34,13 +35,13 @@ import type {
   Status,
   VoteDecision,
 } from './model.ts';
-import { cursorAfter, MAX_PAGE_LIMIT, pageLimit } from './paging.ts';
+import { cursorAfter, MAX_PAGE_LIMIT, pageLimit, pendingCursorAfter } from './paging.ts';
 import type { ResourceAttributes } from './ports/attributes.port.ts';
 import type { Clock } from './ports/clock.port.ts';
 import type { CredentialBroker, IssuedCredentials } from './ports/credentials.port.ts';
 import type { IdSource } from './ports/id.port.ts';
 import type { PolicyEvaluator } from './ports/policy.port.ts';
-import type { IdempotencyRecord, RequestStore, Transition } from './ports/store.port.ts';
+import type { IdempotencyRecord, Page, PendingOrder, RequestStore, Transition } from './ports/store.port.ts';
 import type { ApprovalWorkflow } from './ports/workflow.port.ts';
 import { parsePrincipal } from './principals.ts';
 import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
@@ -99,6 +100,8 @@ export interface ListOptions {
   readonly cursor?: string;
   /** Pending listings: keep the requests the caller has voted on already. @default false */
   readonly includeVoted?: boolean;
+  /** Pending listings: newest first, or soonest deadline first. @default 'newest' */
+  readonly order?: PendingOrder;
 }
 
 export interface RequestPage {
@@ -191,10 +194,20 @@ export class ApprovalService {
       key === undefined
         ? undefined
         : { requester: principal, key, requestId: id, bodyHash, createdAt: now.toISOString() };
-    const transition = idempotency ? { ...submitted, idempotency } : submitted;
+    const maxPending =
+      submitted.request.status === 'pending' ? this.#deps.limits?.limitsFor(principal).maxPending : undefined;
+    const transition: Transition = {
+      ...submitted,
+      ...(idempotency ? { idempotency } : {}),
+      // Exact: the store counts inside the commit, so parallel submissions never pass the cap.
+      ...(maxPending === undefined ? {} : { pendingCap: maxPending }),
+    };
     try {
       await store.commit(transition);
     } catch (error) {
+      if (error instanceof PendingCapReachedError && maxPending !== undefined) {
+        throw tooManyPending(principal, maxPending, error);
+      }
       if (
         (error instanceof IdempotencyKeyTakenError || error instanceof StaleStateError) &&
         key !== undefined
@@ -234,12 +247,7 @@ export class ApprovalService {
     const max = limits.limitsFor(principal).maxPending;
     const open = await this.#deps.store.countPending(principal, max);
     if (open < max) return;
-    throw new RateLimitedError(
-      'too_many_pending',
-      `${principal} has ${max} requests awaiting approval, its limit; wait for decisions, cancel some (POST /v1/action-requests/{id}/cancel), or ask the operator for a higher limit (policy data limits.principals)`,
-      60,
-      { limit: max, what: 'pending requests' },
-    );
+    throw tooManyPending(principal, max);
   }
 
   /**
@@ -295,35 +303,58 @@ export class ApprovalService {
   }
 
   /**
-   * A page of the pending requests `principal` may vote on now, newest first. By default only those
-   * still awaiting its vote: a request it has voted on already is left out (`includeVoted` keeps it).
+   * A page of the pending requests `principal` may vote on now, newest first (or, with
+   * `order: 'deadline'`, soonest deadline first). By default only those still awaiting its vote: a
+   * request it has voted on already is left out (`includeVoted` keeps it). Read from the store's
+   * index by approving group, for the caller's groups only: a caller in no group reads nothing.
    */
   pendingFor(principal: string, options: ListOptions = {}): Promise<RequestPage> {
     const directory = this.directory;
-    return this.#page('pending', options, (request) => {
-      if (lifecycle.ineligibility(request, principal, directory)) return false;
-      return options.includeVoted === true || !request.approval?.votes.some((v) => v.approver === principal);
-    });
+    const groups = Object.entries(directory.groups)
+      .filter(([, members]) => members.includes(principal))
+      .map(([group]) => group);
+    if (groups.length === 0) return Promise.resolve({ items: [] });
+    const order = options.order ?? 'newest';
+    return this.#page(
+      (limit, cursor) =>
+        this.#deps.store.listPendingForGroups(groups, { limit, order, ...(cursor ? { cursor } : {}) }),
+      (request) => pendingCursorAfter(request, order),
+      options,
+      (request) => {
+        if (lifecycle.ineligibility(request, principal, directory)) return false;
+        return (
+          options.includeVoted === true || !request.approval?.votes.some((v) => v.approver === principal)
+        );
+      },
+    );
   }
 
   /**
    * A page of the requests in a status that `principal` may see, newest first; for `pending`, those
-   * it may vote on (pendingFor).
+   * it may vote on (pendingFor). Other statuses are read newest first from the status index and
+   * filtered by visibility, within the listing budget (docs/decisions/0016).
    */
   list(status: Status, principal: string, options: ListOptions = {}): Promise<RequestPage> {
     if (status === 'pending') return this.pendingFor(principal, options);
     const directory = this.directory;
-    return this.#page(status, options, (request) => canView(request, principal, directory));
+    return this.#page(
+      (limit, cursor) =>
+        this.#deps.store.listByStatus(status, { limit, newestFirst: true, ...(cursor ? { cursor } : {}) }),
+      cursorAfter,
+      options,
+      (request) => canView(request, principal, directory),
+    );
   }
 
   /**
    * Reads store pages until `limit` requests are kept or `listScanBudget` requests were examined, so one
-   * call costs a bounded number of reads however few of the stored requests the caller may see.
+   * call costs a bounded number of reads however few of the read requests the caller may see.
    * The cursor continues right after the last request examined; a page can therefore be short (even
    * empty) and still have a cursor: the listing ends only when the cursor is absent.
    */
   async #page(
-    status: Status,
+    read: (limit: number, cursor: string | undefined) => Promise<Page<ActionRequest>>,
+    cursorOf: (request: ActionRequest) => string,
     options: ListOptions,
     keep: (request: ActionRequest) => boolean,
   ): Promise<RequestPage> {
@@ -333,12 +364,7 @@ export class ApprovalService {
     const budget = this.#deps.listScanBudget ?? 2000;
     let examined = 0;
     while (examined < budget) {
-      // Newest first: a new request is never stuck behind old ones, however many there are.
-      const page = await this.#deps.store.listByStatus(status, {
-        limit: Math.min(SCAN_PAGE, budget - examined),
-        newestFirst: true,
-        ...(cursor ? { cursor } : {}),
-      });
+      const page = await read(Math.min(SCAN_PAGE, budget - examined, limit), cursor);
       for (const request of page.items) {
         examined++;
         if (!keep(request)) continue;
@@ -346,10 +372,13 @@ export class ApprovalService {
         // is left out (and reported), never shown as if it were sound.
         if (!(await this.#agreesWithAudit(request))) continue;
         items.push(request);
-        if (items.length >= limit) return { items, cursor: cursorAfter(request) };
+        if (items.length >= limit) return { items, cursor: cursorOf(request) };
       }
       if (!page.cursor) return { items };
       cursor = page.cursor;
+      // A store page can be empty and still continue (entries the index still held for requests
+      // decided meanwhile); it counts against the budget too, so a call always ends.
+      if (page.items.length === 0) examined++;
     }
     return cursor ? { items, cursor } : { items };
   }
@@ -578,7 +607,8 @@ export class ApprovalService {
       const step = await decide(request, clock.now());
       if (!step.commit) return step.result;
       try {
-        await store.commit(step.commit);
+        // The record read is what the commit replaces: the store keeps its indexes from the change.
+        await store.commit({ ...step.commit, previous: request });
       } catch (error) {
         if (!(error instanceof StaleStateError)) throw error;
         // A lost answer to a write that landed is a success; anything else is a lost race.
@@ -601,4 +631,15 @@ export class ApprovalService {
       return step.result;
     }
   }
+}
+
+function tooManyPending(principal: string, max: number, cause?: unknown): RateLimitedError {
+  const error = new RateLimitedError(
+    'too_many_pending',
+    `${principal} has ${max} requests awaiting approval, its limit; wait for decisions, cancel some (POST /v1/action-requests/{id}/cancel), or ask the operator for a higher limit (policy data limits.principals)`,
+    60,
+    { limit: max, what: 'pending requests' },
+  );
+  if (cause !== undefined) Object.defineProperty(error, 'cause', { value: cause });
+  return error;
 }

@@ -12,6 +12,7 @@ import { DynamoDbTaskTokenStore } from '../adapters/aws/task-token-store.ts';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.ts';
 import { DynamoDbRateCounter } from '../adapters/dynamodb/dynamodb-rate-counter.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/dynamodb-store.ts';
+import { type KeyOptions, MAX_SHARDS } from '../adapters/dynamodb/keys.ts';
 import type { TableNames } from '../adapters/dynamodb/tables.ts';
 import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
 import { DEFAULT_LIMITS, type LimitSettings } from '../core/limits.ts';
@@ -69,7 +70,7 @@ export function dataPlaneFromEnv(): DataPlane {
   const dynamo = createDynamoDbClient();
   return {
     tables,
-    store: new DynamoDbRequestStore(dynamo, tables),
+    store: new DynamoDbRequestStore(dynamo, tables, indexShardsFromEnv()),
     counter: new DynamoDbRateCounter(dynamo, tables.requests),
     tokens: new DynamoDbTaskTokenStore(dynamo, { tableName: tables.requests }),
     sfn: createSfnClient(),
@@ -133,6 +134,32 @@ export async function resourceAttributesFromEnv(
     tags,
   );
 }
+
+/** The index shard counts (INDEX_SHARDS, JSON), over the defaults; a malformed value stops the start. */
+export function indexShardsFromEnv(): Partial<KeyOptions> {
+  const text = optionalEnv(ENV.indexShards);
+  if (text === undefined || text.trim() === '') return {};
+  const parsed = INDEX_SHARDS.safeParse(
+    (() => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+    })(),
+  );
+  if (!parsed.success) {
+    throw new Error(
+      `${ENV.indexShards} must be JSON like {"shards":4,"statusShards":32} (whole numbers 1–${MAX_SHARDS}, any subset); got ${JSON.stringify(text.slice(0, 200))}`,
+    );
+  }
+  return parsed.data;
+}
+
+const INDEX_SHARDS = z.strictObject({
+  shards: z.number().int().min(1).max(MAX_SHARDS).optional(),
+  statusShards: z.number().int().min(1).max(MAX_SHARDS).optional(),
+});
 
 /** The configured limits (GATEWAY_LIMITS, JSON), over the defaults; a malformed value stops the start. */
 export function limitSettingsFromEnv(): LimitSettings {

@@ -76,6 +76,12 @@ export const ENV = {
    * any subset. Policy data's `limits` override them per principal. @default DEFAULT_LIMITS
    */
   limits: 'GATEWAY_LIMITS',
+  /**
+   * Shards of the requests table's indexes (functions/adapters/dynamodb/keys.ts), as JSON:
+   * `{"shards":4,"statusShards":32}`, any subset. Every function sharing the table must agree;
+   * changing them on a deployed table needs the re-keying of docs/data-model.md. @default DEFAULT_KEY_OPTIONS
+   */
+  indexShards: 'INDEX_SHARDS',
 } as const;
 
 /** A whole number of seconds from `min` to `max` in `name`, or undefined when unset. */

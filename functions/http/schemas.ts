@@ -333,6 +333,14 @@ export const ListQuery = z.object({
       param: { name: 'cursor', in: 'query' },
       description: 'The `cursor` of the previous page, as given.',
     }),
+  order: z
+    .enum(['newest', 'deadline'])
+    .optional()
+    .openapi({
+      param: { name: 'order', in: 'query' },
+      description:
+        'With `status=pending`: `newest` (the default) lists the most recently submitted first, so a new request is never behind old ones; `deadline` lists the soonest to expire first. Other statuses are always newest first. Pass the same `order` with a `cursor`.',
+    }),
   include_voted: z
     .enum(['true', 'false'])
     .optional()

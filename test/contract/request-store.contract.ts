@@ -9,6 +9,7 @@ import {
   GrantAlreadyRedeemedError,
   IdempotencyConflictError,
   IdempotencyKeyTakenError,
+  PendingCapReachedError,
   StaleStateError,
   TerminalStateError,
   ValidationError,
@@ -258,6 +259,134 @@ export function describeRequestStoreContract(name: string, make: () => Promise<S
         await expect(sut.store.listByStatus('pending', { cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(
           ValidationError,
         );
+      });
+    });
+
+    describe('pending index by approving group, and the pending cap', () => {
+      /** Every page of a pending listing, following cursors (a page may be short and continue). */
+      const listAll = async (groups: readonly string[], order: 'newest' | 'deadline', limit = 1) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await sut.store.listPendingForGroups(groups, {
+            limit,
+            order,
+            ...(cursor ? { cursor } : {}),
+          });
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          seen.push(...page.items.map((r) => r.id));
+          cursor = page.cursor;
+          expect(++pages).toBeLessThan(100);
+        } while (cursor);
+        return seen;
+      };
+      const inGroups = (
+        groups: string[],
+        at: string,
+        timeoutSeconds: number,
+        more: { escalation?: string[]; requester?: string } = {},
+      ): Transition =>
+        lifecycle.submit({
+          id: ids.requestId(),
+          subject: lifecycle.subjectOf(more.requester ?? REQUESTER),
+          input: exportInput,
+          decision: decision({
+            approval: {
+              groups,
+              min_approvals: 1,
+              timeout_seconds: timeoutSeconds,
+              ...(more.escalation ? { escalation_groups: more.escalation, escalate_after_seconds: 60 } : {}),
+            },
+          }),
+          now: new Date(at),
+        });
+
+      it('lists only the groups asked, each request once, newest first or soonest deadline first', async () => {
+        const tag = ids.requestId().toLowerCase();
+        const [a, b, c] = [`a-${tag}`, `b-${tag}`, `c-${tag}`];
+        const r1 = inGroups([a], '2026-11-22T10:00:01.000Z', 3600);
+        const r2 = inGroups([a, b], '2026-11-22T10:00:02.000Z', 600);
+        const r3 = inGroups([b], '2026-11-22T10:00:03.000Z', 7200);
+        const r4 = inGroups([c], '2026-11-22T10:00:04.000Z', 60);
+        for (const t of [r1, r2, r3, r4]) await sut.store.commit(t);
+        const [id1, id2, id3] = [r1, r2, r3].map((t) => t.request.id);
+
+        expect(await listAll([a], 'newest')).toEqual([id2, id1]);
+        expect(await listAll([a, b], 'newest')).toEqual([id3, id2, id1]);
+        expect(await listAll([a, b], 'newest', 10)).toEqual([id3, id2, id1]);
+        expect(await listAll([b, a], 'deadline')).toEqual([id2, id1, id3]);
+        expect(await listAll([`none-${tag}`], 'newest')).toEqual([]);
+        expect(await listAll([], 'newest')).toEqual([]);
+      });
+
+      it('adds the escalation groups once escalated and drops a request from every group once decided', async () => {
+        const tag = ids.requestId().toLowerCase();
+        const [first, second] = [`first-${tag}`, `second-${tag}`];
+        const created = inGroups([first], '2026-11-22T10:00:00.000Z', 3600, { escalation: [second] });
+        await sut.store.commit(created);
+        expect(await listAll([second], 'newest')).toEqual([]);
+        const escalated = lifecycle.escalate(created.request, new Date('2026-11-22T10:02:00.000Z'));
+        if (!escalated) throw new Error('fixture did not escalate');
+        await sut.store.commit(escalated);
+        expect(await listAll([second], 'newest')).toEqual([created.request.id]);
+        expect(await listAll([first, second], 'deadline')).toEqual([created.request.id]);
+        await sut.store.commit(
+          lifecycle.cancel(escalated.request, REQUESTER, new Date('2026-11-22T10:03:00.000Z')),
+        );
+        expect(await listAll([first, second], 'newest')).toEqual([]);
+        expect(await listAll([first, second], 'deadline')).toEqual([]);
+      });
+
+      it('never lets parallel submissions pass the pending cap, and frees a place when one is decided', async () => {
+        const requester = `agent:flood-${ids.requestId().toLowerCase()}`;
+        const cap = 5;
+        const attempts = Array.from({ length: 20 }, () => ({
+          ...inGroups(['data-owners'], '2026-11-22T10:00:00.000Z', 3600, { requester }),
+          pendingCap: cap,
+        }));
+        const results = await Promise.allSettled(attempts.map((t) => sut.store.commit(t)));
+        const landed = attempts.filter((_, i) => results[i]?.status === 'fulfilled');
+        expect(landed).toHaveLength(cap);
+        for (const result of results) {
+          if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(PendingCapReachedError);
+        }
+        for (const [i, t] of attempts.entries()) {
+          if (results[i]?.status === 'rejected') {
+            expect(await sut.store.get(t.request.id)).toBeUndefined();
+            expect(await sut.raw.eventCount(t.request.id)).toBe(0);
+          }
+        }
+        expect(await sut.store.countPending(requester, 100)).toBe(cap);
+
+        const decided = landed[0] as Transition;
+        await sut.store.commit(
+          lifecycle.cancel(decided.request, requester, new Date('2026-11-22T10:01:00.000Z')),
+        );
+        expect(await sut.store.countPending(requester, 100)).toBe(cap - 1);
+        const again = {
+          ...inGroups(['data-owners'], '2026-11-22T10:02:00.000Z', 3600, { requester }),
+          pendingCap: cap,
+        };
+        await sut.store.commit(again);
+        const over = {
+          ...inGroups(['data-owners'], '2026-11-22T10:02:00.000Z', 3600, { requester }),
+          pendingCap: cap,
+        };
+        await expect(sut.store.commit(over)).rejects.toBeInstanceOf(PendingCapReachedError);
+        // The cap concerns entering pending only: a request that is not pending is never refused by it.
+        const allowed = {
+          ...lifecycle.submit({
+            id: ids.requestId(),
+            subject: lifecycle.subjectOf(requester),
+            input: exportInput,
+            decision: decision({ outcome: 'allow' }),
+            now: new Date('2026-11-22T10:03:00.000Z'),
+          }),
+          pendingCap: cap,
+        };
+        await sut.store.commit(allowed);
+        expect(await sut.store.countPending(requester, 100)).toBe(cap);
       });
     });
 

@@ -31,7 +31,7 @@ export class DynamoDbReplayGuard implements ReplayGuard {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          // No status attributes: the item never appears in the by-status index.
+          // No index key attributes (`statusShard`, `groupShard`): the item appears in no index.
           Item: { id: replayItemId(key), [TOKEN_TTL_ATTRIBUTE]: Math.ceil(until.getTime() / 1000) },
           ConditionExpression: 'attribute_not_exists(id)',
         }),

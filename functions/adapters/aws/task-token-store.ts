@@ -45,7 +45,7 @@ export const TOKEN_TTL_ATTRIBUTE = 'ttl';
 
 /**
  * One item per request in the requests table: `{id: "token#<requestId>", stage, taskToken, ttl}`.
- * It has no `status`/`statusSort`, so it never appears in the `by-status` index.
+ * It has no index key attributes (`statusShard`, `groupShard`), so it appears in no index.
  */
 export class DynamoDbTaskTokenStore implements TaskTokenStore {
   readonly #doc: DynamoDBDocumentClient;

@@ -9,48 +9,53 @@ import {
   ResourceInUseException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, STATUS_SHARD_INDEX } from './keys.ts';
 
 export interface TableNames {
-  /** Requests (pk `id`), idempotency keys (pk `idem#…`) and rate counters (pk `rate#…`); GSIs `by-status`, `by-requester`. */
+  /**
+   * Requests (pk `id`), pending pointers (`grp#…`), pending counters (`pending#…`), idempotency keys
+   * (`idem#…`), rate counters (`rate#…`), task tokens (`token#…`) and replay guards (`replay#…`).
+   * Only request items carry `statusShard`, only pointers `groupShard`: the indexes are sparse.
+   */
   readonly requests: string;
   /** Audit events: pk `request_id`, sk `seq`; stream NEW_IMAGE feeds the archiver. Put-only. */
   readonly audit: string;
 }
 
-export const STATUS_INDEX = 'by-status';
+export { GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, STATUS_SHARD_INDEX };
 /** The requests table's TTL attribute (epoch seconds): task tokens and rate counters expire by it. */
 export const TTL_ATTRIBUTE = 'ttl';
-/** Requests by requester and status (`requesterStatus` = `<principal>#<status>`): the pending cap's count. */
-export const REQUESTER_INDEX = 'by-requester';
 
+/**
+ * Three KEYS_ONLY indexes (docs/data-model.md): request items by `<status>#<shard>`, and pending
+ * pointers by `<group>#<shard>` in creation and in deadline order. Listings read keys from them and
+ * the records from the table (a consistent BatchGetItem), so no index doubles the body's writes.
+ */
 export function requestsTableDefinition(name: string): CreateTableCommandInput {
+  const keysOnly = (index: string, hash: string, range: string) => ({
+    IndexName: index,
+    KeySchema: [
+      { AttributeName: hash, KeyType: 'HASH' as const },
+      { AttributeName: range, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'KEYS_ONLY' as const },
+  });
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [
       { AttributeName: 'id', AttributeType: 'S' },
-      { AttributeName: 'status', AttributeType: 'S' },
+      { AttributeName: 'statusShard', AttributeType: 'S' },
       { AttributeName: 'statusSort', AttributeType: 'S' },
-      { AttributeName: 'requesterStatus', AttributeType: 'S' },
+      { AttributeName: 'groupShard', AttributeType: 'S' },
+      { AttributeName: 'createdSort', AttributeType: 'S' },
+      { AttributeName: 'deadlineSort', AttributeType: 'S' },
     ],
     KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
-      {
-        IndexName: STATUS_INDEX,
-        KeySchema: [
-          { AttributeName: 'status', KeyType: 'HASH' },
-          { AttributeName: 'statusSort', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      },
-      {
-        IndexName: REQUESTER_INDEX,
-        KeySchema: [
-          { AttributeName: 'requesterStatus', KeyType: 'HASH' },
-          { AttributeName: 'statusSort', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-      },
+      keysOnly(STATUS_SHARD_INDEX, 'statusShard', 'statusSort'),
+      keysOnly(GROUP_CREATED_INDEX, 'groupShard', 'createdSort'),
+      keysOnly(GROUP_DEADLINE_INDEX, 'groupShard', 'deadlineSort'),
     ],
   };
 }

@@ -4,18 +4,25 @@
  */
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { IdempotencyKeyTakenError, StaleStateError, StoreUnavailableError } from '../../core/errors.ts';
+import { listedGroups } from '../../core/eligibility.ts';
+import {
+  IdempotencyKeyTakenError,
+  PendingCapReachedError,
+  StaleStateError,
+  StoreUnavailableError,
+} from '../../core/errors.ts';
 import type { ActionRequest, AuditEvent, Status } from '../../core/model.ts';
-import { cursorAfter, pageLimit, readCursor } from '../../core/paging.ts';
+import { cursorAfter, mergeRuns, pageLimit, readCursor } from '../../core/paging.ts';
 import type {
   IdempotencyRecord,
   ListByStatusOptions,
+  ListPendingOptions,
   Page,
   RequestStore,
   Transition,
 } from '../../core/ports/store.port.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -55,6 +62,28 @@ const MIGRATIONS: Record<number, string> = {
     UPDATE requests SET requester = json_extract(body, '$.subject.id');
     CREATE INDEX requests_by_requester ON requests (requester, status);
   `,
+  // Pending requests by approving group (the groups, and the escalation groups once escalated),
+  // written in the same transaction as the request: a listing reads only the caller's groups.
+  3: `
+    CREATE TABLE pending_by_group (
+      grp TEXT NOT NULL,
+      request_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL,
+      PRIMARY KEY (grp, request_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX pending_by_group_created ON pending_by_group (grp, created_at, request_id);
+    CREATE INDEX pending_by_group_deadline ON pending_by_group (grp, expires_at, request_id);
+    CREATE INDEX pending_by_group_request ON pending_by_group (request_id);
+    INSERT OR IGNORE INTO pending_by_group (grp, request_id, created_at, expires_at)
+      SELECT g.value, r.id, r.created_at, json_extract(r.body, '$.approval.expiresAt')
+      FROM requests r, json_each(r.body, '$.approval.groups') g
+      WHERE r.status = 'pending' AND json_extract(r.body, '$.approval.expiresAt') IS NOT NULL
+      UNION
+      SELECT g.value, r.id, r.created_at, json_extract(r.body, '$.approval.expiresAt')
+      FROM requests r, json_each(r.body, '$.approval.escalationGroups') g
+      WHERE r.status = 'pending' AND json_extract(r.body, '$.approval.escalated') = 1;
+  `,
 };
 
 export interface SqliteStoreOptions {
@@ -70,7 +99,7 @@ export interface SqliteStoreOptions {
 }
 
 class Conflict extends Error {
-  constructor(readonly which: 'version' | 'idempotency') {
+  constructor(readonly which: 'version' | 'idempotency' | 'cap') {
     super(which);
   }
 }
@@ -132,6 +161,20 @@ export class SqliteRequestStore implements RequestStore {
         `SELECT body, created_at, id FROM requests WHERE status = ? AND (created_at < ? OR (created_at = ? AND id < ?))
          ORDER BY created_at DESC, id DESC LIMIT ?`,
       ),
+      deletePointers: db.prepare<[string]>('DELETE FROM pending_by_group WHERE request_id = ?'),
+      insertPointer: db.prepare<[string, string, string, string]>(
+        'INSERT OR IGNORE INTO pending_by_group (grp, request_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+      ),
+      groupNewest: db.prepare<[string, string, string, string, number], { at: string; id: string }>(
+        `SELECT created_at AS at, request_id AS id FROM pending_by_group
+         WHERE grp = ? AND (created_at < ? OR (created_at = ? AND request_id < ?))
+         ORDER BY created_at DESC, request_id DESC LIMIT ?`,
+      ),
+      groupDeadline: db.prepare<[string, string, string, string, number], { at: string; id: string }>(
+        `SELECT expires_at AS at, request_id AS id FROM pending_by_group
+         WHERE grp = ? AND (expires_at > ? OR (expires_at = ? AND request_id > ?))
+         ORDER BY expires_at, request_id LIMIT ?`,
+      ),
       countPending: db.prepare<[string, number], { n: number }>(
         `SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE requester = ? AND status = 'pending' LIMIT ?)`,
       ),
@@ -152,6 +195,11 @@ export class SqliteRequestStore implements RequestStore {
   #outcome(error: unknown, transition: Transition): unknown {
     if (error instanceof Conflict) {
       const { request, expectedVersion, idempotency } = transition;
+      if (error.which === 'cap') {
+        return new PendingCapReachedError(
+          `${request.subject.id} has ${transition.pendingCap} pending requests, its cap`,
+        );
+      }
       return error.which === 'idempotency'
         ? new IdempotencyKeyTakenError(`idempotency key ${idempotency?.key} is taken`)
         : new StaleStateError(`request ${request.id} changed since version ${expectedVersion}`);
@@ -226,9 +274,18 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   #apply(transition: Transition): void {
-    const { request, expectedVersion, events, idempotency } = transition;
+    const { request, expectedVersion, events, idempotency, pendingCap } = transition;
     const s = this.#statements;
     const body = JSON.stringify(request);
+    // Exact: commits are serialised by SQLite's write lock, so the count cannot change under us.
+    if (
+      pendingCap !== undefined &&
+      request.status === 'pending' &&
+      transition.previous?.status !== 'pending'
+    ) {
+      const open = s.countPending.get(request.subject.id, pendingCap)?.n ?? 0;
+      if (open >= pendingCap) throw new Conflict('cap');
+    }
     if (expectedVersion === 0) {
       if (
         s.insertRequest.run(
@@ -263,6 +320,11 @@ export class SqliteRequestStore implements RequestStore {
       if (s.insertIdempotency.run(requester, key, requestId, bodyHash, createdAt).changes !== 1) {
         throw new Conflict('idempotency');
       }
+    }
+    if (expectedVersion > 0) s.deletePointers.run(request.id);
+    const deadline = request.approval?.expiresAt ?? request.createdAt;
+    for (const group of listedGroups(request)) {
+      s.insertPointer.run(group, request.id, request.createdAt, deadline);
     }
   }
 
@@ -304,6 +366,38 @@ export class SqliteRequestStore implements RequestStore {
     const items = rows.slice(0, limit).map((row) => JSON.parse(row.body) as ActionRequest);
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return last ? { items, cursor: cursorAfter({ createdAt: last.created_at, id: last.id }) } : { items };
+  }
+
+  async listPendingForGroups(
+    groups: readonly string[],
+    options: ListPendingOptions = {},
+  ): Promise<Page<ActionRequest>> {
+    const limit = pageLimit(options.limit);
+    const order = options.order ?? 'newest';
+    const after = options.cursor
+      ? readCursor(options.cursor)
+      : order === 'newest'
+        ? { createdAt: '\uffff', id: '\uffff' }
+        : { createdAt: '', id: '' };
+    const statement = order === 'newest' ? this.#statements.groupNewest : this.#statements.groupDeadline;
+    // One bounded read per group, merged: the work is the page times the caller's groups.
+    const runs = await this.#read(() =>
+      [...new Set(groups)].map((group) => {
+        const rows = statement.all(group, after.createdAt, after.createdAt, after.id, limit + 1);
+        return { keys: rows.slice(0, limit), truncated: rows.length > limit };
+      }),
+    );
+    const page = mergeRuns(runs, order === 'newest' ? 'desc' : 'asc', limit);
+    const items = await this.#read(() =>
+      page.keys.flatMap((key) => {
+        const row = this.#statements.getRequest.get(key.id);
+        return row ? [JSON.parse(row.body) as ActionRequest] : [];
+      }),
+    );
+    const last = page.keys.at(-1);
+    return page.more && last
+      ? { items, cursor: cursorAfter({ createdAt: last.at, id: last.id }) }
+      : { items };
   }
 
   async countPending(requester: string, atMost: number): Promise<number> {

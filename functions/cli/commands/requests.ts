@@ -128,7 +128,8 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     .command('pending')
     .summary('list the requests you may review')
     .description(
-      'List the pending requests you may vote on, oldest first. Requests you already voted on are left\n' +
+      'List the pending requests you may vote on, newest first (--order deadline: soonest to expire\n' +
+        'first). Requests you already voted on are left\n' +
         'out (your vote stands and cannot be changed); --all lists them too, marked.',
     )
     .option(
@@ -138,40 +139,55 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     )
     .option('--cursor <cursor>', 'continue a listing where an earlier one stopped (it prints the cursor)')
     .option('--all', 'include requests you already voted on')
+    .addOption(
+      new Option('--order <order>', 'newest first (default), or soonest deadline first').choices([
+        'newest',
+        'deadline',
+      ]),
+    )
     .action(
-      run(runtime, async (options: { limit?: number; cursor?: string; all?: boolean }) => {
-        const client = runtime.client();
-        const limit = options.limit ?? DEFAULT_PAGE_LIMIT;
-        // The gateway leaves out requests the caller voted on unless asked (include_voted); only
-        // --all needs the caller's principal, to mark them.
-        const [page, me] = await Promise.all([
-          client.pendingPage({
-            limit,
-            ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
-            includeVoted: options.all === true,
-          }),
-          options.all ? client.whoami() : undefined,
-        ]);
-        const { items, cursor } = page;
-        const myVote = (view: ActionRequestView) =>
-          me ? view.approval?.votes.find((vote) => vote.approver === me.principal) : undefined;
-        runtime.emit({ items, count: items.length, ...(cursor ? { cursor } : {}) }, () =>
-          items.length === 0
-            ? 'Nothing is waiting for your review.'
-            : items
-                .map((view) => {
-                  const vote = myVote(view);
-                  return formatRequestLine(view, vote ? `you voted ${vote.decision}` : undefined);
-                })
-                .join('\n'),
-        );
-        if (cursor) {
-          runtime.note(`(more may follow: ala pending${options.all ? ' --all' : ''} --cursor ${cursor})`);
-        } else if (items.length === 0 && !options.all) {
-          runtime.note('(requests you already voted on are not listed; ala pending --all lists them)');
-        }
-        return EXIT.ok;
-      }),
+      run(
+        runtime,
+        async (options: {
+          limit?: number;
+          cursor?: string;
+          all?: boolean;
+          order?: 'newest' | 'deadline';
+        }) => {
+          const client = runtime.client();
+          const limit = options.limit ?? DEFAULT_PAGE_LIMIT;
+          // The gateway leaves out requests the caller voted on unless asked (include_voted); only
+          // --all needs the caller's principal, to mark them.
+          const [page, me] = await Promise.all([
+            client.pendingPage({
+              limit,
+              ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
+              includeVoted: options.all === true,
+              ...(options.order ? { order: options.order } : {}),
+            }),
+            options.all ? client.whoami() : undefined,
+          ]);
+          const { items, cursor } = page;
+          const myVote = (view: ActionRequestView) =>
+            me ? view.approval?.votes.find((vote) => vote.approver === me.principal) : undefined;
+          runtime.emit({ items, count: items.length, ...(cursor ? { cursor } : {}) }, () =>
+            items.length === 0
+              ? 'Nothing is waiting for your review.'
+              : items
+                  .map((view) => {
+                    const vote = myVote(view);
+                    return formatRequestLine(view, vote ? `you voted ${vote.decision}` : undefined);
+                  })
+                  .join('\n'),
+          );
+          if (cursor) {
+            runtime.note(`(more may follow: ala pending${options.all ? ' --all' : ''} --cursor ${cursor})`);
+          } else if (items.length === 0 && !options.all) {
+            runtime.note('(requests you already voted on are not listed; ala pending --all lists them)');
+          }
+          return EXIT.ok;
+        },
+      ),
     );
 
   const review = (decision: 'approve' | 'reject') =>

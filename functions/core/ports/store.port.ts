@@ -10,6 +10,17 @@ export interface Transition {
   readonly events: readonly AuditEvent[];
   /** Written with the creation of a request; the key must not be taken yet. */
   readonly idempotency?: IdempotencyRecord;
+  /**
+   * The stored request this transition replaces, as it was read (version `expectedVersion`). Stores
+   * keep their pending indexes and counters from the difference; one that is not given it reads it.
+   */
+  readonly previous?: ActionRequest;
+  /**
+   * When the transition makes a request pending: the most pending requests its requester may have
+   * with it included. Checked inside the commit (`PendingCapReachedError`), so parallel submissions
+   * never exceed it.
+   */
+  readonly pendingCap?: number;
 }
 
 export interface IdempotencyRecord {
@@ -28,6 +39,20 @@ export interface ListByStatusOptions {
   readonly newestFirst?: boolean;
 }
 
+/** How a pending-for-groups listing is ordered. */
+export type PendingOrder = 'newest' | 'deadline';
+
+export interface ListPendingOptions {
+  readonly limit?: number;
+  /** Made by `cursorAfter(last item, order)` (core/paging.ts) in the same order. */
+  readonly cursor?: string;
+  /**
+   * `newest`: creation time descending (a new request is never behind old ones); `deadline`: the
+   * approval's `expiresAt` ascending (soonest to expire first). Ties by id. @default 'newest'
+   */
+  readonly order?: PendingOrder;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /**
@@ -39,9 +64,11 @@ export interface Page<T> {
 
 /**
  * Persistence of requests, their audit chains and idempotency keys. Adapters must:
- * - commit a transition atomically (all or nothing) with the version condition;
+ * - commit a transition atomically (all or nothing) with the version condition, the index of
+ *   pending requests by approving group and the requester's pending count in the same commit;
  * - throw `StaleStateError` when the version does not match (another writer won),
- *   `IdempotencyKeyTakenError` when the key exists, `StoreUnavailableError` when the backend fails;
+ *   `IdempotencyKeyTakenError` when the key exists, `PendingCapReachedError` when `pendingCap`
+ *   would be exceeded, `StoreUnavailableError` when the backend fails;
  * - never update or delete an audit event.
  */
 export interface RequestStore {
@@ -57,9 +84,15 @@ export interface RequestStore {
    */
   listByStatus(status: Status, options?: ListByStatusOptions): Promise<Page<ActionRequest>>;
   /**
+   * Pending requests whose active approving groups (`activeGroups`: the groups, plus the escalation
+   * groups once escalated) include any of `groups`, each once, in `order`. The work is bounded by
+   * the page and the number of groups, not by how many requests are stored; a page may be shorter
+   * than `limit` and still carry a cursor.
+   */
+  listPendingForGroups(groups: readonly string[], options?: ListPendingOptions): Promise<Page<ActionRequest>>;
+  /**
    * How many pending requests `requester` has, counting at most `atMost` (a bound on the work: the
-   * caller only needs to know whether a cap is reached). May lag a commit by a moment (DynamoDB
-   * reads its index eventually consistently).
+   * caller only needs to know whether a cap is reached). The exact check is `pendingCap` on commit.
    */
   countPending(requester: string, atMost: number): Promise<number>;
 }

@@ -1,7 +1,16 @@
-import { type DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbReplayGuard } from '../../../functions/adapters/aws/replay-guard.ts';
+import { DynamoDbTaskTokenStore } from '../../../functions/adapters/aws/task-token-store.ts';
+import { DynamoDbRateCounter } from '../../../functions/adapters/dynamodb/dynamodb-rate-counter.ts';
 import { DynamoDbRequestStore } from '../../../functions/adapters/dynamodb/dynamodb-store.ts';
-import { ensureTables, type TableNames } from '../../../functions/adapters/dynamodb/tables.ts';
+import {
+  ensureTables,
+  GROUP_CREATED_INDEX,
+  GROUP_DEADLINE_INDEX,
+  STATUS_SHARD_INDEX,
+  type TableNames,
+} from '../../../functions/adapters/dynamodb/tables.ts';
 import { ulidIds } from '../../../functions/adapters/system/system.ts';
 import { StoreUnavailableError } from '../../../functions/core/errors.ts';
 import * as lifecycle from '../../../functions/core/lifecycle.ts';
@@ -189,5 +198,58 @@ describe('Class: DynamoDbRequestStore, when DynamoDB fails', () => {
     await untilServing();
     const [firstId] = acknowledged.keys();
     if (firstId) expect((await store.get(firstId))?.id).toBe(firstId);
+  });
+});
+
+describe('Class: DynamoDbRequestStore, items that share the requests table', () => {
+  it('keeps counters, idempotency keys, task tokens and replay guards out of every index', async () => {
+    const client = dynamoClient();
+    const tables = tableNames();
+    await ensureTables(client, tables);
+    const store = new DynamoDbRequestStore(client, tables);
+    const ids = ulidIds();
+    const created = lifecycle.submit({
+      id: ids.requestId(),
+      subject: lifecycle.subjectOf('agent:demo-exporter'),
+      input: exportInput,
+      decision: decision(),
+      now: new Date('2026-11-22T10:00:00.000Z'),
+    });
+    await store.commit({
+      ...created,
+      idempotency: {
+        requester: 'agent:demo-exporter',
+        key: 'k-1',
+        requestId: created.request.id,
+        bodyHash: 'sha256:1',
+        createdAt: created.request.createdAt,
+      },
+      pendingCap: 10,
+    });
+    const until = new Date(Date.now() + 600_000);
+    await new DynamoDbTaskTokenStore(client, { tableName: tables.requests }).put(
+      {
+        requestId: created.request.id,
+        stage: 'notify',
+        taskToken: 'token-1',
+        storedAt: created.request.createdAt,
+      },
+      until,
+    );
+    await new DynamoDbReplayGuard(client, { tableName: tables.requests }).firstSeen('signature-1', until);
+    await new DynamoDbRateCounter(client, tables.requests).increment('calls:agent:demo-exporter', 0, 120);
+
+    const all = await client.send(new ScanCommand({ TableName: tables.requests, ConsistentRead: true }));
+    const prefixes = new Set((all.Items ?? []).map((item) => String(item.id?.S).replace(/[#_].*$/, '')));
+    expect(prefixes).toEqual(new Set(['ar', 'grp', 'pending', 'idem', 'token', 'replay', 'rate']));
+    const inIndex = async (index: string) =>
+      (
+        (await client.send(new ScanCommand({ TableName: tables.requests, IndexName: index }))).Items ?? []
+      ).map((item) => String(item.id?.S));
+    expect(await inIndex(STATUS_SHARD_INDEX)).toEqual([created.request.id]);
+    const pointers = [`grp#${created.request.id}#data-owners`];
+    expect(await inIndex(GROUP_CREATED_INDEX)).toEqual(pointers);
+    expect(await inIndex(GROUP_DEADLINE_INDEX)).toEqual(pointers);
+    client.destroy();
   });
 });

@@ -161,6 +161,32 @@ describe('Class: SqliteRequestStore', () => {
     second.close();
   });
 
+  it('fills the pending index from the pending requests of a database made before it (schema 2 to 3)', async () => {
+    const path = fresh();
+    const store = new SqliteRequestStore({ path });
+    const plain = submitted();
+    const escalating = submitted();
+    const decided = submitted();
+    for (const t of [plain, escalating, decided]) await store.commit(t);
+    const escalated = lifecycle.escalate(escalating.request, new Date(Date.now() + 1_300_000));
+    if (!escalated) throw new Error('fixture did not escalate');
+    await store.commit(escalated);
+    await store.commit(lifecycle.cancel(decided.request, 'agent:demo', new Date()));
+    store.close();
+    // As a gateway of schema 2 left it: no index table.
+    const raw = new Database(path);
+    raw.exec('DROP TABLE pending_by_group');
+    raw.pragma('user_version = 2');
+    raw.close();
+
+    const reopened = new SqliteRequestStore({ path });
+    const ids = async (groups: string[]) =>
+      (await reopened.listPendingForGroups(groups, { limit: 10 })).items.map((r) => r.id).sort();
+    expect(await ids(['data-owners'])).toEqual([plain.request.id, escalating.request.id].sort());
+    expect(await ids(['data-owner-leads'])).toEqual([escalating.request.id]);
+    reopened.close();
+  });
+
   it('refuses to open a database written by a newer schema', () => {
     const path = fresh();
     const raw = new Database(path);

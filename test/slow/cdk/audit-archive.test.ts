@@ -210,7 +210,23 @@ describe('audit archive in the stack', () => {
             Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
           });
         }
-        const actions = statements.filter((s) => s.Sid !== 'RateCounters').flatMap((s) => list(s.Action));
+        // A commit's index upkeep: UpdateItem only on `pending#` counters, DeleteItem only on `grp#`
+        // pointers, both on the requests table (never an audit item, never a request).
+        const upkeep: Record<string, [string, string]> = {
+          PendingCounters: ['dynamodb:UpdateItem', 'pending#*'],
+          PendingPointers: ['dynamodb:DeleteItem', 'grp#*'],
+        };
+        for (const s of statements.filter((s) => s.Sid !== undefined && s.Sid in upkeep)) {
+          const [action, keys] = upkeep[s.Sid as string] as [string, string];
+          expect(s).toMatchObject({
+            Action: action,
+            Resource: requestsTable,
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys] } },
+          });
+        }
+        const actions = statements
+          .filter((s) => s.Sid !== 'RateCounters' && !(s.Sid !== undefined && s.Sid in upkeep))
+          .flatMap((s) => list(s.Action));
         for (const action of forbidden) expect(actions, `${id} holds ${action}`).not.toContain(action);
         expect(
           actions.filter((a) => a.startsWith('s3:') && a.includes('*')),

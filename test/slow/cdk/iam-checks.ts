@@ -94,8 +94,28 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
         } else {
           expect(counters).toEqual([]);
         }
+        // A commit's index upkeep: UpdateItem on `pending#…` counters, DeleteItem on `grp#…` pointers.
+        const upkeep = policy.statements.filter(
+          (s) => s.Sid === 'PendingCounters' || s.Sid === 'PendingPointers',
+        );
+        expect(upkeep.map((s) => [s.Sid, list(s.Action), s.Condition])).toEqual([
+          [
+            'PendingCounters',
+            ['dynamodb:UpdateItem'],
+            { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['pending#*'] } },
+          ],
+          [
+            'PendingPointers',
+            ['dynamodb:DeleteItem'],
+            { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['grp#*'] } },
+          ],
+        ]);
+        for (const statement of upkeep)
+          expect(JSON.stringify(statement.Resource)).not.toContain('TablesAudit');
         const everyAction = policy.statements
-          .filter((s) => s.Sid !== 'RateCounters')
+          .filter(
+            (s) => s.Sid !== 'RateCounters' && s.Sid !== 'PendingCounters' && s.Sid !== 'PendingPointers',
+          )
           .flatMap((s) => list(s.Action));
         for (const forbidden of [
           'dynamodb:UpdateItem',
@@ -114,13 +134,15 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
       }
     });
 
-    it('grants the requests table and only its by-status and by-requester indexes', () => {
+    it('grants the requests table and only its three keys-only indexes', () => {
       const policy = policyOfRole(synth.json, 'ApiFunctionRole');
       const statement = policy.statements.find((s) => s.Sid === 'RequestsTable');
       expect(statement).toBeDefined();
       const rendered = JSON.stringify(statement?.Resource);
-      expect(rendered).toContain('/index/by-status');
-      expect(rendered).toContain('/index/by-requester');
+      expect(rendered).toContain('/index/by-status-shard');
+      expect(rendered).toContain('/index/pending-by-group');
+      expect(rendered).toContain('/index/pending-by-group-deadline');
+      expect(rendered).not.toContain('/index/by-requester');
       expect(rendered).not.toContain('/index/*');
     });
 

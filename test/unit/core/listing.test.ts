@@ -26,6 +26,10 @@ function countingStore(inner: RequestStore): RequestStore & { listCalls: number 
       store.listCalls++;
       return inner.listByStatus(...args);
     },
+    listPendingForGroups: (...args: Parameters<RequestStore['listPendingForGroups']>) => {
+      store.listCalls++;
+      return inner.listPendingForGroups(...args);
+    },
   };
   return store;
 }
@@ -120,6 +124,52 @@ describe('Class: ApprovalService, listing', () => {
     expect(ids).toEqual([his.id]);
     // 13 requests at most 5 per call: three calls in all, never a read of everything at once.
     expect(calls).toBe(3);
+  });
+
+  it('lists soonest deadline first when asked, with a cursor that keeps that order', async () => {
+    const store = new SqliteRequestStore({ path: ':memory:' });
+    const clock = new ManualClock();
+    let timeout = 4000;
+    const service = new ApprovalService({
+      store,
+      // Each submission waits less than the one before: the newest expires first.
+      policy: {
+        ...fixedPolicy(decision()),
+        evaluate: () => {
+          timeout -= 100;
+          return decision({
+            approval: { groups: ['data-owners'], min_approvals: 1, timeout_seconds: timeout },
+          });
+        },
+      },
+      clock,
+      ids: ulidIds(),
+    });
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1);
+      made.push((await service.submit(AGENT, exportInput)).request.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.pendingFor(BOB, {
+        limit: 2,
+        order: 'deadline',
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...page.items.map((r) => r.id));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual([...made].reverse());
+  });
+
+  it('reads nothing for a caller who belongs to no group', async () => {
+    const { store, service, submit } = setup();
+    await submit();
+    store.listCalls = 0;
+    expect(await service.pendingFor('user:stranger@example.gov')).toEqual({ items: [] });
+    expect(store.listCalls).toBe(0);
   });
 
   it('refuses a cursor it did not issue', async () => {

@@ -34,6 +34,8 @@ function countingStore(inner: RequestStore) {
     listEvents: (id: string) => inner.listEvents(id),
     countPending: (r: string, n: number) => inner.countPending(r, n),
     listByStatus: (...args: Parameters<RequestStore['listByStatus']>) => inner.listByStatus(...args),
+    listPendingForGroups: (...args: Parameters<RequestStore['listPendingForGroups']>) =>
+      inner.listPendingForGroups(...args),
   };
   return store;
 }

@@ -29,6 +29,8 @@ function losingAnswers(inner: RequestStore): RequestStore & { lose: number } {
     listEvents: (id: string) => inner.listEvents(id),
     countPending: (r: string, n: number) => inner.countPending(r, n),
     listByStatus: (...args: Parameters<RequestStore['listByStatus']>) => inner.listByStatus(...args),
+    listPendingForGroups: (...args: Parameters<RequestStore['listPendingForGroups']>) =>
+      inner.listPendingForGroups(...args),
   };
   return store;
 }
