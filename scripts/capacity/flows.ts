@@ -7,6 +7,7 @@
 import * as lifecycle from '../../functions/core/lifecycle.ts';
 import type { ActionRequest, Directory, PolicyDecision } from '../../functions/core/model.ts';
 import type { Transition } from '../../functions/core/ports/store.port.ts';
+import type { Mix } from './inputs.ts';
 
 export const FLOW_KINDS = [
   'auto_allowed',
@@ -77,7 +78,10 @@ function decision(outcome: PolicyDecision['outcome'], shape: FlowShape): PolicyD
             timeout_seconds: TIMEOUT_SECONDS,
             escalate_after_seconds: ESCALATE_AFTER_SECONDS,
             escalation_groups: [TEMPLATE_ESCALATION],
-            channels: Array.from({ length: shape.channels }, (_, i) => ['slack', 'teams', 'webhook'][i] ?? 'webhook'),
+            channels: Array.from(
+              { length: shape.channels },
+              (_, i) => ['slack', 'teams', 'webhook'][i] ?? 'webhook',
+            ),
           },
         }
       : {}),
@@ -85,7 +89,10 @@ function decision(outcome: PolicyDecision['outcome'], shape: FlowShape): PolicyD
 }
 
 const input = {
-  action: { name: 'data.export', args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' } },
+  action: {
+    name: 'data.export',
+    args: { dataset: 'ledger_2026q2', destination: 's3://agency-internal-archive/fin/' },
+  },
   resource: {
     type: 'aws:s3:bucket',
     id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
@@ -99,7 +106,10 @@ export function templateFlow(shape: FlowShape): Commit[] {
   const commits: Commit[] = [];
   let current: ActionRequest | undefined;
   let clock = START;
-  const at = (seconds: number) => new Date((clock += seconds * 1000));
+  const at = (seconds: number) => {
+    clock += seconds * 1000;
+    return new Date(clock);
+  };
   const apply = (step: string, transition: Transition) => {
     commits.push({
       step,
@@ -173,7 +183,8 @@ export function templateFlow(shape: FlowShape): Commit[] {
     case 'approved_redeemed':
     case 'approved_unredeemed':
       notify(false);
-      for (let i = 0; i < shape.minApprovals; i++) vote(directory.groups[TEMPLATE_GROUP]?.[i] ?? '', 'approve');
+      for (let i = 0; i < shape.minApprovals; i++)
+        vote(directory.groups[TEMPLATE_GROUP]?.[i] ?? '', 'approve');
       if (shape.kind === 'approved_redeemed') redeemAndReport();
       break;
     case 'rejected':
@@ -246,4 +257,39 @@ export function rebind(request: ActionRequest, who: Identity): ActionRequest {
         }
       : {}),
   };
+}
+
+/** A flow shape and its share of all submitted requests. */
+export interface WeightedShape {
+  readonly shape: FlowShape;
+  readonly weight: number;
+}
+
+/** The mix as flow shapes with weights that add up to 1 (shapes of weight 0 are left out). */
+export function flowShapes(mix: Mix): WeightedShape[] {
+  const { shares, approval } = mix;
+  const channels = approval.channels;
+  const out: WeightedShape[] = [];
+  const add = (kind: FlowKind, weight: number, minApprovals = 1) => {
+    if (weight > 0) out.push({ shape: { kind, minApprovals, channels }, weight });
+  };
+  add('auto_allowed', shares.auto_allowed * (1 - mix.autoAllowed.redeemed));
+  add('auto_allowed_redeemed', shares.auto_allowed * mix.autoAllowed.redeemed);
+  add('denied', shares.denied);
+  const o = approval.outcomes;
+  for (const [quorum, quorumShare] of Object.entries(approval.minApprovals)) {
+    const w = shares.approval * quorumShare;
+    const n = Number(quorum);
+    add('approved_redeemed', w * o.approved * approval.redeemedOfApproved, n);
+    add('approved_unredeemed', w * o.approved * (1 - approval.redeemedOfApproved), n);
+    add('rejected', w * o.rejected, n);
+    add('expired', w * o.expired * (1 - approval.escalatedOfExpired), n);
+    add('expired_escalated', w * o.expired * approval.escalatedOfExpired, n);
+    add('cancelled', w * o.cancelled, n);
+  }
+  return out;
+}
+
+export function isApprovalFlow(kind: FlowKind): boolean {
+  return !['auto_allowed', 'auto_allowed_redeemed', 'denied'].includes(kind);
 }

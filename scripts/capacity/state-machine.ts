@@ -7,7 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { ApprovalStateMachine } from '../../cdk/constructs/approval-state-machine.ts';
 
 interface AslCatch {
@@ -38,7 +38,9 @@ export interface AslDefinition {
  * the partition) are replaced by a placeholder: only the states and their edges matter here.
  */
 export function approvalDefinition(): AslDefinition {
-  const stack = new Stack(new App(), 'CapacityModel', { env: { account: '123456789012', region: 'us-east-1' } });
+  const stack = new Stack(new App(), 'CapacityModel', {
+    env: { account: '123456789012', region: 'us-east-1' },
+  });
   const fn = lambda.Function.fromFunctionArn(
     stack,
     'Workflow',
@@ -76,6 +78,8 @@ export interface PathCount {
   readonly transitions: number;
   /** Task states that invoke a Lambda function: workflow-function invocations. */
   readonly lambdaInvocations: number;
+  /** Tasks that wait for a task token (each stores one token item, and a decision resumes it). */
+  readonly waitingTasks: number;
   readonly states: readonly string[];
 }
 
@@ -83,6 +87,7 @@ export interface PathCount {
 export function walk(definition: AslDefinition, path: ExecutionPath): PathCount {
   const states: string[] = [];
   let invocations = 0;
+  let waiting = 0;
   let name: string | undefined = definition.StartAt;
   while (name !== undefined) {
     const state: AslState | undefined = definition.States[name];
@@ -90,9 +95,10 @@ export function walk(definition: AslDefinition, path: ExecutionPath): PathCount 
     if (states.length > 100) throw new Error(`path ${JSON.stringify(path)} loops at "${name}"`);
     states.push(name);
     if (state.Type === 'Task' && state.Resource?.includes('lambda:invoke')) invocations += 1;
+    if (state.Type === 'Task' && state.Resource?.endsWith('.waitForTaskToken')) waiting += 1;
     name = next(name, state, path);
   }
-  return { transitions: states.length, lambdaInvocations: invocations, states };
+  return { transitions: states.length, lambdaInvocations: invocations, waitingTasks: waiting, states };
 }
 
 function next(name: string, state: AslState, path: ExecutionPath): string | undefined {
