@@ -72,8 +72,12 @@ export const pricesSchema = z.strictObject({
 });
 
 const share = z.number().min(0).max(1);
-const sumsToOne = (what: string) => (shares: Record<string, number>) =>
-  Math.abs(Object.values(shares).reduce((a, b) => a + b, 0) - 1) < 1e-9 || `${what} must add up to 1`;
+/** A refinement: the shares add up to 1 (zod refinements must return a boolean; the message names the field). */
+const sumsToOne = (what: string) =>
+  [
+    (shares: Record<string, number>) => Math.abs(Object.values(shares).reduce((a, b) => a + b, 0) - 1) < 1e-9,
+    { message: `${what} must add up to 1` },
+  ] as const;
 
 export const mixSchema = z.strictObject({
   $comment: z.string().optional(),
@@ -81,17 +85,17 @@ export const mixSchema = z.strictObject({
   rates: z.array(z.number().positive()).min(1),
   shares: z
     .strictObject({ auto_allowed: share, approval: share, denied: share })
-    .refine(sumsToOne('shares (auto_allowed + approval + denied)')),
+    .refine(...sumsToOne('shares (auto_allowed + approval + denied)')),
   autoAllowed: z.strictObject({ redeemed: share }),
   approval: z.strictObject({
     outcomes: z
       .strictObject({ approved: share, rejected: share, expired: share, cancelled: share })
-      .refine(sumsToOne('approval.outcomes')),
+      .refine(...sumsToOne('approval.outcomes')),
     redeemedOfApproved: share,
     escalatedOfExpired: share,
     minApprovals: z
       .record(z.string().regex(/^[1-5]$/, 'a quorum from 1 to 5'), share)
-      .refine(sumsToOne('approval.minApprovals')),
+      .refine(...sumsToOne('approval.minApprovals')),
     channels: z.number().int().min(0).max(3),
     decisionSeconds: z.number().positive(),
     timeoutSeconds: z.number().positive(),
@@ -137,7 +141,7 @@ export const mixSchema = z.strictObject({
     groupSkew: z.number().min(0),
     groupsPerRequest: z
       .strictObject({ '1': share, '2': share })
-      .refine(sumsToOne('simulation.groupsPerRequest')),
+      .refine(...sumsToOne('simulation.groupsPerRequest')),
   }),
 });
 
