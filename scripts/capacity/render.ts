@@ -33,9 +33,13 @@ export function formatDollars(n: number): string {
   return `$${n >= 1 ? n.toFixed(2) : n.toFixed(4)}`;
 }
 
+/** A Markdown table with padded columns, as the repository's formatter (Biome) lays them out. */
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+  const width = (text: string) => [...text].length;
+  const widths = header.map((h, i) => Math.max(3, width(h), ...rows.map((r) => width(r[i] ?? ''))));
+  const line = (cells: readonly string[]) =>
+    `| ${widths.map((w, i) => (cells[i] ?? '') + ' '.repeat(w - width(cells[i] ?? ''))).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 function shortKey(key: string): string {
@@ -185,6 +189,47 @@ export function renderModel(inputs: Inputs, model: Model): string {
           ...lines.map((line) => `**${formatDollars(Object.values(line).reduce((a, b) => a + b, 0))}**`),
         ],
       ],
+    ),
+  );
+  out.push('');
+  out.push('#### Inputs: quotas and prices, and where they come from');
+  out.push('');
+  const checkedMark = (verified: boolean, checked: string) =>
+    verified ? `checked ${checked}` : '**not checked**';
+  out.push(
+    table(
+      ['quota', 'us-east-1', 'us-gov-west-1', 'raisable', 'source', 'note'],
+      Object.entries(inputs.quotas.regions['us-east-1']).map(([id, east]) => {
+        const gov = inputs.quotas.regions['us-gov-west-1'][id];
+        return [
+          id,
+          `${formatNumber(east.value)} (${checkedMark(east.verified, east.checked)})`,
+          gov ? `${formatNumber(gov.value)} (${checkedMark(gov.verified, gov.checked)})` : '',
+          east.raisable,
+          east.source,
+          [east.note, gov?.note && gov.note !== east.note ? `GovCloud: ${gov.note}` : undefined]
+            .filter(Boolean)
+            .join('; '),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+  out.push(
+    table(
+      ['price (USD)', 'us-east-1', 'us-gov-west-1', 'source', 'note'],
+      Object.entries(inputs.prices.regions['us-east-1']).map(([id, east]) => {
+        const gov = inputs.prices.regions['us-gov-west-1'][id];
+        return [
+          id,
+          `${east.value} (${checkedMark(east.verified, east.checked)})`,
+          gov ? `${gov.value} (${checkedMark(gov.verified, gov.checked)})` : '',
+          east.source,
+          [east.note, gov?.note && gov.note !== east.note ? `GovCloud: ${gov.note}` : undefined]
+            .filter(Boolean)
+            .join('; '),
+        ];
+      }),
     ),
   );
   return out.join('\n');
