@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_GROUP_SHARDS, DEFAULT_STATUS_SHARDS } from '../../../functions/adapters/dynamodb/keys.ts';
 import { FLOW_KINDS, flowShapes, templateFlow } from '../../../scripts/capacity/flows.ts';
 import {
   CapacityInputError,
@@ -172,6 +173,19 @@ describe('model arithmetic', () => {
     ]);
     expect(formatNumber(Number.POSITIVE_INFINITY)).toBe('never');
     expect([formatDollars(0.01234), formatDollars(4.456)]).toEqual(['$0.0123', '$4.46']);
+  });
+});
+
+describe('the committed mix', () => {
+  it("models the default deployment: the key functions' default shard counts", () => {
+    expect(inputs.mix.deployment.groupShards).toBe(DEFAULT_GROUP_SHARDS);
+    expect(inputs.mix.deployment.statusShards).toBe(DEFAULT_STATUS_SHARDS);
+  });
+
+  it('keeps every commit within a DynamoDB transaction', () => {
+    const facts = flowFacts(inputs.mix, definition, stackSizing(inputs.mix));
+    const limit = inputs.quotas.regions['us-east-1'].dynamodbTransactionItems?.value ?? 0;
+    expect(Math.max(...facts.map((f) => f.largestTransactionItems))).toBeLessThanOrEqual(limit);
   });
 });
 
