@@ -105,7 +105,7 @@ export function renderModel(inputs: Inputs, model: Model): string {
     out.push('');
     out.push(
       table(
-        ['component', 'unit', 'limit', ...rates.map(rateLabel), 'limit reached at'],
+        ['component', 'unit', 'limit', ...rates.map(rateLabel), 'limit reached at', 'raisable'],
         model.components.map((c) => [
           c.label,
           c.unit,
@@ -118,6 +118,7 @@ export function renderModel(inputs: Inputs, model: Model): string {
           Number.isFinite(limitReachedAt(c, region))
             ? `${formatNumber(limitReachedAt(c, region))}/s`
             : 'never',
+          c.raisable,
         ]),
       ),
     );

@@ -38,17 +38,19 @@ describe('a synthetic day through partitionWritesForCommit', () => {
     expect(result.commits).toBeGreaterThan(SAMPLE);
   });
 
-  it(`keeps the hottest key of every table and index under ${limit} WCU/s at the top rate line`, () => {
+  it(`keeps the hottest key of every table and index under ${limit} WCU/s at the top rate line`, {
+    timeout: 60_000,
+  }, () => {
     for (const [target, units] of Object.entries(peakUnits(result))) {
       expect(units, `${target} at ${top} requests/s`).toBeLessThan(limit);
     }
   });
 
-  it('gives the same answer for the same seed', () => {
+  it('gives the same answer for the same seed', { timeout: 60_000 }, () => {
     expect(simulateDay(inputs.mix, 2_000)).toEqual(simulateDay(inputs.mix, 2_000));
   });
 
-  it('would find the hot key the single status partition had', () => {
+  it('would find the hot key the single status partition had', { timeout: 120_000 }, () => {
     // One shard per status and per group is the old by-status layout: every auto-allowed request
     // on one index key. The same check must then fail, or it proves nothing.
     const unsharded = structuredClone(inputs.mix);
