@@ -26,7 +26,7 @@ const HASH_KIND = 'ala.narrowed-terms.v1';
 
 /** The scope of a grant that can be narrowed, or undefined when it states none. */
 export function termsOf(grant: GrantSpec | undefined): Terms | undefined {
-  if (!grant || grant.type !== 'aws_sts') return undefined;
+  if (grant?.type !== 'aws_sts') return undefined;
   const { actions, resources, window_seconds: window } = grant;
   if (!actions?.length || !resources?.length || !window) return undefined;
   return { actions: sortedUnique(actions), resources: sortedUnique(resources), window_seconds: window };
