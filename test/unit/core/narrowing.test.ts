@@ -135,7 +135,7 @@ describe('narrowTerms', () => {
       'a wildcard',
     ],
     ['an action with a wildcard', { actions: ['s3:*'] }, 'action "s3:*" was not asked for'],
-    ['a policy variable', { resources: ['arn:aws:s3:::exports/${aws:username}'] }, 'was not asked for'],
+    ['a policy variable', { resources: ['arn:aws:s3:::exports/\u0024{aws:username}'] }, 'was not asked for'],
     ['no actions', { actions: [] }, 'narrow_to.actions is empty'],
     ['no resources', { resources: [] }, 'narrow_to.resources is empty'],
     ['a zero window', { window_seconds: 0 }, 'window_seconds 0'],
