@@ -169,6 +169,10 @@ describe('POST /v1/action-requests/{id}/decisions: narrow_to', () => {
       terms_hash: body.vote.terms.terms_hash,
       asked: { actions: GRANT.actions, resources: GRANT.resources, window_seconds: 600 },
     });
+    const seenByAgent = (await (await call('GET', `/v1/action-requests/${id}`)).json()) as {
+      agent_message: string;
+    };
+    expect(seenByAgent.agent_message).toContain('1 of those approvals cover less than you asked');
   });
 
   it('refuses a vote the policy denies on the narrowed terms with 403 narrowing_denied, recording nothing', async () => {
