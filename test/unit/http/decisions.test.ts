@@ -218,6 +218,19 @@ describe('POST /v1/action-requests/{id}/decisions: narrow_to', () => {
     expect(JSON.stringify(await res.json())).toMatch(message);
   });
 
+  it('answers a stale action hash with 409 before reading the terms', async () => {
+    const { call } = setup();
+    const { id } = await submitted(call);
+
+    const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'bob',
+      body: { decision: 'reject', action_hash: `sha256:${'0'.repeat(64)}`, narrow_to: { actions: ['x:Y'] } },
+    });
+
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: string }).error).toBe('stale_action_hash');
+  });
+
   it('refuses to narrow a request whose grant has no scope', async () => {
     const { call } = testApp();
     const { id, action_hash } = await submitted(call);
