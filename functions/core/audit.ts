@@ -251,6 +251,11 @@ export function recordProblems(request: ActionRequest, events: readonly AuditEve
   );
   if (recorded !== chained) differ('votes', recorded, chained);
 
+  // Step-up cannot be dropped from a record to let a chat vote through.
+  const stepUp = chain.some((e) => e.type === 'approval.requested' && e.data.step_up === true);
+  if ((request.approval?.stepUp ?? false) !== stepUp) {
+    differ('step-up', request.approval?.stepUp ?? false, stepUp);
+  }
   const escalated = chain.some((e) => e.type === 'request.escalated');
   if ((request.approval?.escalated ?? false) !== escalated) {
     differ('escalation', request.approval?.escalated ?? false, escalated);

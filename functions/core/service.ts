@@ -84,6 +84,8 @@ export interface VoteInput {
   readonly comment?: string;
   readonly actionHash: string;
   readonly channel: string;
+  /** Only the review page sets it: the voter signed in within the step-up window. */
+  readonly steppedUp?: boolean;
 }
 
 export interface Redemption {
