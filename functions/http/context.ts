@@ -6,7 +6,7 @@ import type { ReplayGuard } from '../core/ports/replay.port.ts';
 import type { ApprovalService } from '../core/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Authenticator } from './auth.ts';
-import type { ReviewPageSettings } from './review/routes.ts';
+import type { ReviewPageSettings } from './review/settings.ts';
 import type { ChangeHub } from './waiter.ts';
 
 export interface AppDependencies {

@@ -1,8 +1,8 @@
 /** The local gateway's review page settings (docs/review-page.md), from the `review` config block. */
 import { bearerTokenLookup } from '../http/auth.ts';
 import { OidcSignIn } from '../http/review/oidc.ts';
-import type { ReviewPageSettings } from '../http/review/routes.ts';
 import { CookieSealer } from '../http/review/session.ts';
+import type { ReviewPageSettings } from '../http/review/settings.ts';
 import { ConfigError, type LocalConfig } from './config.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
