@@ -59,7 +59,7 @@ export function html(strings: TemplateStringsArray, ...values: readonly Part[]):
 export function jsonText(value: unknown): string {
   return (JSON.stringify(value, null, 2) ?? 'null').replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g,
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
