@@ -13,6 +13,7 @@ import {
   type EvaluationView,
   type GrantView,
   MAX_WAIT_SECONDS,
+  type NarrowTo,
   type OutcomeStatus,
   type RequestStatus,
   type VoteDecision,
@@ -113,6 +114,11 @@ export interface DecisionInput {
   readonly comment?: string;
   /** The `action_hash` of the request as the approver reviewed it; a mismatch answers 409. */
   readonly actionHash: string;
+  /**
+   * Approve less than was asked: some of the grant's actions, some of its resources, a shorter
+   * window (each omitted term stays as asked). A term not asked for answers 400; a policy deny 403.
+   */
+  readonly narrowTo?: NarrowTo;
 }
 
 interface CallSpec {
@@ -297,8 +303,8 @@ export class ApprovalsClient {
 
   /**
    * Approves or rejects (approvers). The answer's `vote.recorded` is false when the same vote had
-   * been cast before (nothing new was recorded); voting the other way after voting throws a 409
-   * `vote_already_cast`.
+   * been cast before (nothing new was recorded); voting the other way (or on other terms) after
+   * voting throws a 409 `vote_already_cast`. With `narrowTo` the approval covers only those terms.
    */
   async decide(id: string, decision: DecisionInput, options: CallOptions = {}): Promise<DecisionView> {
     return this.#call<DecisionView>({
@@ -308,6 +314,7 @@ export class ApprovalsClient {
         decision: decision.decision,
         ...(decision.comment !== undefined ? { comment: decision.comment } : {}),
         action_hash: decision.actionHash,
+        ...(decision.narrowTo !== undefined ? { narrow_to: decision.narrowTo } : {}),
       },
       idempotent: false,
       signal: options.signal,

@@ -15,6 +15,7 @@ export type ApiErrorCode =
   | 'request_not_pending'
   | 'stale_action_hash'
   | 'vote_already_cast'
+  | 'narrowing_denied'
   | 'not_approved'
   | 'grant_already_redeemed'
   | 'grant_not_redeemed'

@@ -62,12 +62,29 @@ export interface GrantTerms {
   window_seconds?: number | undefined;
 }
 
+/** What an approval of less than was asked covers; votes count together only on the same `terms_hash`. */
+export interface ApprovedTerms {
+  actions: string[];
+  resources: string[];
+  window_seconds: number;
+  terms_hash: string;
+}
+
+/** An approval narrower than asked (the `narrow_to` of a vote); each omitted term stays as asked. */
+export interface NarrowTo {
+  actions?: string[] | undefined;
+  resources?: string[] | undefined;
+  window_seconds?: number | undefined;
+}
+
 export interface Vote {
   approver: string;
   decision: VoteDecision;
   comment?: string | undefined;
   channel: string;
   time: string;
+  /** Present when the approver approved less than was asked. */
+  terms?: ApprovedTerms | undefined;
 }
 
 /** A request as the gateway shows it: status, policy decision, approvals, grant, `agent_message`. */
@@ -100,6 +117,8 @@ export interface ActionRequestView {
       }
     | undefined;
   grant?: (GrantTerms & { redeemed_at?: string | undefined }) | undefined;
+  /** Present when approved narrower than asked: the approved terms (`grant` carries them) and the grant as asked. */
+  narrowed?: { terms: ApprovedTerms; asked: GrantTerms } | undefined;
   outcome?: { status: OutcomeStatus; detail?: string | undefined; time: string } | undefined;
   created_at: string;
   updated_at: string;
@@ -190,6 +209,7 @@ export interface DecisionView extends ActionRequestView {
     decision: VoteDecision;
     channel: string;
     time: string;
+    terms?: ApprovedTerms | undefined;
     /** true when this call recorded the vote; false when the same vote had been recorded earlier. */
     recorded: boolean;
   };

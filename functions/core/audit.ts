@@ -245,9 +245,19 @@ export function recordProblems(request: ActionRequest, events: readonly AuditEve
   if (status !== request.status) differ('status', request.status, status ?? 'none');
 
   const votesOf = (list: readonly string[]) => [...list].sort().join(',');
-  const recorded = votesOf((request.approval?.votes ?? []).map((v) => `${v.approver}:${v.decision}`));
+  // A narrowed vote is its approver, its decision and the hash of the terms it approved.
+  const recorded = votesOf(
+    (request.approval?.votes ?? []).map(
+      (v) => `${v.approver}:${v.decision}${v.terms ? `:${v.terms.terms_hash}` : ''}`,
+    ),
+  );
   const chained = votesOf(
-    chain.filter((e) => e.type === 'review.recorded').map((e) => `${e.actor}:${String(e.data.decision)}`),
+    chain
+      .filter((e) => e.type === 'review.recorded')
+      .map(
+        (e) =>
+          `${e.actor}:${String(e.data.decision)}${e.data.terms_hash === undefined ? '' : `:${String(e.data.terms_hash)}`}`,
+      ),
   );
   if (recorded !== chained) differ('votes', recorded, chained);
 
@@ -256,6 +266,28 @@ export function recordProblems(request: ActionRequest, events: readonly AuditEve
   if ((request.approval?.stepUp ?? false) !== stepUp) {
     differ('step-up', request.approval?.stepUp ?? false, stepUp);
   }
+  // An approval of narrowed terms: the record's grant must carry exactly them, and nothing else.
+  const approvedTerms = chain.find((e) => e.type === 'request.approved')?.data.terms;
+  const narrowed = request.narrowed?.terms;
+  const recordTerms = narrowed
+    ? canonicalize({
+        actions: narrowed.actions,
+        resources: narrowed.resources,
+        window_seconds: narrowed.window_seconds,
+      })
+    : 'none';
+  const chainTerms = approvedTerms === undefined ? 'none' : canonicalize(approvedTerms);
+  if (recordTerms !== chainTerms) differ('approved terms', recordTerms, chainTerms);
+  if (narrowed) {
+    const grant = request.grant;
+    const granted = canonicalize({
+      actions: grant?.actions ?? [],
+      resources: grant?.resources ?? [],
+      window_seconds: grant?.window_seconds ?? 0,
+    });
+    if (granted !== recordTerms) differ('grant', granted, recordTerms);
+  }
+
   const escalated = chain.some((e) => e.type === 'request.escalated');
   if ((request.approval?.escalated ?? false) !== escalated) {
     differ('escalation', request.approval?.escalated ?? false, escalated);

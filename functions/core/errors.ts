@@ -81,6 +81,12 @@ export class UndeclaredDelegationError extends GatewayError {
   readonly kind = 'forbidden';
 }
 
+/** The policy, re-evaluated with an approver's narrowed terms, denies them: the vote is not recorded. */
+export class NarrowingDeniedError extends GatewayError {
+  readonly code = 'narrowing_denied';
+  readonly kind = 'forbidden';
+}
+
 export class NotEligibleError extends GatewayError {
   readonly code = 'not_eligible';
   readonly kind = 'forbidden';

@@ -6,11 +6,12 @@
 
 import { type AuditDraft, appendEvents } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
-import { approvers as distinctApprovers, ineligibility, requestingSide } from './eligibility.ts';
+import { ineligibility, requestingSide } from './eligibility.ts';
 import {
   ForbiddenError,
   GrantAlreadyRedeemedError,
   GrantNotRedeemedError,
+  NarrowingDeniedError,
   NotApprovedError,
   NotDueError,
   OutcomeAlreadyReportedError,
@@ -26,6 +27,7 @@ import {
   type ApprovalState,
   type Directory,
   GENESIS_HASH,
+  type NarrowedTerms,
   type PolicyDecision,
   type Status,
   type Subject,
@@ -33,6 +35,7 @@ import {
   type VoteDecision,
   type VouchedResource,
 } from './model.ts';
+import { narrowedGrant, narrowTerms, quorumTerms } from './narrowing.ts';
 import type { Transition } from './ports/store.port.ts';
 
 /** Timers may fire this early (clock skew between the workflow engine and us) and still count. */
@@ -280,6 +283,22 @@ export interface ReviewCommand {
    */
   readonly steppedUp?: boolean;
   readonly now: Date;
+  /**
+   * An approval of less than was asked (core/narrowing.ts): the narrowed terms and what the policy
+   * decided when it re-evaluated the request with them (`input.narrowing`).
+   */
+  readonly narrowing?: {
+    readonly terms: NarrowedTerms;
+    readonly reevaluation: Reevaluation;
+  };
+}
+
+/** The policy's verdict on a narrowed approval, recorded with the vote. */
+export interface Reevaluation {
+  readonly outcome: PolicyDecision['outcome'];
+  readonly reasons: readonly { readonly code: string; readonly message: string }[];
+  readonly policy_digest: string;
+  readonly input_hash: string;
 }
 
 export type ReviewResult =
@@ -349,14 +368,48 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
       { details: { channel: command.channel } },
     );
   }
+  const narrowing = command.narrowing;
+  if (narrowing && command.decision !== 'approve') {
+    throw new ValidationError(
+      'narrow_to applies to approvals only; a rejection rejects the request as asked',
+      {
+        details: { field: 'narrow_to' },
+      },
+    );
+  }
   const earlier = approval.votes.find((vote) => vote.approver === approver);
   if (earlier) {
     // The same vote again is a retry and changes nothing; the other vote would silently not count.
-    if (earlier.decision === command.decision) return { kind: 'duplicate', request };
+    if (earlier.decision === command.decision && earlier.terms?.terms_hash === narrowing?.terms.terms_hash) {
+      return { kind: 'duplicate', request };
+    }
+    const what = earlier.terms ? ` the narrowed terms ${earlier.terms.terms_hash}` : '';
     throw new VoteAlreadyCastError(
-      `${approver} already voted to ${earlier.decision} at ${earlier.time}; a vote cannot be changed`,
-      { details: { decision: earlier.decision, time: earlier.time } },
+      `${approver} already voted to ${earlier.decision}${what} at ${earlier.time}; a vote cannot be changed`,
+      {
+        details: {
+          decision: earlier.decision,
+          time: earlier.time,
+          ...(earlier.terms ? { terms_hash: earlier.terms.terms_hash } : {}),
+        },
+      },
     );
+  }
+  if (narrowing) {
+    // Defence in depth: the terms must be what narrowing the request's grant gives, hash included.
+    const terms = narrowTerms(request, narrowing.terms);
+    if (!terms || terms.terms_hash !== narrowing.terms.terms_hash) {
+      throw new ValidationError('the narrowed terms do not match this request; review the request again', {
+        details: { field: 'narrow_to' },
+      });
+    }
+    if (narrowing.reevaluation.outcome === 'deny') {
+      const why = narrowing.reevaluation.reasons.map((r) => r.message).join(' ');
+      throw new NarrowingDeniedError(
+        `the policy denies the narrowed terms${why ? `: ${why}` : ''}; approve the request as asked, narrow it differently, or reject it`,
+        { details: { terms_hash: terms.terms_hash, reasons: narrowing.reevaluation.reasons } },
+      );
+    }
   }
   // A comment with nothing anyone can read (spaces, zero-width or control characters) is no comment.
   const trimmed = command.comment?.trim();
@@ -374,6 +427,7 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
     ...(comment ? { comment } : {}),
     channel: command.channel,
     time: now.toISOString(),
+    ...(narrowing ? { terms: narrowing.terms } : {}),
   };
   const votes = [...approval.votes, vote];
   const drafts: AuditDraft[] = [
@@ -385,23 +439,60 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
         channel: vote.channel,
         action_hash: command.actionHash,
         ...(comment ? { comment } : {}),
+        ...(narrowing
+          ? {
+              terms_hash: narrowing.terms.terms_hash,
+              terms: termsData(narrowing.terms),
+              reevaluation: { ...narrowing.reevaluation },
+            }
+          : {}),
       },
     },
   ];
   let status: Status = request.status;
+  let changes: Partial<ActionRequest> = {};
   if (vote.decision === 'reject') {
     status = 'rejected';
     drafts.push({ type: 'request.rejected', actor: approver, data: { comment } });
   } else {
-    const approvers = distinctApprovers(votes);
-    if (approvers.length >= approval.minApprovals) {
+    const reached = quorumTerms(votes, approval.minApprovals);
+    if (reached?.kind === 'as_asked') {
       status = 'approved';
-      drafts.push({ type: 'request.approved', actor: approver, data: { by: 'review', approvers } });
+      drafts.push({
+        type: 'request.approved',
+        actor: approver,
+        data: { by: 'review', approvers: reached.approvers },
+      });
+    } else if (reached?.kind === 'narrowed' && request.grant) {
+      // The grant issued is the narrowed one: nothing outside the approved terms survives.
+      status = 'approved';
+      changes = {
+        grant: narrowedGrant(request.grant, reached.terms),
+        narrowed: { terms: reached.terms, asked: request.grant },
+      };
+      drafts.push({
+        type: 'request.approved',
+        actor: approver,
+        data: {
+          by: 'review',
+          approvers: reached.approvers,
+          terms_hash: reached.terms.terms_hash,
+          terms: termsData(reached.terms),
+        },
+      });
     }
   }
   return {
     kind: 'recorded',
-    transition: transition(request, now, { status, approval: { ...approval, votes } }, drafts),
+    transition: transition(request, now, { status, approval: { ...approval, votes }, ...changes }, drafts),
+  };
+}
+
+function termsData(terms: NarrowedTerms): Record<string, unknown> {
+  return {
+    actions: [...terms.actions],
+    resources: [...terms.resources],
+    window_seconds: terms.window_seconds,
   };
 }
 

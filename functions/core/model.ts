@@ -66,6 +66,21 @@ export interface PolicyInput {
   readonly now: string;
   /** Attributes the gateway resolved itself; the agent cannot set them. */
   readonly vouched?: { readonly resource: VouchedResource };
+  /** Present only when an approver's narrowed approval is re-evaluated (docs/policies.md). */
+  readonly narrowing?: NarrowingInput;
+}
+
+/** `input.narrowing`: a narrowed approval the policy re-evaluates before the vote is recorded. */
+export interface NarrowingInput {
+  readonly request_id: string;
+  readonly approver: string;
+  /** The terms the approver would approve. */
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+  readonly window_seconds: number;
+  readonly terms_hash: string;
+  /** The grant's terms as the request asked them. */
+  readonly asked: Terms;
 }
 
 /** One resource inventory entry: resource ids matching `match` (`*` any run, `?` one character). */
@@ -194,12 +209,34 @@ export interface Directory {
 
 export type VoteDecision = 'approve' | 'reject';
 
+/** What an approver asks to narrow an approval to; each omitted term stays as asked (core/narrowing.ts). */
+export interface NarrowTo {
+  readonly actions?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly window_seconds?: number;
+}
+
+/** A grant's scope: what narrowing compares. */
+export interface Terms {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+  readonly window_seconds: number;
+}
+
+/** Terms a vote approved, validated as a subset of the request's grant, with their own hash. */
+export interface NarrowedTerms extends Terms {
+  /** `sha256:<hex>` binding the request id, its action hash and these terms (core/narrowing.ts termsHash). */
+  readonly terms_hash: string;
+}
+
 export interface Vote {
   readonly approver: string;
   readonly decision: VoteDecision;
   readonly comment?: string;
   readonly channel: string;
   readonly time: string;
+  /** Present when the approver approved less than was asked: the terms this vote approves. */
+  readonly terms?: NarrowedTerms;
 }
 
 export interface ApprovalState {
@@ -251,7 +288,10 @@ export interface ActionRequest {
    * this was recorded have none). Shown to approvers beside the agent's own claims.
    */
   readonly vouched?: VouchedResource;
+  /** What approval issues; once approved narrower, only the narrowed scope (see `narrowed`). */
   readonly grant?: GrantSpec;
+  /** Set when the request was approved narrower than asked: the approved terms and the grant as asked. */
+  readonly narrowed?: { readonly terms: NarrowedTerms; readonly asked: GrantSpec };
   readonly grantRedeemedAt?: string;
   readonly outcome?: OutcomeReport;
   readonly createdAt: string;

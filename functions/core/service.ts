@@ -29,11 +29,13 @@ import type {
   ActionRequest,
   ActionRequestInput,
   AuditEvent,
+  NarrowTo,
   PolicyDecision,
   PolicyInput,
   Status,
   VoteDecision,
 } from './model.ts';
+import { narrowTerms, termsOf } from './narrowing.ts';
 import { cursorAfter, MAX_PAGE_LIMIT, pageLimit } from './paging.ts';
 import type { ResourceAttributes } from './ports/attributes.port.ts';
 import type { Clock } from './ports/clock.port.ts';
@@ -86,6 +88,11 @@ export interface VoteInput {
   readonly channel: string;
   /** Only the review page sets it: the voter signed in within the step-up window. */
   readonly steppedUp?: boolean;
+  /**
+   * Approve less than was asked (core/narrowing.ts): the policy is evaluated again with these terms
+   * (`input.narrowing`) and a deny refuses the vote. Terms equal to the request's are a plain approval.
+   */
+  readonly narrowTo?: NarrowTo;
 }
 
 export interface Redemption {
@@ -365,8 +372,14 @@ export class ApprovalService {
     return this.#mutate<{ request: ActionRequest; duplicate: boolean }>(
       requestId,
       approver,
-      (request, now) => {
-        const outcome = lifecycle.review(request, { approver, ...vote, now }, this.directory);
+      async (request, now) => {
+        const { narrowTo, ...plain } = vote;
+        const narrowing = narrowTo ? await this.#narrowing(request, approver, vote, now) : undefined;
+        const outcome = lifecycle.review(
+          request,
+          { approver, ...plain, now, ...(narrowing ? { narrowing } : {}) },
+          this.directory,
+        );
         switch (outcome.kind) {
           case 'recorded':
             return {
@@ -384,6 +397,66 @@ export class ApprovalService {
         }
       },
     );
+  }
+
+  /**
+   * The narrowed terms of a vote and the policy's re-evaluation of them, or undefined when the
+   * terms are the request's own or the vote will not be counted anyway (the lifecycle then refuses
+   * it or records it as late, as for any vote). Nothing is evaluated for someone who may not vote.
+   */
+  async #narrowing(
+    request: ActionRequest,
+    approver: string,
+    vote: VoteInput,
+    now: Date,
+  ): Promise<lifecycle.ReviewCommand['narrowing']> {
+    const refusal = lifecycle.ineligibility(request, approver, this.directory);
+    if (refusal) throw refusal;
+    if (vote.decision !== 'approve') {
+      throw new ValidationError(
+        'narrow_to applies to approvals only; a rejection rejects the request as asked',
+        {
+          details: { field: 'narrow_to' },
+        },
+      );
+    }
+    const approval = request.approval;
+    if (request.status !== 'pending' || !approval || now.getTime() >= Date.parse(approval.expiresAt)) {
+      return undefined;
+    }
+    if (vote.actionHash !== request.actionHash || !vote.narrowTo) return undefined;
+    const terms = narrowTerms(request, vote.narrowTo);
+    const asked = termsOf(request.grant);
+    if (!terms || !asked) return undefined;
+    const input = await withVouchedFrom(
+      {
+        subject: request.subject,
+        action: request.action,
+        resource: request.resource,
+        context: request.context,
+        now: now.toISOString(),
+        narrowing: {
+          request_id: request.id,
+          approver,
+          actions: terms.actions,
+          resources: terms.resources,
+          window_seconds: terms.window_seconds,
+          terms_hash: terms.terms_hash,
+          asked,
+        },
+      },
+      this.#attributes,
+    );
+    const decision = this.#deps.policy.evaluate(input, { requestId: request.id });
+    return {
+      terms,
+      reevaluation: {
+        outcome: decision.outcome,
+        reasons: decision.reasons.map((r) => ({ code: r.code, message: r.message })),
+        policy_digest: decision.policyDigest,
+        input_hash: decision.inputHash,
+      },
+    };
   }
 
   async cancel(requestId: string, actor: string, reason?: string): Promise<ActionRequest> {

@@ -153,11 +153,44 @@ export const ActionRequestBody = z
   });
 export type ActionRequestBody = z.infer<typeof ActionRequestBody>;
 
+/** An approval of less than was asked (core/narrowing.ts); each omitted term stays as asked. */
+export const NarrowToBody = z
+  .strictObject({
+    actions: z
+      .array(z.string().min(1).max(256))
+      .min(1, 'keep at least one action (to approve none, reject the request)')
+      .max(100)
+      .optional()
+      .openapi({ description: "Some of the grant's actions, letter for letter" }),
+    resources: z
+      .array(z.string().min(1).max(2048))
+      .min(1, 'keep at least one resource (to approve none, reject the request)')
+      .max(100)
+      .optional()
+      .openapi({
+        description:
+          "Some of the grant's resources, letter for letter, or literal resources (no `*`, `?`, `${`) that one of its stated wildcard resources matches",
+      }),
+    window_seconds: z
+      .number()
+      .int('a whole number of seconds')
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional()
+      .openapi({ description: "At most the grant's window" }),
+  })
+  .openapi('NarrowTo', {
+    description:
+      'Approve less than was asked: fewer actions, fewer resources, a shorter window, never more. The policy is evaluated again with these terms (`input.narrowing`); a deny refuses the vote (403 `narrowing_denied`). A term that was not asked for is a 400 naming it.',
+    example: { resources: ['arn:aws-us-gov:s3:::fin-ledger-prod/2026q2/*'], window_seconds: 600 },
+  });
+
 export const DecisionBody = z
   .strictObject({
     decision: z.enum(['approve', 'reject']),
     comment: z.string().max(2000).optional(),
     action_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be the action_hash shown with the request'),
+    narrow_to: NarrowToBody.optional(),
   })
   .openapi('DecisionInput');
 
@@ -177,6 +210,18 @@ const GrantTerms = z.object({
   window_seconds: z.number().optional(),
 });
 const Status = z.enum(['pending', 'approved', 'denied', 'rejected', 'expired', 'cancelled']);
+/** Terms a narrowed vote or approval covers, with their own hash. */
+const ApprovedTerms = z
+  .object({
+    actions: z.array(z.string()),
+    resources: z.array(z.string()),
+    window_seconds: z.number(),
+    terms_hash: z.string().openapi({
+      description:
+        'sha256 of the request id, its action hash and these terms: votes count together only when it is the same',
+    }),
+  })
+  .openapi('ApprovedTerms');
 
 export const ActionRequestView = z
   .object({
@@ -211,11 +256,24 @@ export const ActionRequestView = z
             comment: z.string().optional(),
             channel: z.string(),
             time: z.string(),
+            terms: ApprovedTerms.optional().openapi({
+              description: 'Present when the approver approved less than was asked: what this vote approves',
+            }),
           }),
         ),
       })
       .optional(),
     grant: GrantTerms.extend({ redeemed_at: z.string().optional() }).optional(),
+    narrowed: z
+      .object({
+        terms: ApprovedTerms,
+        asked: GrantTerms,
+      })
+      .optional()
+      .openapi({
+        description:
+          'Present when the request was approved narrower than asked: the approved terms (which `grant` now carries) and the grant as asked',
+      }),
     outcome: z
       .object({ status: z.enum(['succeeded', 'failed']), detail: z.string().optional(), time: z.string() })
       .optional(),
@@ -235,6 +293,7 @@ export const DecisionView = ActionRequestView.extend({
       decision: z.enum(['approve', 'reject']),
       channel: z.string(),
       time: z.string(),
+      terms: ApprovedTerms.optional(),
       recorded: z.boolean().openapi({
         description:
           'true when this call recorded the vote; false when the same vote had been recorded earlier (a retry) and nothing changed',

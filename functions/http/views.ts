@@ -5,7 +5,8 @@
 
 import type { ChainVerdict } from '../core/audit.ts';
 import { asHashed } from '../core/audit.ts';
-import type { ActionRequest, AuditEvent, PolicyDecision } from '../core/model.ts';
+import type { ActionRequest, AuditEvent, NarrowedTerms, PolicyDecision } from '../core/model.ts';
+import { describeTerms } from '../core/narrowing.ts';
 import type { IssuedCredentials } from '../core/ports/credentials.port.ts';
 import type { ActionRequestView, AuditView, DecisionView, EvaluationView, GrantView } from './schemas.ts';
 
@@ -52,7 +53,10 @@ export function toView(request: ActionRequest): ActionRequestView {
             escalated: approval.escalated,
             expires_at: approval.expiresAt,
             ...(approval.escalateAt ? { escalate_at: approval.escalateAt } : {}),
-            votes: approval.votes.map((v) => ({ ...v })),
+            votes: approval.votes.map(({ terms, ...v }) => ({
+              ...v,
+              ...(terms ? { terms: termsView(terms) } : {}),
+            })),
           },
         }
       : {}),
@@ -67,6 +71,9 @@ export function toView(request: ActionRequest): ActionRequestView {
             ...(request.grantRedeemedAt ? { redeemed_at: request.grantRedeemedAt } : {}),
           },
         }
+      : {}),
+    ...(request.narrowed
+      ? { narrowed: { terms: termsView(request.narrowed.terms), asked: mutableCopy(request.narrowed.asked) } }
       : {}),
     ...(request.outcome ? { outcome: { ...request.outcome } } : {}),
     created_at: request.createdAt,
@@ -90,8 +97,18 @@ export function toDecisionView(request: ActionRequest, approver: string, recorde
       decision: vote.decision,
       channel: vote.channel,
       time: vote.time,
+      ...(vote.terms ? { terms: termsView(vote.terms) } : {}),
       recorded,
     },
+  };
+}
+
+function termsView(terms: NarrowedTerms) {
+  return {
+    actions: [...terms.actions],
+    resources: [...terms.resources],
+    window_seconds: terms.window_seconds,
+    terms_hash: terms.terms_hash,
   };
 }
 
@@ -117,7 +134,9 @@ export function toGrantView(request: ActionRequest, credentials: IssuedCredentia
     agent_message:
       grant.type === 'none'
         ? 'Granted. This action needs no credentials from the gateway: perform exactly the approved action now, then report the outcome.'
-        : 'Here are credentials scoped to exactly the approved action; they are shown once and work only within the approved window. Perform the action, then report the outcome.',
+        : request.narrowed
+          ? `Here are credentials scoped to what the approvers approved, which is narrower than you asked: ${describeTerms(request.narrowed.terms)}. They are shown once and allow nothing else; do only that part of the action, then report the outcome. Anything beyond it needs a new request.`
+          : 'Here are credentials scoped to exactly the approved action; they are shown once and work only within the approved window. Perform the action, then report the outcome.',
   };
 }
 
@@ -201,6 +220,15 @@ export function agentMessage(request: ActionRequest): string {
             ? 'Its credentials were already redeemed; they are delivered once.'
             : `Redeem the scoped credentials once (POST ${requestPath(request.id)}/grant), perform exactly this action, then report the outcome.`
           : `Perform exactly this action, then report the outcome (POST ${requestPath(request.id)}/outcome).`;
+      if (request.narrowed) {
+        const asked = request.narrowed.asked;
+        return [
+          `Approved ${by}, but narrower than you asked: only ${describeTerms(request.narrowed.terms)}`,
+          `(you asked for ${asked.actions?.join(', ')} on ${asked.resources?.join(', ')}, for ${asked.window_seconds} s; terms hash ${request.narrowed.terms.terms_hash}).`,
+          `Do only what was approved; the credentials allow nothing else. ${grant}`,
+          'Anything beyond the approved terms needs a new request; tell the user what was left out.',
+        ].join(' ');
+      }
       return `Approved ${by}: you may perform ${what}, exactly as submitted (action hash ${request.actionHash}). ${grant} Any other action needs its own request.`;
     }
     case 'denied':

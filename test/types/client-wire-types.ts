@@ -29,6 +29,7 @@ export type Checks = [
   Assert<Same<sdk.DecisionView, z.infer<typeof schemas.DecisionView>>>,
   Assert<Same<sdk.WhoamiView, z.infer<typeof schemas.WhoamiView>>>,
   Assert<Same<sdk.ErrorBody, z.infer<typeof schemas.ErrorView>>>,
+  Assert<Same<sdk.NarrowTo, z.input<typeof schemas.NarrowToBody>>>,
   Assert<Same<sdk.VoteDecision, z.infer<typeof schemas.DecisionBody>['decision']>>,
   Assert<Same<sdk.OutcomeStatus, z.infer<typeof schemas.OutcomeBody>['status']>>,
   Assert<Same<sdk.RequestStatus, z.infer<typeof schemas.ActionRequestView>['status']>>,

@@ -15,6 +15,26 @@ import {
 import { buildRequest, collect, parseCount, parseSeconds, type RequestFlags } from '../input.ts';
 import { type Runtime, run } from '../runtime.ts';
 
+interface ReviewFlags {
+  readonly comment?: string;
+  readonly actionHash?: string;
+  readonly onlyAction?: string[];
+  readonly onlyResource?: string[];
+  readonly window?: number;
+}
+
+/** The `narrow_to` of an approval from --only-action, --only-resource and --window; none without them. */
+function narrowToOf(
+  options: ReviewFlags,
+): { actions?: string[]; resources?: string[]; window_seconds?: number } | undefined {
+  const narrowTo = {
+    ...(options.onlyAction ? { actions: options.onlyAction } : {}),
+    ...(options.onlyResource ? { resources: options.onlyResource } : {}),
+    ...(options.window !== undefined ? { window_seconds: options.window } : {}),
+  };
+  return Object.keys(narrowTo).length > 0 ? narrowTo : undefined;
+}
+
 function waitOption(): Option {
   return new Option(
     '--wait <seconds>',
@@ -175,7 +195,8 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     );
 
   const review = (decision: 'approve' | 'reject') =>
-    run(runtime, async (id: string, options: { comment?: string; actionHash?: string }) => {
+    run(runtime, async (id: string, options: ReviewFlags) => {
+      const narrowTo = narrowToOf(options);
       const client = runtime.client();
       const view = await client.get(id);
       if (view.status !== 'pending') {
@@ -192,12 +213,19 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
       if (!runtime.json) {
         runtime.print(`You are ${decision === 'approve' ? 'approving' : 'rejecting'}:`);
         runtime.print(formatRequest(view));
+        if (narrowTo) {
+          const asked = view.grant;
+          runtime.print(
+            `Only: ${(narrowTo.actions ?? asked?.actions ?? []).map(safe).join(', ')} on ${(narrowTo.resources ?? asked?.resources ?? []).map(safe).join(', ')}, for ${narrowTo.window_seconds ?? asked?.window_seconds ?? '?'} s`,
+          );
+        }
         runtime.print('');
       }
       const decided = await client.decide(id, {
         decision,
         actionHash: options.actionHash ?? view.action_hash,
         ...(options.comment !== undefined ? { comment: options.comment } : {}),
+        ...(narrowTo ? { narrowTo } : {}),
       });
       const progress = decided.approval
         ? ` (${decided.approval.received} of ${decided.approval.required} approvals)`
@@ -212,10 +240,14 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
         );
         return EXIT.unchanged;
       }
+      const narrowed = vote?.terms ? ` narrower (terms ${vote.terms.terms_hash})` : '';
+      const granted = decided.narrowed
+        ? ` The grant carries only ${decided.narrowed.terms.actions.map(safe).join(', ')} on ${decided.narrowed.terms.resources.map(safe).join(', ')}, for ${decided.narrowed.terms.window_seconds} s.`
+        : '';
       runtime.emit(
         decided,
         () =>
-          `${decision === 'approve' ? 'Approved' : 'Rejected'}: ${decided.id} is now ${decided.status}${progress}.`,
+          `${decision === 'approve' ? `Approved${narrowed}` : 'Rejected'}: ${decided.id} is now ${decided.status}${progress}.${granted}`,
       );
       return EXIT.ok;
     });
@@ -226,12 +258,26 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
     .description(
       'Fetch the request, show exactly what is being approved, and vote for it with its action hash.\n' +
         'With --action-hash, the vote is refused if the request is not the one you reviewed.\n' +
+        'With --only-action, --only-resource or --window, approve less than was asked: the policy\n' +
+        're-evaluates the narrowed terms, and the vote counts only toward them; the grant then\n' +
+        'carries only them. A term that was not asked for is refused (400).\n' +
         'Exit code 0 when your vote was recorded; 4 when you had approved already (nothing new was\n' +
         'recorded; your vote stands); 1 when refused, e.g. you rejected it already (409 vote_already_cast).',
     )
     .argument('<id>', 'action request id (ar_…)')
     .option('--comment <text>', 'note for the audit trail')
     .option('--action-hash <hash>', 'the action hash you reviewed (sha256:…)')
+    .option('--only-action <action>', "approve only this of the grant's actions (repeatable)", collect)
+    .option(
+      '--only-resource <arn>',
+      "approve only this of the grant's resources, or a resource one of its wildcards covers (repeatable)",
+      collect,
+    )
+    .addOption(
+      new Option('--window <seconds>', 'approve a shorter window than asked').argParser((value: string) =>
+        parseCount(value, '--window', 1, 9_999_999),
+      ),
+    )
     .action(review('approve'));
 
   program

@@ -11,7 +11,8 @@ const decideRoute = createRoute({
   operationId: 'decideActionRequest',
   summary: 'Approve or reject (approvers)',
   description:
-    'The `action_hash` must be the one you reviewed. A rejection needs a comment. Repeating your vote changes nothing and answers 200 with `vote.recorded` false; voting the other way after you voted answers 409 `vote_already_cast`.',
+    'The `action_hash` must be the one you reviewed. A rejection needs a comment. Repeating your vote changes nothing and answers 200 with `vote.recorded` false; voting the other way (or on other terms) after you voted answers 409 `vote_already_cast`. ' +
+    'An approval may be narrower than asked (`narrow_to`: fewer actions, fewer resources, a shorter window): the policy re-evaluates the narrowed terms (a deny is 403 `narrowing_denied`), a term that was not asked for is a 400 naming it, the vote counts only toward those terms (and votes on the request as asked count toward them too), and the grant then carries only them.',
   security,
   request: { params: RequestIdParam, ...jsonBody(DecisionBody) },
   responses: {
@@ -35,6 +36,7 @@ export function registerDecisionRoutes(app: GatewayApp, { service }: AppDependen
       ...(vote.comment !== undefined ? { comment: vote.comment } : {}),
       actionHash: vote.action_hash,
       channel: 'api',
+      ...(vote.narrow_to !== undefined ? { narrowTo: vote.narrow_to } : {}),
     });
     return c.json(toDecisionView(request, c.var.principal, !duplicate), 200);
   });
