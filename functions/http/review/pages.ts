@@ -6,7 +6,8 @@
  */
 import type { ChainVerdict } from '../../core/audit.ts';
 import { activeGroups, approvers } from '../../core/eligibility.ts';
-import type { ActionRequest, AuditEvent } from '../../core/model.ts';
+import type { ActionRequest, AuditEvent, GrantSpec } from '../../core/model.ts';
+import { termsOf } from '../../core/narrowing.ts';
 import { html, jsonText, type SafeHtml } from './html.ts';
 import type { ReviewSession } from './session.ts';
 
@@ -31,6 +32,7 @@ pre { background: #f4f4f4; padding: .5rem; overflow-x: auto; white-space: pre-wr
 .bad { color: #b50909; font-weight: bold; }
 button { font: inherit; padding: .4rem 1rem; }
 label { display: block; font-weight: bold; margin-top: .5rem; }
+fieldset label { display: inline; font-weight: normal; margin-left: .25rem; }
 textarea, input[type=password] { font: inherit; width: 100%; max-width: 40rem; }
 :focus-visible { outline: 3px solid #005ea2; outline-offset: 2px; }
 `;
@@ -161,6 +163,12 @@ ${
 ${a?.stepUp ? html`<p><strong>Step-up:</strong> votes count only from a sign-in within the last few minutes, on this page.</p>` : ''}
 </section>
 
+<section aria-labelledby="grant-h">
+<h2 id="grant-h">What approval grants</h2>
+${grantSummary(r.narrowed ? r.narrowed.asked : r.grant, r.narrowed ? 'Asked' : undefined)}
+${r.narrowed ? grantSummary(r.grant, 'Approved (narrower than asked)') : ''}
+</section>
+
 <section aria-labelledby="votes-h">
 <h2 id="votes-h">Approvals so far</h2>
 ${
@@ -173,7 +181,7 @@ ${
 ${
   a.votes.length > 0
     ? html`<table data-testid="votes"><caption>Votes</caption><thead><tr><th scope="col">Approver</th><th scope="col">Vote</th><th scope="col">Comment</th><th scope="col">Channel</th><th scope="col">Time</th></tr></thead>
-<tbody>${a.votes.map((v) => html`<tr><td>${v.approver}</td><td>${v.decision}</td><td>${v.comment ?? ''}</td><td>${v.channel}</td><td>${time(v.time)}</td></tr>`)}</tbody></table>`
+<tbody>${a.votes.map((v) => html`<tr><td>${v.approver}</td><td>${v.decision}${v.terms ? html` (narrower: ${v.terms.actions.join(', ')} on ${v.terms.resources.join(', ')} for ${v.terms.window_seconds} s)` : ''}</td><td>${v.comment ?? ''}</td><td>${v.channel}</td><td>${time(v.time)}</td></tr>`)}</tbody></table>`
     : html`<p>No votes yet.</p>`
 }`
     : html`<p>This request needs no human approval.</p>`
@@ -208,7 +216,41 @@ ${stepUpNeeded ? html`<p class="notice" data-testid="step-up-notice">This reques
 <textarea id="reject-comment" name="comment" rows="3" maxlength="2000" required aria-required="true"></textarea>
 <p><button type="submit" data-testid="reject">Reject</button></p>
 </form>
+${narrowerForm(r, session)}
 </section>`;
+}
+
+function grantSummary(grant: GrantSpec | undefined, heading?: string): SafeHtml {
+  const title = heading ? html`<h3>${heading}</h3>` : '';
+  if (!grant || grant.type === 'none')
+    return html`${title}<p>No AWS credentials: the agent acts with what it has.</p>`;
+  return html`${title}<p>Credentials for one use, role <code>${grant.role ?? ''}</code>, for ${grant.window_seconds ?? 0} seconds:</p>
+<ul>${(grant.actions ?? []).map((action) => html`<li>action <code>${action}</code></li>`)}${(grant.resources ?? []).map((resource) => html`<li>resource <code>${resource}</code></li>`)}</ul>`;
+}
+
+/**
+ * Approve less than was asked: untick actions or resources, shorten the window. Only for a grant
+ * with a scope (aws_sts); the service checks the terms are within what was asked.
+ */
+function narrowerForm(r: ActionRequest, session: ReviewSession): SafeHtml | string {
+  const terms = termsOf(r.grant);
+  if (!terms) return '';
+  return html`<form method="post" action="/review/requests/${r.id}/approve-narrower" aria-labelledby="narrow-h">
+<h3 id="narrow-h">Approve less than was asked</h3>
+<input type="hidden" name="csrf" value="${session.csrf}">
+<input type="hidden" name="action_hash" value="${r.actionHash}">
+<fieldset><legend>Actions to allow</legend>
+${terms.actions.map((action, i) => html`<div><input type="checkbox" id="narrow-action-${i}" name="narrow_action" value="${action}" checked><label for="narrow-action-${i}">${action}</label></div>`)}
+</fieldset>
+<fieldset><legend>Resources to allow</legend>
+${terms.resources.map((resource, i) => html`<div><input type="checkbox" id="narrow-resource-${i}" name="narrow_resource" value="${resource}" checked><label for="narrow-resource-${i}">${resource}</label></div>`)}
+</fieldset>
+<label for="narrow-window">Window in seconds (at most ${terms.window_seconds})</label>
+<input id="narrow-window" name="window_seconds" type="number" min="1" max="${terms.window_seconds}" step="1" value="${terms.window_seconds}">
+<label for="narrow-comment">Comment on the narrowed approval (optional)</label>
+<textarea id="narrow-comment" name="comment" rows="2" maxlength="2000"></textarea>
+<p><button type="submit" data-testid="approve-narrower">Approve only what is ticked</button></p>
+</form>`;
 }
 
 function auditTable(audit: NonNullable<RequestPageModel['audit']>): SafeHtml {

@@ -18,7 +18,7 @@ import { boundPrincipal } from '../../core/eligibility.ts';
 import { GatewayError, NotFoundError } from '../../core/errors.ts';
 import { REQUEST_ID_PATTERN } from '../../core/identifiers.ts';
 import { ineligibility, REVIEW_PAGE_CHANNEL } from '../../core/lifecycle.ts';
-import type { ActionRequest, VoteDecision } from '../../core/model.ts';
+import type { ActionRequest, NarrowTo, VoteDecision } from '../../core/model.ts';
 import type { AppDependencies, GatewayApp, GatewayEnv } from '../context.ts';
 import { toHttpError } from '../errors.ts';
 import { OidcSignIn, SignInError } from './oidc.ts';
@@ -310,20 +310,21 @@ export function registerReviewRoutes(app: GatewayApp, deps: AppDependencies): vo
     return showRequest(c, session, id, 200, {
       ...(voted === 'approve' ? { notice: 'Your approval is recorded.' } : {}),
       ...(voted === 'reject' ? { notice: 'Your rejection is recorded.' } : {}),
+      ...(voted === 'approve-narrower' ? { notice: 'Your narrowed approval is recorded.' } : {}),
     });
   });
 
-  for (const decision of ['approve', 'reject'] as const satisfies readonly VoteDecision[]) {
-    app.post(`${REVIEW_PREFIX}/requests/:id/${decision}`, async (c) => {
+  const VOTES = { approve: 'approve', reject: 'reject', 'approve-narrower': 'approve' } as const;
+  for (const [path, decision] of Object.entries(VOTES) as [keyof typeof VOTES, VoteDecision][]) {
+    app.post(`${REVIEW_PREFIX}/requests/:id/${path}`, async (c) => {
       const id = c.req.param('id');
       const session = await currentSession(c);
       const form = await readForm(c);
       // No session, or a form without this session's token: a forged or stale post changes nothing.
       if (!session || !form || !csrfMatches(session.csrf, form.csrf)) return forbiddenCsrf(c);
       if (!REQUEST_ID_PATTERN.test(id)) return notFound(c, session);
-      const actionHash = typeof form.action_hash === 'string' ? form.action_hash : '';
-      const comment =
-        typeof form.comment === 'string' && form.comment.trim() !== '' ? form.comment : undefined;
+      const actionHash = form.action_hash ?? '';
+      const comment = form.comment !== undefined && form.comment.trim() !== '' ? form.comment : undefined;
       if (actionHash === '') {
         return showRequest(c, session, id, 400, {
           problem: 'The form lost its action hash; reload the page and vote again.',
@@ -333,6 +334,12 @@ export function registerReviewRoutes(app: GatewayApp, deps: AppDependencies): vo
         return showRequest(c, session, id, 400, {
           problem: 'A rejection needs a comment that tells the requester why.',
         });
+      }
+      let narrowTo: NarrowTo | undefined;
+      if (path === 'approve-narrower') {
+        const parsed = narrowingFrom(form);
+        if (typeof parsed === 'string') return showRequest(c, session, id, 400, { problem: parsed });
+        narrowTo = parsed;
       }
       let request: ActionRequest;
       try {
@@ -352,6 +359,7 @@ export function registerReviewRoutes(app: GatewayApp, deps: AppDependencies): vo
           actionHash,
           channel: REVIEW_PAGE_CHANNEL,
           steppedUp: fresh(session),
+          ...(narrowTo ? { narrowTo } : {}),
         });
       } catch (error) {
         if (!(error instanceof GatewayError)) throw error;
@@ -361,7 +369,7 @@ export function registerReviewRoutes(app: GatewayApp, deps: AppDependencies): vo
           problem.status === 400 || problem.status === 403 || problem.status === 409 ? problem.status : 409;
         return showRequest(c, session, id, status, { problem: problem.body.message });
       }
-      return c.redirect(`/review/requests/${id}?voted=${decision}`, 303);
+      return c.redirect(`/review/requests/${id}?voted=${path}`, 303);
     });
   }
 }
@@ -390,16 +398,35 @@ function clearCookie(name: string, secure: boolean): string {
   return setCookie(name, '', { secure, maxAgeSeconds: 0, sameSite: 'Strict' });
 }
 
-/** The posted form's fields, or undefined when the body is not a form. */
-async function readForm(c: C): Promise<Record<string, unknown> | undefined> {
+/** The posted form, or undefined when the body is not a form. */
+async function readForm(c: C): Promise<Form | undefined> {
   if (!/^application\/x-www-form-urlencoded\s*(;.*)?$/i.test(c.req.header('content-type') ?? '')) {
     return undefined;
   }
-  const form = new URLSearchParams(await c.req.text());
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of form) if (!(key in fields)) fields[key] = value;
-  return fields;
+  const params = new URLSearchParams(await c.req.text());
+  const fields: Record<string, string> = {};
+  for (const [key, value] of params) if (!(key in fields)) fields[key] = value;
+  return Object.assign(fields, { all: (name: string) => params.getAll(name) });
 }
+
+/**
+ * The narrowed terms of the "approve less" form: the ticked actions and resources, and the window.
+ * The service checks they are within what was asked (core/narrowing.ts); here only their shape.
+ */
+function narrowingFrom(form: Form): NarrowTo | string {
+  const actions = form.all('narrow_action');
+  const resources = form.all('narrow_resource');
+  if (actions.length === 0) return 'Tick at least one action to approve (approving none is a rejection).';
+  if (resources.length === 0) return 'Tick at least one resource to approve (approving none is a rejection).';
+  const window = form.window_seconds?.trim() ?? '';
+  if (window !== '' && !/^[1-9]\d{0,5}$/.test(window)) {
+    return `The window must be a whole number of seconds, at least 1 (got "${window.slice(0, 20)}").`;
+  }
+  return { actions, resources, ...(window !== '' ? { window_seconds: Number(window) } : {}) };
+}
+
+/** A form's fields (the first value of each) and every value of a repeated field (`all`). */
+type Form = Record<string, string | undefined> & { readonly all: (name: string) => string[] };
 
 function forbiddenCsrf(c: C): Response {
   return c.html(

@@ -40,7 +40,9 @@ describe('Review page in a browser, with OpenID Connect sign-in', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (bash scripts/tools.sh does, as root)`);
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium package (bash scripts/tools.sh does, as root)`,
+      );
     }
     const [gatewayPort, idpPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${gatewayPort}`;
@@ -131,7 +133,12 @@ describe('Review page in a browser, with OpenID Connect sign-in', () => {
   const signIn = async (page: Page, subject: string, path = '/review') => {
     await page.goto(`${gw.url}${path}`);
     await idpLogin(page, subject);
-    await page.waitForURL((url) => url.origin === gw.url && url.pathname.startsWith('/review') && !url.pathname.startsWith('/review/auth'));
+    await page.waitForURL(
+      (url) =>
+        url.origin === gw.url &&
+        url.pathname.startsWith('/review') &&
+        !url.pathname.startsWith('/review/auth'),
+    );
   };
 
   it('signs in through the provider and lists what the person may review', async () => {
@@ -192,6 +199,22 @@ describe('Review page in a browser, with OpenID Connect sign-in', () => {
     await context.close();
   });
 
+  it("approves less than was asked: a shorter window, recorded as the vote's own terms", async () => {
+    const request = await submit(PROD_CUI_EXPORT);
+    const { context, page } = await newPage();
+    await signIn(page, SUBJECTS.carol, `/review/requests/${request.id}`);
+    const window = page.getByLabel(/Window in seconds/);
+    expect(Number(await window.getAttribute('max'))).toBeGreaterThan(60);
+    await window.fill('60');
+    await page.getByTestId('approve-narrower').click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toBe('Your narrowed approval is recorded.');
+    expect(await page.getByTestId('votes').textContent()).toMatch(/narrower: .* for 60 s/);
+    await page.screenshot({ path: join(ARTEFACTS, 'narrowed.png'), fullPage: true });
+    await context.close();
+  });
+
   it('renders every agent-supplied field as text: no script runs, the text is shown literally', async () => {
     const request = await submit({
       action: { name: 'data.export', args: { ...PROD_CUI_EXPORT.action.args, note: XSS } },
@@ -246,7 +269,11 @@ describe('Review page in a browser, with OpenID Connect sign-in', () => {
   it('forces a fresh sign-in before a vote on a step-up request counts', async () => {
     const request = await submit({
       action: { name: 'iam.attach_role_policy', args: { role: 'reporting', policy: 'ReadOnlyAccess' } },
-      resource: { type: 'aws:iam:role', id: 'arn:aws-us-gov:iam::123456789012:role/reporting', properties: {} },
+      resource: {
+        type: 'aws:iam:role',
+        id: 'arn:aws-us-gov:iam::123456789012:role/reporting',
+        properties: {},
+      },
       context: { justification: 'Reporting needs read access' },
     });
     // Outside the page, a vote on it is refused whoever casts it.

@@ -12,7 +12,12 @@ import {
 const SECRET = 'unit-test-review-session-secret-0123456789';
 const now = new Date('2026-11-22T10:00:00Z');
 const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
-const session = { principal: 'user:bob@example.gov', authTime: 1_700_000_000, csrf: 'c'.repeat(32), method: 'oidc' as const };
+const session = {
+  principal: 'user:bob@example.gov',
+  authTime: 1_700_000_000,
+  csrf: 'c'.repeat(32),
+  method: 'oidc' as const,
+};
 
 describe('Class: CookieSealer', () => {
   it('opens what it sealed, until it expires', async () => {
@@ -71,7 +76,14 @@ describe('Function: safeReturnPath', () => {
     expect(safeReturnPath('/review/requests/ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R')).toBe(
       '/review/requests/ar_01JD3Z6Q0M8Y3W8T5V9K2N4P6R',
     );
-    for (const bad of ['https://evil.example/', '//evil.example', '/review//evil.example', '/v1/x', '/reviewer', undefined]) {
+    for (const bad of [
+      'https://evil.example/',
+      '//evil.example',
+      '/review//evil.example',
+      '/v1/x',
+      '/reviewer',
+      undefined,
+    ]) {
       expect(safeReturnPath(bad)).toBe('/review');
     }
   });
