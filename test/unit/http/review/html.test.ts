@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { escapeHtml, html, jsonText } from '../../../../functions/http/review/html.ts';
 
 /** What a browser shows for escaped text: the five entities back to their characters. */
-function unescape(text: string): string {
+function asBrowserShows(text: string): string {
   return text
     .replaceAll('&lt;', '<')
     .replaceAll('&gt;', '>')
@@ -25,7 +25,7 @@ describe('Function: escapeHtml', () => {
       fc.property(fc.string({ unit: 'binary' }), (text) => {
         const escaped = escapeHtml(text);
         expect(escaped).not.toMatch(/[<>"'`]/);
-        expect(unescape(escaped)).toBe(text);
+        expect(asBrowserShows(escaped)).toBe(text);
       }),
     );
   });
