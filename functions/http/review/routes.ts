@@ -40,7 +40,6 @@ import {
   safeReturnPath,
   setCookie,
 } from './session.ts';
-import type { ReviewPageSettings } from './settings.ts';
 
 export const REVIEW_PREFIX = '/review';
 const FORM_LIMIT = 16 * 1024;
