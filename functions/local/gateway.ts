@@ -106,6 +106,7 @@ export async function startGateway(
     sink: service,
     notifiers,
     directory: () => policy.directory,
+    ...(config.review?.baseUrl ? { reviewBaseUrl: config.review.baseUrl } : {}),
     onError: (error, where) =>
       logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
   });
