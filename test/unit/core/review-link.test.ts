@@ -39,7 +39,7 @@ describe('Function: approvalCard, review page link', () => {
   it('renders an "Open in review page" link button in Slack and Teams', () => {
     const card = approvalCard(pending(), { reviewBaseUrl: BASE });
     const slack = renderCard(card);
-    expect(blockProblems(slack.blocks)).toEqual([]);
+    expect(blockProblems(slack.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(slack.blocks)).toContain(`"url":"${URL_OF}"`);
     const teams = JSON.stringify(renderTeamsCard(card));
     expect(teams).toContain(`{"type":"Action.OpenUrl","title":"Open in review page","url":"${URL_OF}"}`);
