@@ -31,6 +31,7 @@ import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
 import { LogArchive } from './constructs/log-archive.ts';
 import { Operations } from './constructs/operations.ts';
+import { ReviewPage, type ReviewPageProps } from './constructs/review-page.ts';
 import { SlackIntegration, type SlackProps } from './constructs/slack-integration.ts';
 import { TeamsBot, type TeamsBotProps } from './constructs/teams-bot.ts';
 import { DEFAULT_POLICY_BUNDLE_DIR, DEMO_POLICY_VERIFICATION_KEY } from './paths.ts';
@@ -197,6 +198,12 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default - no Slack
    */
   readonly slack?: SlackProps;
+  /**
+   * The review page (docs/review-page.md): OpenID Connect sign-in for approvers in a browser. Present
+   * = on; it adds the page's methods without IAM authorisation (the function signs people in).
+   * @default - no review page
+   */
+  readonly reviewPage?: ReviewPageProps;
 }
 
 export interface ResourceTagsProps {
@@ -398,6 +405,15 @@ export class ApprovalsGatewayStack extends Stack {
           sweeper: this.sweeperFunction,
         })
       : undefined;
+    const reviewPage = props.reviewPage
+      ? new ReviewPage(this, 'ReviewPage', {
+          ...props.reviewPage,
+          key: this.key,
+          api: this.apiFunction,
+          cardSenders: [this.workflowFunction, this.sweeperFunction],
+        })
+      : undefined;
+    const unauthenticatedRoutes = [...(slack ? [slack.route] : []), ...(reviewPage?.routes ?? [])];
     this.gatewayApi = new GatewayApi(this, 'Api', {
       handler: this.apiFunction.function,
       logKey: this.key,
@@ -409,7 +425,7 @@ export class ApprovalsGatewayStack extends Stack {
       ...(props.webAclArn !== undefined ? { webAclArn: props.webAclArn } : {}),
       trustedAccountIds,
       ...(props.principalOrgId !== undefined ? { principalOrgId: props.principalOrgId } : {}),
-      ...(slack ? { unauthenticatedRoutes: [slack.route] } : {}),
+      ...(unauthenticatedRoutes.length > 0 ? { unauthenticatedRoutes } : {}),
     });
 
     if (props.teams !== undefined) {
