@@ -412,6 +412,12 @@ export class ApprovalService {
   ): Promise<lifecycle.ReviewCommand['narrowing']> {
     const refusal = lifecycle.ineligibility(request, approver, this.directory);
     if (refusal) throw refusal;
+    // A late vote or a stale action hash is answered as any vote is (409), before its terms are read.
+    const approval = request.approval;
+    if (request.status !== 'pending' || !approval || now.getTime() >= Date.parse(approval.expiresAt)) {
+      return undefined;
+    }
+    if (vote.actionHash !== request.actionHash || !vote.narrowTo) return undefined;
     if (vote.decision !== 'approve') {
       throw new ValidationError(
         'narrow_to applies to approvals only; a rejection rejects the request as asked',
@@ -420,11 +426,6 @@ export class ApprovalService {
         },
       );
     }
-    const approval = request.approval;
-    if (request.status !== 'pending' || !approval || now.getTime() >= Date.parse(approval.expiresAt)) {
-      return undefined;
-    }
-    if (vote.actionHash !== request.actionHash || !vote.narrowTo) return undefined;
     const terms = narrowTerms(request, vote.narrowTo);
     const asked = termsOf(request.grant);
     if (!terms || !asked) return undefined;

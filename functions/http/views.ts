@@ -201,8 +201,12 @@ export function agentMessage(request: ActionRequest): string {
       const a = request.approval;
       const received = a ? a.votes.filter((v) => v.decision === 'approve').length : 0;
       const groups = a ? [...a.groups, ...(a.escalated ? a.escalationGroups : [])].join(', ') : '';
+      const narrowed = a ? a.votes.filter((v) => v.decision === 'approve' && v.terms).length : 0;
       return [
         `Your request to perform ${what} is waiting for human approval (${received} of ${a?.minApprovals ?? '?'} approvals from ${groups}; it expires at ${a?.expiresAt}).`,
+        narrowed > 0
+          ? `${narrowed} of those approvals cover less than you asked; if the request is approved that way, only the approved part will be granted.`
+          : '',
         reasons,
         `${NOT_EXECUTED} Wait for the decision (GET ${requestPath(request.id)}?wait=25) before acting. ${NO_WORKAROUND}`,
       ]

@@ -400,6 +400,43 @@ export function describeRequestStoreContract(name: string, make: () => Promise<S
         ]);
         expect(verifyChain(events.slice(1)).ok).toBe(false);
       });
+
+      it("keeps a narrowed approval: the votes' terms, the narrowed grant and the grant as asked", async () => {
+        const grant = {
+          type: 'aws_sts' as const,
+          role: 'exporter',
+          actions: ['s3:GetObject', 's3:ListBucket'],
+          resources: ['arn:aws:s3:::exports/*'],
+          window_seconds: 600,
+          wildcards: ['arn:aws:s3:::exports/*'],
+        };
+        const svc = service(new ManualClock(), decision({ grant }));
+        const { request } = await svc.submit(REQUESTER, exportInput);
+        const narrowTo = {
+          actions: ['s3:GetObject'],
+          resources: ['arn:aws:s3:::exports/a.csv'],
+          window_seconds: 60,
+        };
+        for (const approver of owners.slice(0, 2)) {
+          await svc.review(request.id, approver, {
+            decision: 'approve',
+            actionHash: request.actionHash,
+            channel: 'api',
+            narrowTo,
+          });
+        }
+
+        const stored = await sut.store.get(request.id);
+        expect(stored?.status).toBe('approved');
+        expect(stored?.grant).toEqual({ type: 'aws_sts', role: 'exporter', ...narrowTo });
+        expect(stored?.narrowed?.asked).toEqual(grant);
+        expect(stored?.approval?.votes.map((v) => v.terms?.terms_hash)).toEqual([
+          stored?.narrowed?.terms.terms_hash,
+          stored?.narrowed?.terms.terms_hash,
+        ]);
+        const { verification } = await svc.audit(request.id, 'user:audrey@example.gov');
+        expect(verification.ok).toBe(true);
+      });
     });
   });
 }

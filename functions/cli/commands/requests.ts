@@ -261,7 +261,8 @@ export function registerRequestCommands(program: Command, runtime: Runtime): voi
         'With --only-action, --only-resource or --window, approve less than was asked: the policy\n' +
         're-evaluates the narrowed terms, and the vote counts only toward them; the grant then\n' +
         'carries only them. A term that was not asked for is refused (400).\n' +
-        'Exit code 0 when your vote was recorded; 4 when you had approved already (nothing new was\n' +
+        'Exit code 0 when your vote was recorded; 2 when a narrowed term was not asked for (400);\n' +
+        '4 when you had approved already (nothing new was\n' +
         'recorded; your vote stands); 1 when refused, e.g. you rejected it already (409 vote_already_cast).',
     )
     .argument('<id>', 'action request id (ar_…)')

@@ -591,6 +591,64 @@ describe('CLI: ala', () => {
     });
   });
 
+  describe('approve --only-action/--only-resource/--window', () => {
+    const grant = {
+      type: 'aws_sts' as const,
+      role: 'exporter',
+      actions: ['s3:GetObject', 's3:ListBucket'],
+      resources: ['arn:aws:s3:::exports/a.csv', 'arn:aws:s3:::exports/b.csv'],
+      window_seconds: 600,
+    };
+
+    it('approves only the named terms and says so', async () => {
+      const { as } = await gateway(decision({ grant }));
+      const { id } = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+
+      const run = await as('bob', [
+        'approve',
+        id,
+        '--only-action',
+        's3:GetObject',
+        '--only-resource',
+        'arn:aws:s3:::exports/a.csv',
+        '--window',
+        '120',
+      ]);
+      await as('carol', [
+        'approve',
+        id,
+        '--only-resource',
+        'arn:aws:s3:::exports/a.csv',
+        '--only-action',
+        's3:GetObject',
+        '--window',
+        '120',
+      ]);
+      const status = parse<ActionRequestView>(await as('agent', ['status', id, '--json']));
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('Only: s3:GetObject on arn:aws:s3:::exports/a.csv, for 120 s');
+      expect(run.stdout).toMatch(/Approved narrower \(terms sha256:[0-9a-f]{64}\): .* is now pending/);
+      expect(status.status).toBe('approved');
+      expect(status.grant).toMatchObject({
+        actions: ['s3:GetObject'],
+        resources: ['arn:aws:s3:::exports/a.csv'],
+        window_seconds: 120,
+      });
+      expect(status.agent_message).toContain('narrower than you asked');
+    });
+
+    it('exits 2 (a 400) and names the term when it was not asked for', async () => {
+      const { as } = await gateway(decision({ grant }));
+      const { id } = parse<ActionRequestView>(await as('agent', [...REQUEST_FLAGS, '--json']));
+
+      const run = await as('bob', ['approve', id, '--only-action', 's3:DeleteObject']);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('action "s3:DeleteObject" was not asked for');
+    });
+  });
+
   describe('request --wait', () => {
     it('prints the id and status at once, says on stderr what it waits for, then prints the result', async () => {
       const { as, url } = await gateway();

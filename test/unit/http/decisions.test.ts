@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { PolicyInput } from '../../../functions/core/model.ts';
 import { testApp } from '../../support/app.ts';
-import { exportInput } from '../../support/fixtures.ts';
+import { decision, exportInput } from '../../support/fixtures.ts';
 
 interface Decided {
   status: string;
@@ -102,5 +103,159 @@ describe('POST /v1/action-requests/{id}/decisions: comments', () => {
       body: { decision: 'reject', comment: '\u200bno ticket', action_hash },
     });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('POST /v1/action-requests/{id}/decisions: narrow_to', () => {
+  const GRANT = {
+    type: 'aws_sts' as const,
+    role: 'exporter',
+    actions: ['s3:GetObject', 's3:ListBucket'],
+    resources: ['arn:aws:s3:::exports/a.csv', 'arn:aws:s3:::exports/b.csv'],
+    window_seconds: 600,
+  };
+
+  /** A policy that asks two approvals with GRANT, and denies narrowed windows under a minute. */
+  function setup() {
+    const seen: PolicyInput[] = [];
+    const app = testApp((input) => {
+      seen.push(input);
+      const short = input.narrowing !== undefined && input.narrowing.window_seconds < 60;
+      return decision(
+        short
+          ? {
+              outcome: 'deny',
+              reasons: [{ code: 'too_short', message: 'A window under a minute is no use.' }],
+            }
+          : { grant: GRANT },
+      );
+    });
+    return { ...app, seen };
+  }
+
+  async function submitted(call: ReturnType<typeof testApp>['call']) {
+    return (await (await call('POST', '/v1/action-requests', { body: exportInput })).json()) as {
+      id: string;
+      action_hash: string;
+    };
+  }
+
+  it('hands the narrowed terms to the policy as input.narrowing and records the vote with them', async () => {
+    const { call, seen } = setup();
+    const { id, action_hash } = await submitted(call);
+
+    const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'bob',
+      body: {
+        decision: 'approve',
+        action_hash,
+        narrow_to: { actions: ['s3:GetObject'], window_seconds: 120 },
+      },
+    });
+
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { vote: { terms: Record<string, unknown> } };
+    expect(body.vote.terms).toMatchObject({
+      actions: ['s3:GetObject'],
+      resources: GRANT.resources,
+      window_seconds: 120,
+    });
+    expect(seen.at(-1)?.narrowing).toMatchObject({
+      request_id: id,
+      approver: 'user:bob@example.gov',
+      actions: ['s3:GetObject'],
+      resources: GRANT.resources,
+      window_seconds: 120,
+      terms_hash: body.vote.terms.terms_hash,
+      asked: { actions: GRANT.actions, resources: GRANT.resources, window_seconds: 600 },
+    });
+    const seenByAgent = (await (await call('GET', `/v1/action-requests/${id}`)).json()) as {
+      agent_message: string;
+    };
+    expect(seenByAgent.agent_message).toContain('1 of those approvals cover less than you asked');
+  });
+
+  it('refuses a vote the policy denies on the narrowed terms with 403 narrowing_denied, recording nothing', async () => {
+    const { call } = setup();
+    const { id, action_hash } = await submitted(call);
+    const path = `/v1/action-requests/${id}`;
+    const before = ((await (await call('GET', `${path}/audit`)).json()) as { events: unknown[] }).events;
+
+    const res = await call('POST', `${path}/decisions`, {
+      token: 'bob',
+      body: { decision: 'approve', action_hash, narrow_to: { window_seconds: 30 } },
+    });
+
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({
+      error: 'narrowing_denied',
+      message: expect.stringContaining('A window under a minute is no use.'),
+    });
+    const after = ((await (await call('GET', `${path}/audit`)).json()) as { events: unknown[] }).events;
+    expect(after).toEqual(before);
+  });
+
+  it.each([
+    [{ decision: 'reject', comment: 'no', narrow_to: { window_seconds: 120 } }, /approvals only/],
+    [
+      { decision: 'approve', narrow_to: { resources: ['arn:aws:s3:::exports/c.csv'] } },
+      /arn:aws:s3:::exports\/c.csv.{0,4} was not asked for/,
+    ],
+    [{ decision: 'approve', narrow_to: { window_seconds: 601 } }, /window_seconds 601/],
+    [{ decision: 'approve', narrow_to: { window_seconds: 'soon' } }, /window_seconds/],
+    [{ decision: 'approve', narrow_to: { actions: [] } }, /at least one action/],
+    [{ decision: 'approve', narrow_to: { grant: 'all' } }, /grant/],
+  ])('answers 400 naming what to fix for %j', async (body, message) => {
+    const { call } = setup();
+    const { id, action_hash } = await submitted(call);
+
+    const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'bob',
+      body: { ...body, action_hash },
+    });
+
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toMatch(message);
+  });
+
+  it('answers a stale action hash with 409 before reading the terms', async () => {
+    const { call } = setup();
+    const { id } = await submitted(call);
+
+    const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'bob',
+      body: { decision: 'reject', action_hash: `sha256:${'0'.repeat(64)}`, narrow_to: { actions: ['x:Y'] } },
+    });
+
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: string }).error).toBe('stale_action_hash');
+  });
+
+  it('refuses to narrow a request whose grant has no scope', async () => {
+    const { call } = testApp();
+    const { id, action_hash } = await submitted(call);
+
+    const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'bob',
+      body: { decision: 'approve', action_hash, narrow_to: { window_seconds: 10 } },
+    });
+
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toMatch(/has no scope to narrow/);
+  });
+
+  it('refuses the requester (who may not vote) before the policy hears of the narrowing', async () => {
+    const { call, seen } = setup();
+    const { id, action_hash } = await submitted(call);
+    const evaluations = seen.length;
+
+    const res = await call('POST', `/v1/action-requests/${id}/decisions`, {
+      token: 'agent',
+      body: { decision: 'approve', action_hash, narrow_to: { window_seconds: 120 } },
+    });
+
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toBe('self_approval');
+    expect(seen.length).toBe(evaluations);
   });
 });
