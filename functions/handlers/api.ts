@@ -104,6 +104,7 @@ const serve = handle(
     ...(teams ? { teams: teams.inbound } : {}),
     ...(slack ? { slack } : {}),
     ...(review ? { review } : {}),
+    ...reviewLinkFromEnv(),
     ...(maxWaitSeconds !== undefined ? { maxWaitSeconds } : {}),
   }),
 );

@@ -26,6 +26,8 @@ export interface AppDependencies {
   readonly teams?: TeamsInbound;
   /** Slack's interactivity callback; absent: that route answers 404 slack_not_configured. */
   readonly slack?: SlackEndpoint;
+  /** Cards this app renders (the Teams refresh) link to the review page here. @default no link */
+  readonly reviewBaseUrl?: string;
   /** The review page (/review); absent: its routes answer 404 (not configured). */
   readonly review?: ReviewPageSettings;
 }

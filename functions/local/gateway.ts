@@ -127,6 +127,7 @@ export async function startGateway(
     hub,
     ...teamsEndpoint(config),
     review,
+    ...(config.review?.baseUrl ? { reviewBaseUrl: config.review.baseUrl } : {}),
     ...(slack ? { slack: slack.endpoint } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
