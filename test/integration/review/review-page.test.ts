@@ -22,6 +22,7 @@ import {
 const CHROMIUM = process.env.ALA_CHROMIUM ?? '/usr/bin/chromium';
 const ARTEFACTS = join(ROOT, 'test-results', 'review-page');
 const XSS = '<img src=x onerror=alert(1)><script>alert(2)</script>"\'><svg onload=alert(3)>';
+const RESOURCE_XSS = '<img/src=x/onerror=alert(4)>';
 
 /** OIDC subjects (what the provider's login form is given) and whom policy data binds them to. */
 const SUBJECTS = { bob: 'oidc-bob', carol: 'oidc-carol', mallory: 'oidc-mallory' } as const;
@@ -220,7 +221,8 @@ describe('Review page in a browser, with OpenID Connect sign-in', () => {
       action: { name: 'data.export', args: { ...PROD_CUI_EXPORT.action.args, note: XSS } },
       resource: {
         type: 'aws:s3:bucket',
-        id: 'arn:aws-us-gov:s3:::fin-ledger-prod',
+        // An ARN (the grant needs one) that is markup all the same.
+        id: `arn:aws-us-gov:s3:::x${RESOURCE_XSS}`,
         properties: { environment: 'prod', note: XSS },
       },
       context: { justification: XSS, ticket: XSS },
@@ -228,6 +230,7 @@ describe('Review page in a browser, with OpenID Connect sign-in', () => {
     const { context, page } = await newPage();
     await signIn(page, SUBJECTS.bob, `/review/requests/${request.id}`);
     expect(await page.getByTestId('justification').textContent()).toBe(XSS);
+    expect(await page.getByTestId('resource-id').textContent()).toBe(`arn:aws-us-gov:s3:::x${RESOURCE_XSS}`);
     expect(await page.getByTestId('args').textContent()).toContain(JSON.stringify(XSS).slice(1, -1));
     expect(await page.getByTestId('claimed').textContent()).toContain(JSON.stringify(XSS).slice(1, -1));
     expect(await page.getByTestId('context').textContent()).toContain(JSON.stringify(XSS).slice(1, -1));
