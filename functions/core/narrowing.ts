@@ -44,12 +44,34 @@ export function termsHash(requestId: string, actionHash: string, terms: Terms): 
   });
 }
 
-/** Whether IAM-style `pattern` (`*` any run, `?` one character) matches all of literal `value`. */
+/**
+ * Whether IAM-style `pattern` (`*` any run, `?` one character) matches all of literal `value`. A
+ * greedy matcher that backs up only to the last `*`: time is bounded by the product of the lengths,
+ * whatever the pattern (a regular expression built from it could backtrack exponentially).
+ */
 export function wildcardMatches(pattern: string, value: string): boolean {
-  const source = [...pattern]
-    .map((ch) => (ch === '*' ? '[^]*' : ch === '?' ? '[^]' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`, 'u').test(value);
+  const p = [...pattern];
+  const v = [...value];
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let resume = 0;
+  while (j < v.length) {
+    if (i < p.length && (p[i] === '?' || (p[i] !== '*' && p[i] === v[j]))) {
+      i++;
+      j++;
+    } else if (i < p.length && p[i] === '*') {
+      star = i++;
+      resume = j;
+    } else if (star >= 0) {
+      i = star + 1;
+      j = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (i < p.length && p[i] === '*') i++;
+  return i === p.length;
 }
 
 /** Whether `resource` is one of `asked`, or a literal that one of its stated wildcards covers. */

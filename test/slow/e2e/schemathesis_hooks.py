@@ -21,17 +21,22 @@ BASE = os.environ["ALA_ST_BASE"]
 rng = random.Random(20261122)
 
 
-def approvers_of(request_id: str) -> list:
-    """The members of the groups the request asks who have not voted yet (the agent's view of it)."""
+def request_view(request_id: str) -> dict:
+    """The request as its requester sees it, or {} when it cannot be read."""
     try:
         answer = requests.get(
             f"{BASE}/v1/action-requests/{request_id}",
             headers={"Authorization": f"Bearer {TOKENS[AGENT]}"},
             timeout=10,
         )
-        view = answer.json() if answer.status_code == 200 else {}
+        return answer.json() if answer.status_code == 200 else {}
     except (requests.RequestException, ValueError):
-        view = {}
+        return {}
+
+
+def approvers_of(request_id: str) -> list:
+    """The members of the groups the request asks who have not voted yet (the agent's view of it)."""
+    view = request_view(request_id)
     approval = view.get("approval") or {}
     voted = {vote.get("approver") for vote in approval.get("votes", [])}
     groups = list(approval.get("groups", [])) + list(approval.get("escalation_groups", []))
@@ -52,11 +57,32 @@ def principal_for(case) -> str:
     return AGENT
 
 
+def link_vote(case) -> None:
+    """A vote the stateful phase builds from a request's link carries the request's real action hash,
+    and schemathesis merges generated fields into it. Two of those make a schema-valid vote that the
+    gateway must refuse with 400 (rules JSON Schema cannot state): a generated `narrow_to` names terms
+    the request never asked for, and a rejection needs a visible comment. So such a vote goes out
+    without `narrow_to` (approvals as asked; narrowing has its own tests), and a rejection gets a
+    comment. Every other vote is sent as generated (its stale hash answers 409, or the schema 400)."""
+    request_id = (case.path_parameters or {}).get("id")
+    body = case.body
+    if not (case.operation.method.upper() == "POST" and case.operation.path.endswith("/decisions")):
+        return
+    if not (request_id and isinstance(body, dict)):
+        return
+    if body.get("action_hash") != request_view(request_id).get("action_hash"):
+        return
+    body.pop("narrow_to", None)
+    if body.get("decision") == "reject" and not str(body.get("comment") or "").strip():
+        body["comment"] = "Rejected in the stateful phase."
+
+
 @schemathesis.auth(refresh_interval=None)
 class PrincipalAuth:
     def get(self, case, ctx):
         return TOKENS
 
     def set(self, case, data, ctx):
+        link_vote(case)
         who = principal_for(case)
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data[who]}"}

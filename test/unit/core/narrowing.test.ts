@@ -170,6 +170,25 @@ describe('wildcardMatches', () => {
     expect(wildcardMatches('arn:aws:s3:::a/?', 'arn:aws:s3:::a/bc')).toBe(false);
     expect(wildcardMatches('arn:aws:s3:::a.b/*', 'arn:aws:s3:::aXb/c')).toBe(false);
     expect(wildcardMatches('arn:aws:s3:::a(b)/*', 'arn:aws:s3:::a(b)/c')).toBe(true);
+    expect(wildcardMatches('a*b?c*', 'aXXbYcZZ')).toBe(true);
+    expect(wildcardMatches('a*b?c', 'aXXbYcZ')).toBe(false);
+    expect(wildcardMatches('*', '')).toBe(true);
+    expect(wildcardMatches('?', '')).toBe(false);
+  });
+
+  it('agrees with a regular expression built from the pattern, on any pattern and value', () => {
+    const text = fc.stringMatching(/^[ab*?/]{0,10}$/);
+    fc.assert(
+      fc.property(text, fc.stringMatching(/^[ab/]{0,12}$/), (pattern, value) => {
+        const source = [...pattern].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch)).join('');
+        expect(wildcardMatches(pattern, value)).toBe(new RegExp(`^${source}$`, 's').test(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('answers a pattern of many stars against a long value that does not match', () => {
+    expect(wildcardMatches(`${'a*'.repeat(30)}b`, 'a'.repeat(2000))).toBe(false);
   });
 });
 
