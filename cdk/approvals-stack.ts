@@ -32,6 +32,7 @@ import { GatewayFunction } from './constructs/gateway-function.ts';
 import { GatewayTables } from './constructs/gateway-tables.ts';
 import { LogArchive } from './constructs/log-archive.ts';
 import { Operations } from './constructs/operations.ts';
+import { ReviewPage, type ReviewPageProps } from './constructs/review-page.ts';
 import { SlackIntegration, type SlackProps } from './constructs/slack-integration.ts';
 import { TeamsBot, type TeamsBotProps } from './constructs/teams-bot.ts';
 import { WebhookNotifications, type WebhookProps } from './constructs/webhook-notifications.ts';
@@ -219,6 +220,12 @@ export interface ApprovalsGatewayStackProps extends StackProps {
    * @default - no webhook
    */
   readonly webhook?: WebhookProps;
+  /**
+   * The review page (docs/review-page.md): OpenID Connect sign-in for approvers in a browser. Present
+   * = on; it adds the page's methods without IAM authorisation (the function signs people in).
+   * @default - no review page
+   */
+  readonly reviewPage?: ReviewPageProps;
 }
 
 export interface GatewayLimitsProps {
@@ -496,6 +503,15 @@ export class ApprovalsGatewayStack extends Stack {
         sweeper: this.sweeperFunction,
       });
     }
+    const reviewPage = props.reviewPage
+      ? new ReviewPage(this, 'ReviewPage', {
+          ...props.reviewPage,
+          key: this.key,
+          api: this.apiFunction,
+          cardSenders: [this.workflowFunction, this.sweeperFunction],
+        })
+      : undefined;
+    const unauthenticatedRoutes = [...(slack ? [slack.route] : []), ...(reviewPage?.routes ?? [])];
     this.gatewayApi = new GatewayApi(this, 'Api', {
       handler: this.apiFunction.function,
       logKey: this.key,
@@ -507,7 +523,7 @@ export class ApprovalsGatewayStack extends Stack {
       ...(props.webAclArn !== undefined ? { webAclArn: props.webAclArn } : {}),
       trustedAccountIds,
       ...(props.principalOrgId !== undefined ? { principalOrgId: props.principalOrgId } : {}),
-      ...(slack ? { unauthenticatedRoutes: [slack.route] } : {}),
+      ...(unauthenticatedRoutes.length > 0 ? { unauthenticatedRoutes } : {}),
     });
 
     if (props.teams !== undefined) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned tools the tests need (opa, regal, DynamoDB Local, moto server, cfn-lint, schemathesis,
-# the Node.js of the Lambda runtime) into a
+# the Node.js of the Lambda runtime, and Debian's Chromium for the review page's browser tests) into a
 # cache outside the clone, keyed by version, and links them into .tools/. Safe to run repeatedly
 # and concurrently; a warm cache makes it a no-op.
 set -euo pipefail
@@ -131,16 +131,35 @@ install_lambda_node() {
   ln -sfn "$dir/bin/node" "$tools/bin/node-lambda"
 }
 
+# The review page's browser tests drive the distribution's Chromium (playwright-core downloads no
+# browser). Installed through apt when missing and we are root; otherwise the message names the package.
+install_chromium() {
+  local browser=${ALA_CHROMIUM:-/usr/bin/chromium}
+  if [ -x "$browser" ]; then return; fi
+  lock apt
+  if [ -x "$browser" ]; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing chromium (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    [ -x "$browser" ] || { echo "error: apt-get installed chromium but $browser is missing; set ALA_CHROMIUM to its path" >&2; exit 1; }
+  else
+    echo "error: $browser is missing; the review page's browser tests need Debian's 'chromium' package (as root: apt-get install -y chromium), or set ALA_CHROMIUM to a Chromium binary" >&2
+    exit 1
+  fi
+}
+
 # Installs run in parallel (each in its own subshell, so each holds its own lock).
 pids=()
-for t in ${*:-opa regal ddb python node}; do
+for t in ${*:-opa regal ddb python node chromium}; do
   case "$t" in
     opa) (install_opa) & ;;
     regal) (install_regal) & ;;
     ddb) (install_ddb_local) & ;;
     python) (install_python_tools) & ;;
     node) (install_lambda_node) & ;;
-    *) echo "error: unknown tool '$t' (expected: opa regal ddb python node)" >&2; exit 2 ;;
+    chromium) (install_chromium) & ;;
+    *) echo "error: unknown tool '$t' (expected: opa regal ddb python node chromium)" >&2; exit 2 ;;
   esac
   pids+=($!)
 done

@@ -32,7 +32,7 @@ export interface GatewayApiProps {
 }
 
 export interface UnauthenticatedRoute {
-  /** `/v1/integrations/…` */
+  /** `/v1/integrations/…` (chat callbacks) or `/review…` (the review page); `{proxy+}` allowed. */
   readonly path: string;
   readonly method: string;
   readonly rateLimit: number;
@@ -66,8 +66,10 @@ export class GatewayApi extends Construct {
     const integration = new apigw.LambdaIntegration(props.handler, { proxy: true });
     const open = props.unauthenticatedRoutes ?? [];
     for (const route of open) {
-      if (!route.path.startsWith('/v1/integrations/')) {
-        throw new Error(`only chat callbacks under /v1/integrations/ may skip IAM, not ${route.path}`);
+      if (!route.path.startsWith('/v1/integrations/') && !/^\/review(\/|$)/.test(route.path)) {
+        throw new Error(
+          `only chat callbacks under /v1/integrations/ and the review page under /review may skip IAM, not ${route.path}`,
+        );
       }
     }
     this.api = new apigw.RestApi(this, 'Api', {
@@ -144,6 +146,9 @@ export class GatewayApi extends Construct {
  */
 export const INTEGRATION_CALLBACKS = 'execute-api:/*/POST/v1/integrations/*';
 
+/** The review page's paths (every method), left out of the denials only when the page is deployed. */
+export const REVIEW_PAGE_PATHS = ['execute-api:/*/*/review', 'execute-api:/*/*/review/*'] as const;
+
 /**
  * Access log fields: who called (the SigV4 caller's ARN and account), what, the answer, and why API
  * Gateway itself refused or failed (`$context.error.*`: throttling,
@@ -199,7 +204,13 @@ function resourcePolicy(
   // The chat callbacks come from the platform, from no AWS account: the denials below skip every
   // callback path, and only the callbacks a chat construct opens are allowed (here, or by the
   // construct's own statement); any other path there is allowed to no one outside the accounts.
-  const openResources = open.map((route) => `execute-api:/*/${route.method}${route.path}`);
+  const openResources = open.map(
+    (route) => `execute-api:/*/${route.method}${route.path.replace('{proxy+}', '*')}`,
+  );
+  // The review page's people come from no AWS account either; only its own paths are left out.
+  const skipped = open.some((route) => route.path.startsWith('/review'))
+    ? [INTEGRATION_CALLBACKS, ...REVIEW_PAGE_PATHS]
+    : [INTEGRATION_CALLBACKS];
   const statements = [
     new iam.PolicyStatement({
       sid: 'AllowListedAccounts',
@@ -213,7 +224,7 @@ function resourcePolicy(
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
       actions: ['execute-api:Invoke'],
-      notResources: [INTEGRATION_CALLBACKS],
+      notResources: skipped,
       conditions: { StringNotEquals: { 'aws:PrincipalAccount': accounts } },
     }),
   ];
@@ -235,7 +246,7 @@ function resourcePolicy(
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        notResources: [INTEGRATION_CALLBACKS],
+        notResources: skipped,
         conditions: { StringNotEquals: { 'aws:PrincipalOrgID': principalOrgId } },
       }),
     );

@@ -65,6 +65,23 @@ export interface ApprovalCard {
   readonly decidedAt?: string;
   /** The buttons to show: none once the request is decided. */
   readonly actions: readonly CardAction[];
+  /** The request on the review page, when the gateway serves one (a link button on the card). */
+  readonly reviewUrl?: string;
+  /**
+   * The policy asks for step-up: votes count only from a fresh sign-in on the review page, so the
+   * card offers no Approve/Reject buttons, only the link.
+   */
+  readonly stepUp?: boolean;
+}
+
+export interface CardOptions {
+  /** The review page's base URL (`https://approvals.example.gov`); cards link to `<base>/review/requests/<id>`. */
+  readonly reviewBaseUrl?: string;
+}
+
+/** The review page URL of a request. */
+export function reviewUrl(baseUrl: string, requestId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/review/requests/${encodeURIComponent(requestId)}`;
 }
 
 /** The first 12 hex digits of a `sha256:<hex>` hash. */
@@ -73,12 +90,12 @@ export function shortHash(hash: string): string {
 }
 
 /** The card for `request` as it stands now. */
-export function approvalCard(request: ActionRequest): ApprovalCard {
+export function approvalCard(request: ActionRequest, options: CardOptions = {}): ApprovalCard {
   const approval = request.approval;
   const pending = request.status === 'pending';
   const actions: CardAction[] = [];
   if (pending && approval) {
-    actions.push('approve', 'reject');
+    if (approval.stepUp !== true) actions.push('approve', 'reject');
     if (approval.escalationGroups.length > 0 && !approval.escalated) actions.push('escalate');
   }
   const onBehalfOf = request.context.on_behalf_of;
@@ -119,5 +136,7 @@ export function approvalCard(request: ActionRequest): ApprovalCard {
     })),
     ...(pending ? {} : { decidedAt: request.updatedAt }),
     actions,
+    ...(options.reviewBaseUrl ? { reviewUrl: reviewUrl(options.reviewBaseUrl, request.id) } : {}),
+    ...(approval?.stepUp ? { stepUp: true } : {}),
   };
 }

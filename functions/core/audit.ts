@@ -261,6 +261,11 @@ export function recordProblems(request: ActionRequest, events: readonly AuditEve
   );
   if (recorded !== chained) differ('votes', recorded, chained);
 
+  // Step-up cannot be dropped from a record to let a chat vote through.
+  const stepUp = chain.some((e) => e.type === 'approval.requested' && e.data.step_up === true);
+  if ((request.approval?.stepUp ?? false) !== stepUp) {
+    differ('step-up', request.approval?.stepUp ?? false, stepUp);
+  }
   // An approval of narrowed terms: the record's grant must carry exactly them, and nothing else.
   const approvedTerms = chain.find((e) => e.type === 'request.approved')?.data.terms;
   const narrowed = request.narrowed?.terms;

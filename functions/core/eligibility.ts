@@ -145,9 +145,16 @@ export function canView(request: ActionRequest, principal: string, directory: Di
     : false;
 }
 
-/** Who may read the audit chain: the requester and auditors. */
+/**
+ * Who may read the audit chain: the requester, auditors, and the people who may vote on the request
+ * now (an approver decides from the whole trail, on the review page or through the API).
+ */
 export function canReadAudit(request: ActionRequest, principal: string, directory: Directory): boolean {
-  return principal === request.subject.id || isAuditor(directory, principal);
+  return (
+    principal === request.subject.id ||
+    isAuditor(directory, principal) ||
+    ineligibility(request, principal, directory) === undefined
+  );
 }
 
 /** Approval terms as the policy states them (the evaluator's view, before a request exists). */
@@ -189,12 +196,20 @@ export function approvers(votes: readonly Vote[]): readonly string[] {
 /** Chat systems whose users policy data binds to principals (`identities.<system>`). */
 export type ChatSystem = 'slack' | 'teams';
 
+/** Identity systems whose users policy data binds to principals: chat, and the review page's sign-in. */
+export type IdentitySystem = ChatSystem | 'oidc';
+
 /**
  * The principal a chat user is bound to in policy data (`identities.slack` keyed by Slack user id,
- * `identities.teams` by Entra object id), or undefined. Never by e-mail or display name: those are
- * set by the user or the workspace, not by the people who write policy.
+ * `identities.teams` by Entra object id, `identities.oidc` by OpenID Connect `sub` or `email:<address>`),
+ * or undefined. Never by display name, and by e-mail only where the deployer chose a provider that
+ * verifies it (`email_verified`): names are set by the user or the workspace, not by policy authors.
  */
-export function boundPrincipal(directory: Directory, system: ChatSystem, userId: string): string | undefined {
+export function boundPrincipal(
+  directory: Directory,
+  system: IdentitySystem,
+  userId: string,
+): string | undefined {
   const bindings = directory.identities[system];
   return bindings && Object.hasOwn(bindings, userId) ? bindings[userId] : undefined;
 }

@@ -92,6 +92,15 @@ export class NotEligibleError extends GatewayError {
   readonly kind = 'forbidden';
 }
 
+/**
+ * The policy asked for step-up (`approval.step_up`): only a vote from someone who signed in within
+ * the last few minutes on the review page counts; any other channel is refused (fail closed).
+ */
+export class StepUpRequiredError extends GatewayError {
+  readonly code = 'step_up_required';
+  readonly kind = 'forbidden';
+}
+
 export class TerminalStateError extends GatewayError {
   readonly code = 'request_not_pending';
   readonly kind = 'conflict';

@@ -16,6 +16,7 @@ import {
   NotDueError,
   OutcomeAlreadyReportedError,
   StaleActionHashError,
+  StepUpRequiredError,
   TerminalStateError,
   ValidationError,
   VoteAlreadyCastError,
@@ -151,6 +152,7 @@ export function submit({ id, subject, input, decision, now, directory, vouched }
         channels: approval.channels,
         expires_at: approval.expiresAt,
         ...(approval.escalateAt ? { escalate_at: approval.escalateAt } : {}),
+        ...(approval.stepUp ? { step_up: true } : {}),
       },
     });
   }
@@ -260,8 +262,12 @@ function openApproval(
     ...(escalates ? { escalateAt: new Date(now.getTime() + escalateAfter * 1000).toISOString() } : {}),
     escalated: false,
     votes: [],
+    ...(spec.step_up === true ? { stepUp: true } : {}),
   };
 }
+
+/** The vote channel of the review page (functions/http/review): the one that can vouch for step-up. */
+export const REVIEW_PAGE_CHANNEL = 'review';
 
 export interface ReviewCommand {
   readonly approver: string;
@@ -269,8 +275,13 @@ export interface ReviewCommand {
   readonly comment?: string;
   /** The action hash the approver was shown; must match the request's. */
   readonly actionHash: string;
-  /** Where the vote came from: `api`, `slack`, `teams`, `cli`. */
+  /** Where the vote came from: `api`, `slack`, `teams`, `cli`, `review`. */
   readonly channel: string;
+  /**
+   * The voter signed in within the step-up window just now (only the review page can say so). A
+   * request whose policy asks for step-up refuses any vote without it.
+   */
+  readonly steppedUp?: boolean;
   readonly now: Date;
   /**
    * An approval of less than was asked (core/narrowing.ts): the narrowed terms and what the policy
@@ -347,6 +358,14 @@ export function review(request: ActionRequest, command: ReviewCommand, directory
     throw new StaleActionHashError(
       'the action hash you approved does not match this request; reload the request and review what it asks now',
       { details: { expected: request.actionHash, got: command.actionHash } },
+    );
+  }
+  if (approval.stepUp === true && command.steppedUp !== true) {
+    throw new StepUpRequiredError(
+      command.channel === REVIEW_PAGE_CHANNEL
+        ? 'this request needs a recent sign-in (step-up); sign in again and vote within the step-up window'
+        : `this request's policy asks for step-up: approve or reject it on the review page after a fresh sign-in (votes through ${command.channel} are not accepted)`,
+      { details: { channel: command.channel } },
     );
   }
   const narrowing = command.narrowing;

@@ -104,6 +104,11 @@ export interface ApprovalSpec {
   readonly escalation_groups?: readonly string[];
   readonly exclude?: readonly string[];
   readonly channels?: readonly string[];
+  /**
+   * Step-up: approvers must have signed in within the last few minutes (the review page's
+   * `stepUpMaxAgeSeconds`) to vote; votes through the API, Slack or Teams are refused.
+   */
+  readonly step_up?: boolean;
 }
 
 export interface GrantSpec {
@@ -180,6 +185,11 @@ export interface Directory {
   readonly identities: {
     readonly slack?: Record<string, string>;
     readonly teams?: Record<string, string>;
+    /**
+     * Review page sign-in: OpenID Connect subjects (`sub`, or `email:<address>` for a verified
+     * e-mail claim) of the configured identity provider, each bound to a principal.
+     */
+    readonly oidc?: Record<string, string>;
   };
   /** Keyed by the agent's canonical `agent:` id. An agent not listed has no owners and acts for nobody. */
   readonly agents?: Record<string, AgentDeclaration>;
@@ -242,6 +252,8 @@ export interface ApprovalState {
   readonly escalateAt?: string;
   readonly escalated: boolean;
   readonly votes: readonly Vote[];
+  /** Votes count only from a fresh sign-in on the review page (policy `approval.step_up`). */
+  readonly stepUp?: boolean;
   /** Approvers whose vote arrived after the decision (recorded once each as `review.late`). */
   readonly lateVoters?: readonly string[];
 }

@@ -10,7 +10,7 @@
  * - A failing channel never blocks another, nor the request: it is reported through `onError`,
  *   and approvers can always review through the API; the request still expires at its deadline.
  */
-import { type ApprovalCard, approvalCard } from './approval-card.ts';
+import { type ApprovalCard, approvalCard, type CardOptions } from './approval-card.ts';
 import { activeGroups } from './eligibility.ts';
 import type { ActionRequest, AuditEvent, Directory } from './model.ts';
 import type { ApprovalNotifier, NotificationStage, NotificationTarget } from './ports/notifier.port.ts';
@@ -35,6 +35,8 @@ export interface NotificationDependencies {
   readonly notifiers: readonly ApprovalNotifier[];
   /** The policy data now (its `notifications` routes). */
   readonly directory: () => Directory;
+  /** Cards link to the review page at this base URL. @default no link */
+  readonly reviewBaseUrl?: string;
   /** A channel failed; the others carried on. Must not throw. */
   readonly onError: (
     error: unknown,
@@ -89,9 +91,11 @@ function stageOf(event: AuditEvent): NotificationStage {
 
 export class ApprovalNotifications {
   readonly #deps: NotificationDependencies;
+  readonly #cardOptions: CardOptions;
 
   constructor(deps: NotificationDependencies) {
     this.#deps = deps;
+    this.#cardOptions = deps.reviewBaseUrl ? { reviewBaseUrl: deps.reviewBaseUrl } : {};
   }
 
   get configured(): boolean {
@@ -114,7 +118,7 @@ export class ApprovalNotifications {
         .filter((event) => stageOf(event) === stage)
         .map((event) => String(event.data.channel)),
     );
-    const card = approvalCard(request);
+    const card = approvalCard(request, this.#cardOptions);
     const groups = stage === 'escalate' ? approval.escalationGroups : activeGroups(approval);
     const directory = this.#deps.directory();
     let sent = 0;
@@ -138,7 +142,7 @@ export class ApprovalNotifications {
         // A vote that committed while the card was on its way found no reference to update: the
         // card shows the request as it was read, so bring it up to date now.
         if (receipt.reference && after.version !== request.version + 1) {
-          await notifier.update(approvalCard(after), receipt.reference);
+          await notifier.update(approvalCard(after, this.#cardOptions), receipt.reference);
         }
       } catch (error) {
         onError(error, { requestId, channel: notifier.channel, what: 'notify', stage });
@@ -180,7 +184,7 @@ export class ApprovalNotifications {
       (event) => typeof event.data.reference === 'string',
     );
     if (posted.length === 0) return 0;
-    const card: ApprovalCard = approvalCard(request);
+    const card: ApprovalCard = approvalCard(request, this.#cardOptions);
     let updated = 0;
     for (const event of posted) {
       const notifier = notifiers.find((n) => n.channel === event.data.channel);

@@ -87,6 +87,8 @@ export interface VoteInput {
   readonly comment?: string;
   readonly actionHash: string;
   readonly channel: string;
+  /** Only the review page sets it: the voter signed in within the step-up window. */
+  readonly steppedUp?: boolean;
   /**
    * Approve less than was asked (core/narrowing.ts): the policy is evaluated again with these terms
    * (`input.narrowing`) and a deny refuses the vote. Terms equal to the request's are a plain approval.

@@ -19,12 +19,14 @@ import {
   lambdaLogger,
   limitSettingsFromEnv,
   resourceAttributesFromEnv,
+  reviewLinkFromEnv,
   stsBrokerFromEnv,
   workflowFromEnv,
 } from './composition.ts';
 import { ENV, optionalEnv, optionalSeconds } from './env.ts';
 import { notifiersFromEnv } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
+import { reviewPageFromEnv } from './review.ts';
 import { teamsFromEnv } from './teams.ts';
 
 const logger = lambdaLogger('ala-api');
@@ -73,6 +75,7 @@ notifications = new ApprovalNotifications({
   sink: service,
   notifiers: await notifiersFromEnv(logger),
   directory: () => policy.directory,
+  ...reviewLinkFromEnv(),
   onError: (error, where) =>
     logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
 });
@@ -91,6 +94,7 @@ const authenticate = iamAuthenticator(
 );
 
 const slack = await slackEndpointFromEnv(service, plane.tables.requests, logger);
+const review = await reviewPageFromEnv(logger);
 const maxWaitSeconds = optionalSeconds(ENV.maxWaitSeconds, 1, MAX_WAIT_SECONDS);
 const serve = handle(
   createApp({
@@ -99,6 +103,8 @@ const serve = handle(
     logger,
     ...(teams ? { teams: teams.inbound } : {}),
     ...(slack ? { slack } : {}),
+    ...(review ? { review } : {}),
+    ...reviewLinkFromEnv(),
     ...(maxWaitSeconds !== undefined ? { maxWaitSeconds } : {}),
   }),
 );

@@ -187,3 +187,9 @@ const LIMIT_SETTINGS = z.strictObject({
   submissionsPerMinute: z.number().int().min(1).optional(),
   maxPending: z.number().int().min(1).optional(),
 });
+
+/** Cards link to the review page when the stack sets its base URL (REVIEW_BASE_URL). */
+export function reviewLinkFromEnv(): { reviewBaseUrl?: string } {
+  const url = optionalEnv(ENV.reviewBaseUrl);
+  return url ? { reviewBaseUrl: url } : {};
+}

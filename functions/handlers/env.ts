@@ -82,6 +82,20 @@ export const ENV = {
    * changing them on a deployed table needs the re-keying of docs/data-model.md. @default DEFAULT_KEY_OPTIONS
    */
   indexShards: 'INDEX_SHARDS',
+  /**
+   * The review page's public base URL (https; the API's custom domain or stage URL, without a
+   * trailing /). Set: chat cards link to the page (docs/review-page.md).
+   */
+  reviewBaseUrl: 'REVIEW_BASE_URL',
+  /**
+   * Secrets Manager secret {"issuer", "clientId", "clientSecret"?, "sessionSecret"}: the review
+   * page's OpenID Connect client and its cookie key. Unset: the page answers 404.
+   */
+  reviewOidcSecretArn: 'REVIEW_OIDC_SECRET_ARN',
+  /** Which ID token claim `identities.oidc` is keyed by: `sub` or `email` (verified only). @default sub */
+  reviewPrincipalClaim: 'REVIEW_PRINCIPAL_CLAIM',
+  /** Step-up window in seconds (30–3600). @default 300 */
+  reviewStepUpMaxAgeSeconds: 'REVIEW_STEP_UP_MAX_AGE_SECONDS',
 } as const;
 
 /** A whole number of seconds from `min` to `max` in `name`, or undefined when unset. */

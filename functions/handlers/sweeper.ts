@@ -8,7 +8,7 @@ import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { ApprovalNotifications } from '../core/notifications.ts';
 import { ApprovalService } from '../core/service.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
-import { dataPlaneFromEnv, lambdaLogger, workflowFromEnv } from './composition.ts';
+import { dataPlaneFromEnv, lambdaLogger, reviewLinkFromEnv, workflowFromEnv } from './composition.ts';
 import { noPolicy } from './no-policy.ts';
 import { notifiersFromEnv } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
@@ -34,6 +34,7 @@ const notifications = new ApprovalNotifications({
   store: plane.store,
   sink: service,
   notifiers: await notifiersFromEnv(logger),
+  ...reviewLinkFromEnv(),
   directory: () => directory,
   onError: (error, where) =>
     logger.error('notifier failed; approvers can still review through the API', { ...where, error }),

@@ -7,7 +7,7 @@ import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { ApprovalNotifications } from '../core/notifications.ts';
 import { ApprovalService } from '../core/service.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
-import { dataPlaneFromEnv, lambdaLogger } from './composition.ts';
+import { dataPlaneFromEnv, lambdaLogger, reviewLinkFromEnv } from './composition.ts';
 import { notifiersFromEnv } from './notifiers.ts';
 import { loadBundledPolicy } from './policy.ts';
 import { createWorkflowHandler } from './workflow-stages.ts';
@@ -27,6 +27,7 @@ const notifications = new ApprovalNotifications({
   store: plane.store,
   sink: service,
   notifiers: await notifiersFromEnv(logger),
+  ...reviewLinkFromEnv(),
   directory: () => policy.directory,
   onError: (error, where) =>
     logger.error('notifier failed; approvers can still review through the API', { ...where, error }),

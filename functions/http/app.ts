@@ -17,6 +17,7 @@ import {
   rateLimit,
   requestContext,
 } from './middleware.ts';
+import { registerReviewRoutes } from './review/routes.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerDecisionRoutes } from './routes/decisions.ts';
 import { registerEvaluateRoutes } from './routes/evaluate.ts';
@@ -43,6 +44,7 @@ const ROUTES: readonly RouteModule[] = [
   registerTeamsRoutes,
   registerMetaRoutes,
   registerSlackRoutes,
+  registerReviewRoutes,
 ];
 
 export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {

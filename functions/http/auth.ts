@@ -20,13 +20,23 @@ function digest(token: string): Buffer {
  * constant time, so neither their content nor their length leaks through timing.
  */
 export function bearerTokenAuthenticator(principals: readonly BearerPrincipal[]): Authenticator {
-  const known = principals.map((p) => ({ digest: digest(p.token), id: p.id }));
+  const lookup = bearerTokenLookup(principals);
   return (c) => {
     const header = c.req.header('authorization');
     // The scheme name is case-insensitive (RFC 9110 §11.1); the token is compared exactly.
     const match = header ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header) : null;
-    if (!match?.[1]) return undefined;
-    const presented = digest(match[1]);
+    return match?.[1] ? lookup(match[1]) : undefined;
+  };
+}
+
+/** The principal of a local token, or undefined (the review page's demo sign-in uses it too). */
+export function bearerTokenLookup(
+  principals: readonly BearerPrincipal[],
+): (token: string) => string | undefined {
+  const known = principals.map((p) => ({ digest: digest(p.token), id: p.id }));
+  return (token) => {
+    if (!/^[\x21-\x7e]{1,512}$/.test(token)) return undefined;
+    const presented = digest(token);
     let found: string | undefined;
     for (const candidate of known) {
       if (timingSafeEqual(candidate.digest, presented)) found = candidate.id;

@@ -6,6 +6,7 @@ import type { ReplayGuard } from '../core/ports/replay.port.ts';
 import type { ApprovalService } from '../core/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Authenticator } from './auth.ts';
+import type { ReviewPageSettings } from './review/settings.ts';
 import type { ChangeHub } from './waiter.ts';
 
 export interface AppDependencies {
@@ -25,6 +26,10 @@ export interface AppDependencies {
   readonly teams?: TeamsInbound;
   /** Slack's interactivity callback; absent: that route answers 404 slack_not_configured. */
   readonly slack?: SlackEndpoint;
+  /** Cards this app renders (the Teams refresh) link to the review page here. @default no link */
+  readonly reviewBaseUrl?: string;
+  /** The review page (/review); absent: its routes answer 404 (not configured). */
+  readonly review?: ReviewPageSettings;
 }
 
 /** What the Slack route needs (local `slack` block; on AWS, the Slack secret). */

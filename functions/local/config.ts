@@ -165,6 +165,37 @@ export const LocalConfigSchema = z.strictObject({
     })
     .optional(),
   /**
+   * The review page (docs/review-page.md): always served locally, at <baseUrl>/review. Without
+   * `oidc`, people sign in with the demo tokens (or the configured principals' tokens); with it,
+   * through that OpenID Connect provider, bound to principals by policy data `identities.oidc`.
+   */
+  review: z
+    .strictObject({
+      /** The URL people open the gateway at. Plain http only on a loopback address. @default http://<host>:<port> */
+      baseUrl: z
+        .url()
+        .refine((url) => !url.endsWith('/'), 'leave out the trailing /')
+        .optional(),
+      /** Key material for the session cookies; @default a random one per start (sessions end at restart). */
+      sessionSecret: z
+        .string()
+        .min(32, 'at least 32 characters; generate one with: openssl rand -hex 32')
+        .optional(),
+      sessionTtlSeconds: z.number().int().min(60).max(43_200).default(1800),
+      /** A vote on a step-up request needs a sign-in at most this old. */
+      stepUpMaxAgeSeconds: z.number().int().min(30).max(3600).default(300),
+      oidc: z
+        .strictObject({
+          issuer: z.url(),
+          clientId: z.string().min(1),
+          clientSecret: z.string().min(1).optional(),
+          principalClaim: z.enum(['sub', 'email']).default('sub'),
+          scope: z.string().min(6).default('openid email profile'),
+        })
+        .optional(),
+    })
+    .optional(),
+  /**
    * The Teams approval bot (docs/chat-teams.md): its Entra app id and client secret, the cloud
    * whose Bot Framework endpoints it uses, and the conversation cards go to when policy data routes
    * none of the asked groups (`notifications.teams`). The URLs override the cloud's endpoints.

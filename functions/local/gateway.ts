@@ -27,6 +27,7 @@ import { logLifecycle } from '../observability/lifecycle-log.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ConfigError, type LocalConfig } from './config.ts';
 import { localNotifiers, localTeams } from './notifiers.ts';
+import { localReviewPage } from './review.ts';
 import { startLocalSlack } from './slack.ts';
 
 export interface RunningGateway {
@@ -46,6 +47,7 @@ export async function startGateway(
   logger: Logger,
 ): Promise<RunningGateway> {
   // Owner-only: the folder holds the database and the demo tokens (an existing folder is left as is).
+  const review = localReviewPage(config);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
   const counter = new SqliteRateCounter({ path: join(config.dataDir, 'limits.db') });
@@ -104,6 +106,7 @@ export async function startGateway(
     sink: service,
     notifiers,
     directory: () => policy.directory,
+    ...(config.review?.baseUrl ? { reviewBaseUrl: config.review.baseUrl } : {}),
     onError: (error, where) =>
       logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
   });
@@ -123,6 +126,8 @@ export async function startGateway(
     logger,
     hub,
     ...teamsEndpoint(config),
+    review,
+    ...(config.review?.baseUrl ? { reviewBaseUrl: config.review.baseUrl } : {}),
     ...(slack ? { slack: slack.endpoint } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

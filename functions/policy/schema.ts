@@ -33,6 +33,7 @@ export const approvalSchema = z
     escalation_groups: z.array(name).min(1).optional(),
     exclude: z.array(name).optional(),
     channels: z.array(name).optional(),
+    step_up: z.boolean().optional(),
   })
   .superRefine((approval, ctx) => {
     const after = approval.escalate_after_seconds;
@@ -170,6 +171,7 @@ export const directorySchema = z.object({
   identities: z.object({
     slack: z.record(z.string().min(1), principalId()).optional(),
     teams: z.record(z.string().min(1), principalId()).optional(),
+    oidc: z.record(z.string().min(1), principalId()).optional(),
   }),
   // partialRecord: zod's record over an enum requires every key; a pack may route one channel only.
   notifications: z

@@ -7,7 +7,8 @@ import type { PolicyDecision, PolicyInput } from '../../functions/core/model.ts'
 import type { CredentialBroker } from '../../functions/core/ports/credentials.port.ts';
 import { ApprovalService } from '../../functions/core/service.ts';
 import { createApp } from '../../functions/http/app.ts';
-import { bearerTokenAuthenticator } from '../../functions/http/auth.ts';
+import { bearerTokenAuthenticator, bearerTokenLookup } from '../../functions/http/auth.ts';
+import { CookieSealer } from '../../functions/http/review/session.ts';
 import { ChangeHub } from '../../functions/http/waiter.ts';
 import { silentLogger } from '../../functions/observability/logger.ts';
 import { decision, directory, fixedPolicy, ManualClock } from './fixtures.ts';
@@ -34,6 +35,8 @@ export function testApp(
     storePath?: string;
     /** Told of records that disagree with their audit chain. */
     onAuditMismatch?: ConstructorParameters<typeof ApprovalService>[0]['onAuditMismatch'];
+    /** Serve the review page with demo sign-in (the test tokens), on plain http. @default off */
+    review?: boolean;
   } = {},
 ) {
   const store = new SqliteRequestStore({ path: options.storePath ?? ':memory:' });
@@ -57,19 +60,29 @@ export function testApp(
     ...(options.onAuditMismatch ? { onAuditMismatch: options.onAuditMismatch } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
+  const principals = [
+    { token: TOKENS.agent, id: 'agent:demo-exporter' },
+    { token: TOKENS.bob, id: 'user:bob@example.gov' },
+    { token: TOKENS.carol, id: 'user:carol@example.gov' },
+    { token: TOKENS.audrey, id: 'user:audrey@example.gov' },
+    { token: TOKENS.mallory, id: 'user:mallory@example.gov' },
+    { token: TOKENS.other, id: 'agent:other-agent' },
+  ];
   const app = createApp({
     service,
     logger: silentLogger,
     hub,
+    ...(options.review
+      ? {
+          review: {
+            sealer: new CookieSealer('unit-test-review-session-secret-0123456789'),
+            secureCookies: false,
+            demoToken: bearerTokenLookup(principals),
+          },
+        }
+      : {}),
     ...(options.maxWaitSeconds !== undefined ? { maxWaitSeconds: options.maxWaitSeconds } : {}),
-    authenticate: bearerTokenAuthenticator([
-      { token: TOKENS.agent, id: 'agent:demo-exporter' },
-      { token: TOKENS.bob, id: 'user:bob@example.gov' },
-      { token: TOKENS.carol, id: 'user:carol@example.gov' },
-      { token: TOKENS.audrey, id: 'user:audrey@example.gov' },
-      { token: TOKENS.mallory, id: 'user:mallory@example.gov' },
-      { token: TOKENS.other, id: 'agent:other-agent' },
-    ]),
+    authenticate: bearerTokenAuthenticator(principals),
   });
   const call = (
     method: string,

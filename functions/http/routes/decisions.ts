@@ -12,7 +12,8 @@ const decideRoute = createRoute({
   summary: 'Approve or reject (approvers)',
   description:
     'The `action_hash` must be the one you reviewed. A rejection needs a comment. Repeating your vote changes nothing and answers 200 with `vote.recorded` false; voting the other way (or on other terms) after you voted answers 409 `vote_already_cast`. ' +
-    'An approval may be narrower than asked (`narrow_to`: fewer actions, fewer resources, a shorter window): the policy re-evaluates the narrowed terms (a deny is 403 `narrowing_denied`), a term that was not asked for is a 400 naming it, the vote counts only toward those terms (and votes on the request as asked count toward them too), and the grant then carries only them.',
+    'An approval may be narrower than asked (`narrow_to`: fewer actions, fewer resources, a shorter window): the policy re-evaluates the narrowed terms (a deny is 403 `narrowing_denied`), a term that was not asked for is a 400 naming it, the vote counts only toward those terms (and votes on the request as asked count toward them too), and the grant then carries only them. ' +
+    'A request whose policy asks for step-up (`approval.step_up`) is voted on only on the review page after a fresh sign-in (docs/review-page.md): here it answers 403 `step_up_required`.',
   security,
   request: { params: RequestIdParam, ...jsonBody(DecisionBody) },
   responses: {

@@ -48,6 +48,12 @@ export const ACTION_IDS: Readonly<Record<CardAction, string>> = {
   escalate: 'ala.escalate',
 };
 
+/**
+ * The "Open in review page" link button. Slack still posts an interaction when it is clicked; the
+ * handler knows no such action and answers with nothing.
+ */
+export const REVIEW_LINK_ACTION_ID = 'ala.open_review';
+
 /** callback_id of the rejection modal, and the ids of its comment input. */
 export const REJECT_MODAL = {
   callbackId: 'ala.reject',
@@ -186,6 +192,11 @@ export function renderCard(card: ApprovalCard): { text: string; blocks: KnownBlo
   if (card.decidedAt) {
     blocks.push(label(`*${STATUS_TITLE[card.status]}* at ${escapeSlack(card.decidedAt)}`));
   }
+  if (card.stepUp && !card.decidedAt) {
+    blocks.push(
+      label('*Step-up:* vote on the review page after a fresh sign-in; votes from chat are not accepted.'),
+    );
+  }
   blocks.push({
     type: 'context',
     elements: [plain(`${card.requestId} · action ${card.shortHash} · v${card.version}`, 2000)],
@@ -197,7 +208,18 @@ export function renderCard(card: ApprovalCard): { text: string; blocks: KnownBlo
 }
 
 function renderActions(card: ApprovalCard): ActionsBlock | undefined {
-  if (card.actions.length === 0) return undefined;
+  // The review page link is the gateway's own URL (configured, never agent text).
+  const link = card.reviewUrl
+    ? [
+        {
+          type: 'button' as const,
+          action_id: REVIEW_LINK_ACTION_ID,
+          text: { type: 'plain_text' as const, text: 'Open in review page', emoji: false },
+          url: card.reviewUrl,
+        },
+      ]
+    : [];
+  if (card.actions.length === 0 && link.length === 0) return undefined;
   const value = buttonValue(card);
   const text: Record<CardAction, string> = {
     approve: 'Approve',
@@ -208,14 +230,17 @@ function renderActions(card: ApprovalCard): ActionsBlock | undefined {
     type: 'actions',
     // A new block id per version: Slack keeps a button's state per block id across updates.
     block_id: `ala.actions.${card.version}`,
-    elements: card.actions.map((action) => ({
-      type: 'button',
-      action_id: ACTION_IDS[action],
-      text: { type: 'plain_text', text: text[action], emoji: false },
-      value,
-      ...(action === 'approve' ? { style: 'primary' as const } : {}),
-      ...(action === 'reject' ? { style: 'danger' as const } : {}),
-    })),
+    elements: [
+      ...card.actions.map((action) => ({
+        type: 'button' as const,
+        action_id: ACTION_IDS[action],
+        text: { type: 'plain_text' as const, text: text[action], emoji: false },
+        value,
+        ...(action === 'approve' ? { style: 'primary' as const } : {}),
+        ...(action === 'reject' ? { style: 'danger' as const } : {}),
+      })),
+      ...link,
+    ],
   };
 }
 

@@ -186,6 +186,10 @@ function render(card: ApprovalCard, limits: Limits): AdaptiveCard {
       },
     });
   }
+  if (card.reviewUrl) {
+    // The gateway's own configured URL, never agent text.
+    actions.push({ type: 'Action.OpenUrl', title: 'Open in review page', url: card.reviewUrl });
+  }
   if (card.actions.includes('escalate')) {
     actions.push({
       type: 'Action.Execute',

@@ -189,7 +189,9 @@ async function invoke(
     answer({
       statusCode: 200,
       type: 'application/vnd.microsoft.card.adaptive',
-      value: renderTeamsCard(approvalCard(request)),
+      value: renderTeamsCard(
+        approvalCard(request, deps.reviewBaseUrl ? { reviewBaseUrl: deps.reviewBaseUrl } : {}),
+      ),
     });
 
   const clicked = CardAction.safeParse(activity.value);
