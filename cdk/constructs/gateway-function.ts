@@ -199,6 +199,29 @@ export class GatewayFunction extends Construct {
     for (const statement of statements) this.policy.addStatements(statement);
   }
 
+  /**
+   * May read `secretArn` (a chat or sign-in secret encrypted with the stack's `key`) and decrypt it
+   * through Secrets Manager only; the statements' sids are `Read<name>Secret` and
+   * `<name>SecretKeyThroughSecretsManager`.
+   */
+  readSecret(name: string, secretArn: string, key: kms.IKey): void {
+    this.allow(
+      new iam.PolicyStatement({
+        sid: `Read${name}Secret`,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secretArn],
+      }),
+      new iam.PolicyStatement({
+        sid: `${name}SecretKeyThroughSecretsManager`,
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.${Aws.URL_SUFFIX}` },
+        },
+      }),
+    );
+  }
+
   /** Read and write the gateway's tables through the store (put-only on audit) and tell the function their names. */
   useTables(tables: { requests: dynamodb.ITable; audit: dynamodb.ITable }, key: kms.IKey): void {
     this.allow(

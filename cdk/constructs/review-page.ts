@@ -1,5 +1,4 @@
-import { Aws, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -84,20 +83,7 @@ export class ReviewPage extends Construct {
       );
       this.secret = secret;
     }
-    const region = Stack.of(this).region;
-    props.api.allow(
-      new iam.PolicyStatement({
-        sid: 'ReadReviewPageSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.secret.secretArn],
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReviewPageSecretKeyThroughSecretsManager',
-        actions: ['kms:Decrypt'],
-        resources: [props.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.${Aws.URL_SUFFIX}` } },
-      }),
-    );
+    props.api.readSecret('ReviewPage', this.secret.secretArn, props.key);
     const env = props.api.function;
     env.addEnvironment(ENV.reviewOidcSecretArn, this.secret.secretArn);
     if (props.principalClaim !== undefined)

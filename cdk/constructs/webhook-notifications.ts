@@ -1,5 +1,4 @@
-import { Aws, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -64,23 +63,9 @@ export class WebhookNotifications extends Construct {
       );
       this.secret = secret;
     }
-    const region = Stack.of(this).region;
-    const read = [
-      new iam.PolicyStatement({
-        sid: 'ReadWebhookSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.secret.secretArn],
-      }),
-      new iam.PolicyStatement({
-        sid: 'WebhookSecretKeyThroughSecretsManager',
-        actions: ['kms:Decrypt'],
-        resources: [props.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.${Aws.URL_SUFFIX}` } },
-      }),
-    ];
     for (const fn of [props.api, props.workflow, props.sweeper]) {
       if (fn === undefined) continue;
-      fn.allow(...read);
+      fn.readSecret('Webhook', this.secret.secretArn, props.key);
       fn.function.addEnvironment(ENV.webhookUrl, props.url);
       fn.function.addEnvironment(ENV.webhookSecretArn, this.secret.secretArn);
     }

@@ -7,8 +7,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiMethods,
   type CfnResource,
-  type CfnTemplate,
   COMMERCIAL_REGION,
   cfnLint,
   functionResource,
@@ -22,21 +22,6 @@ import {
 } from './synth.ts';
 
 const BASE_URL = 'https://approvals.example.gov';
-
-function methods(json: CfnTemplate): { path: string; httpMethod: string; auth: string }[] {
-  const resources = Object.fromEntries(resourcesOfType(json, 'AWS::ApiGateway::Resource'));
-  const pathOf = (ref: unknown): string => {
-    const id = (ref as { Ref?: string }).Ref;
-    const resource = id ? resources[id] : undefined;
-    if (!resource) return '';
-    return `${pathOf(property(resource, 'ParentId'))}/${property<string>(resource, 'PathPart')}`;
-  };
-  return resourcesOfType(json, 'AWS::ApiGateway::Method').map(([, method]: [string, CfnResource]) => ({
-    path: pathOf(property(method, 'ResourceId')) || '/',
-    httpMethod: property<string>(method, 'HttpMethod'),
-    auth: property<string>(method, 'AuthorizationType'),
-  }));
-}
 
 describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Review page on AWS (%s)', (region) => {
   let synth: Synthesized;
@@ -53,7 +38,7 @@ describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Review page on AWS (%s)', (
   });
 
   it('leaves only the review page methods without IAM authorisation', () => {
-    const open = methods(synth.json)
+    const open = apiMethods(synth.json)
       .filter((m) => m.auth !== 'AWS_IAM')
       .map((m) => `${m.httpMethod} ${m.path}`)
       .sort();

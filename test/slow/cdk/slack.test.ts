@@ -6,8 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiMethods,
   type CfnResource,
-  type CfnTemplate,
   COMMERCIAL_REGION,
   cfnLint,
   functionResource,
@@ -23,22 +23,6 @@ import {
 const CHANNEL = 'C0APPROVALS';
 const TEAM = 'T0WORKSPACE';
 
-/** Each API method with its full path, rebuilt from the resources' PathPart chain. */
-function methods(json: CfnTemplate): { path: string; httpMethod: string; auth: string }[] {
-  const resources = Object.fromEntries(resourcesOfType(json, 'AWS::ApiGateway::Resource'));
-  const pathOf = (ref: unknown): string => {
-    const id = (ref as { Ref?: string }).Ref;
-    const resource = id ? resources[id] : undefined;
-    if (!resource) return '';
-    return `${pathOf(property(resource, 'ParentId'))}/${property<string>(resource, 'PathPart')}`;
-  };
-  return resourcesOfType(json, 'AWS::ApiGateway::Method').map(([, method]: [string, CfnResource]) => ({
-    path: pathOf(property(method, 'ResourceId')) || '/',
-    httpMethod: property<string>(method, 'HttpMethod'),
-    auth: property<string>(method, 'AuthorizationType'),
-  }));
-}
-
 describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Slack on AWS (%s)', (region) => {
   let synth: Synthesized;
 
@@ -51,7 +35,7 @@ describe.each([COMMERCIAL_REGION, GOVCLOUD_REGION])('Slack on AWS (%s)', (region
   });
 
   it('leaves only the Slack interactivity method without IAM authorisation', () => {
-    const all = methods(synth.json);
+    const all = apiMethods(synth.json);
     const open = all.filter((m) => m.auth !== 'AWS_IAM');
     expect(open).toEqual([{ path: '/v1/integrations/slack/interactions', httpMethod: 'POST', auth: 'NONE' }]);
     expect(
@@ -130,7 +114,7 @@ it(
   'has no method without IAM authorisation when Slack is off',
   () => {
     const synth = synthGateway({ region: COMMERCIAL_REGION });
-    expect(methods(synth.json).every((m) => m.auth === 'AWS_IAM')).toBe(true);
+    expect(apiMethods(synth.json).every((m) => m.auth === 'AWS_IAM')).toBe(true);
     expect(resourcesOfType(synth.json, 'AWS::SecretsManager::Secret')).toEqual([]);
   },
   SYNTH_TIMEOUT_MS,

@@ -266,3 +266,19 @@ export async function cfnLint(synth: Synthesized, region: string): Promise<CfnLi
     return JSON.parse(stdout) as CfnLintFinding[];
   }
 }
+
+/** Each API method with its full path (rebuilt from the resources' PathPart chain) and its authorisation. */
+export function apiMethods(json: CfnTemplate): { path: string; httpMethod: string; auth: string }[] {
+  const resources = Object.fromEntries(resourcesOfType(json, 'AWS::ApiGateway::Resource'));
+  const pathOf = (ref: unknown): string => {
+    const id = (ref as { Ref?: string }).Ref;
+    const resource = id ? resources[id] : undefined;
+    if (!resource) return '';
+    return `${pathOf(property(resource, 'ParentId'))}/${property<string>(resource, 'PathPart')}`;
+  };
+  return resourcesOfType(json, 'AWS::ApiGateway::Method').map(([, method]: [string, CfnResource]) => ({
+    path: pathOf(property(method, 'ResourceId')) || '/',
+    httpMethod: property<string>(method, 'HttpMethod'),
+    auth: property<string>(method, 'AuthorizationType'),
+  }));
+}
