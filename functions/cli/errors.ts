@@ -18,15 +18,16 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A failure the CLI explains itself; `exitCode` says which kind. */
 export class CliError extends Error {
+  override name = 'CliError';
   readonly exitCode: ExitCode;
   constructor(message: string, exitCode: ExitCode = EXIT.failed) {
     super(message);
-    this.name = 'CliError';
     this.exitCode = exitCode;
   }
 }
 
 export class UsageError extends CliError {
+  override name = 'UsageError';
   constructor(message: string) {
     super(message, EXIT.usage);
   }

@@ -1,11 +1,11 @@
 /** Lambda configuration: read once per cold start, typed, failing loudly when something is missing. */
 
 export class MissingEnvironmentError extends Error {
+  override name = 'MissingEnvironmentError';
   constructor(name: string, why: string) {
     super(
       `environment variable ${name} is not set (${why}); the CDK stack sets it on the function — redeploy, or set it when running the handler yourself`,
     );
-    this.name = 'MissingEnvironmentError';
   }
 }
 

@@ -127,9 +127,9 @@ export const problems = {
 
 /** Thrown where a route cannot simply return its refusal (e.g. from a helper). */
 export class ProblemError extends Error {
+  override name = 'ProblemError';
   constructor(readonly problem: Problem) {
     super(problem.body.message);
-    this.name = 'ProblemError';
   }
 }
 

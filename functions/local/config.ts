@@ -216,7 +216,9 @@ export const LocalConfigSchema = z.strictObject({
 export type LocalConfig = z.infer<typeof LocalConfigSchema> & { readonly principals: readonly Principal[] };
 type Principal = z.infer<typeof Principal>;
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
 
 /** Reads and validates the config file; relative paths are resolved against the file's folder. */
 export function loadConfig(

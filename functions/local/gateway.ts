@@ -235,7 +235,9 @@ async function resourceTags(
 }
 
 /** The port cannot be had: says which, and how to choose another (a configuration problem). */
-export class PortUnavailableError extends ConfigError {}
+export class PortUnavailableError extends ConfigError {
+  override name = 'PortUnavailableError';
+}
 
 function listenError(error: unknown, config: LocalConfig): unknown {
   const code = (error as { code?: unknown }).code;

@@ -109,6 +109,7 @@ export interface VerifiedSignature {
 
 /** Why a bundle was refused: one stable code per kind, and the message that says what to do. */
 export class BundleSignatureError extends PolicyLoadError {
+  override name = 'BundleSignatureError';
   readonly reason:
     | 'unsigned'
     | 'malformed'
@@ -118,7 +119,6 @@ export class BundleSignatureError extends PolicyLoadError {
     | 'file_missing';
   constructor(reason: BundleSignatureError['reason'], message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'BundleSignatureError';
     this.reason = reason;
   }
 }

@@ -46,10 +46,10 @@ export interface TrustedPolicy {
 
 /** Same as BundleSignatureError's reasons, plus the configuration and digest refusals. */
 export class PolicyTrustError extends PolicyLoadError {
+  override name = 'PolicyTrustError';
   readonly reason: BundleSignatureError['reason'] | 'no_key' | 'digest_mismatch';
   constructor(reason: PolicyTrustError['reason'], message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'PolicyTrustError';
     this.reason = reason;
   }
 }

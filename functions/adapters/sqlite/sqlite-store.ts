@@ -99,6 +99,7 @@ export interface SqliteStoreOptions {
 }
 
 class Conflict extends Error {
+  override name = 'Conflict';
   constructor(readonly which: 'version' | 'idempotency' | 'cap') {
     super(which);
   }

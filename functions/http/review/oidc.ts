@@ -37,7 +37,9 @@ export interface OidcIdentity {
 }
 
 /** The sign-in is refused: the message says why, for the person and the log. */
-export class SignInError extends Error {}
+export class SignInError extends Error {
+  override name = 'SignInError';
+}
 
 export class OidcSignIn {
   readonly #settings: OidcSettings;

@@ -73,7 +73,9 @@ const Payload = z.union([BlockActions, ViewSubmission, z.object({ type: z.string
 /** What to send back to Slack in the HTTP answer (or the Socket Mode ack); undefined: an empty 200. */
 export type InteractionAnswer = Record<string, unknown> | undefined;
 
-export class InvalidInteractionError extends Error {}
+export class InvalidInteractionError extends Error {
+  override name = 'InvalidInteractionError';
+}
 
 export interface SlackInteractionDependencies {
   readonly service: ApprovalService;

@@ -33,12 +33,12 @@ export interface TeamsNotifierOptions {
 
 /** A Bot Connector call failed; the message says which and how. */
 export class BotConnectorError extends Error {
+  override name = 'BotConnectorError';
   constructor(
     message: string,
     readonly status?: number,
   ) {
     super(message);
-    this.name = 'BotConnectorError';
   }
 }
 

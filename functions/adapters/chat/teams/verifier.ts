@@ -14,9 +14,9 @@ export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
 /** Why a call was refused; the route answers 401 with this message. */
 export class BotAuthenticationError extends Error {
+  override name = 'BotAuthenticationError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'BotAuthenticationError';
   }
 }
 
