@@ -35,11 +35,16 @@ def request_view(request_id: str) -> dict:
 
 
 def approvers_of(request_id: str) -> list:
-    """The members of the groups the request asks who have not voted yet (the agent's view of it)."""
+    """The members of the groups that may vote on the request now who have not voted yet (the agent's
+    view of it): none once it is decided, and the escalation groups only once it is escalated."""
     view = request_view(request_id)
+    if view.get("status") != "pending":
+        return []
     approval = view.get("approval") or {}
     voted = {vote.get("approver") for vote in approval.get("votes", [])}
-    groups = list(approval.get("groups", [])) + list(approval.get("escalation_groups", []))
+    groups = list(approval.get("groups", []))
+    if approval.get("escalated"):
+        groups += list(approval.get("escalation_groups", []))
     members = [m for g in groups for m in GROUPS.get(g, []) if m in TOKENS and m not in voted]
     return members
 
