@@ -135,25 +135,35 @@ export async function resourceAttributesFromEnv(
   );
 }
 
-/** The index shard counts (INDEX_SHARDS, JSON), over the defaults; a malformed value stops the start. */
-export function indexShardsFromEnv(): Partial<KeyOptions> {
-  const text = optionalEnv(ENV.indexShards);
-  if (text === undefined || text.trim() === '') return {};
-  const parsed = INDEX_SHARDS.safeParse(
-    (() => {
-      try {
-        return JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-    })(),
-  );
+/**
+ * A JSON object setting from the environment, checked by `schema`; undefined when unset or blank.
+ * A malformed value stops the start, naming the variable, an example and what was got.
+ */
+function jsonEnv<T>(name: string, schema: z.ZodType<T>, shape: string): T | undefined {
+  const text = optionalEnv(name);
+  if (text === undefined || text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    throw new Error(
-      `${ENV.indexShards} must be JSON like {"shards":4,"statusShards":32} (whole numbers 1–${MAX_SHARDS}, any subset); got ${JSON.stringify(text.slice(0, 200))}`,
-    );
+    throw new Error(`${name} must be JSON like ${shape}; got ${JSON.stringify(text.slice(0, 200))}`);
   }
   return parsed.data;
+}
+
+/** The index shard counts (INDEX_SHARDS, JSON), over the defaults; a malformed value stops the start. */
+export function indexShardsFromEnv(): Partial<KeyOptions> {
+  return (
+    jsonEnv(
+      ENV.indexShards,
+      INDEX_SHARDS,
+      `{"shards":4,"statusShards":32} (whole numbers 1–${MAX_SHARDS}, any subset)`,
+    ) ?? {}
+  );
 }
 
 const INDEX_SHARDS = z.strictObject({
@@ -163,23 +173,12 @@ const INDEX_SHARDS = z.strictObject({
 
 /** The configured limits (GATEWAY_LIMITS, JSON), over the defaults; a malformed value stops the start. */
 export function limitSettingsFromEnv(): LimitSettings {
-  const text = optionalEnv(ENV.limits);
-  if (text === undefined || text.trim() === '') return DEFAULT_LIMITS;
-  const parsed = LIMIT_SETTINGS.safeParse(
-    (() => {
-      try {
-        return JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-    })(),
+  const set = jsonEnv(
+    ENV.limits,
+    LIMIT_SETTINGS,
+    '{"callsPerMinute":1200,"submissionsPerMinute":120,"maxPending":100} (positive integers, any subset)',
   );
-  if (!parsed.success) {
-    throw new Error(
-      `${ENV.limits} must be JSON like {"callsPerMinute":1200,"submissionsPerMinute":120,"maxPending":100} (positive integers, any subset); got ${JSON.stringify(text.slice(0, 200))}`,
-    );
-  }
-  return { ...DEFAULT_LIMITS, ...parsed.data };
+  return { ...DEFAULT_LIMITS, ...set };
 }
 
 const LIMIT_SETTINGS = z.strictObject({
