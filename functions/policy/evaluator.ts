@@ -19,8 +19,8 @@ import { quorumReachable, requestingSide } from '../core/eligibility.ts';
 import type { Directory, PolicyDecision, PolicyInput } from '../core/model.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
 import { canonicalPrincipal } from '../core/principals.ts';
-import { policyDigests } from './digest.ts';
 import { isRawDecision } from './decision-check.ts';
+import { policyDigests } from './digest.ts';
 import { PolicyLoadError } from './errors.ts';
 import { DEFAULT_INPUT_LIMITS, type InputLimits, inputProblem } from './input-guard.ts';
 import {
@@ -545,7 +545,6 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
     };
   }
 }
-
 
 function toDecision(raw: RawDecision, policyDigest: string, inputHash: string): PolicyDecision {
   const grant = raw.outcome === 'deny' ? undefined : raw.grant;

@@ -107,7 +107,8 @@ const grant = fc.oneof(
     ['wildcards'],
   ),
 );
-const outcome = (valid: string) => field(fc.constantFrom(valid, valid, valid, valid, 'allow', 'deny', 'maybe'));
+const outcome = (valid: string) =>
+  field(fc.constantFrom(valid, valid, valid, valid, 'allow', 'deny', 'maybe'));
 const notify = field(names(1, 2));
 const postReview = field(fc.boolean());
 const decision = fc.oneof(
