@@ -156,7 +156,7 @@ describe('Function: isRawDecision', () => {
     );
     expect(accepted).toBeGreaterThan(200);
     expect(refused).toBeGreaterThan(200);
-  });
+  }, 120_000);
 
   it('refuses escalation without a deadline before the timeout, as the schema refinement does', () => {
     const base = {
