@@ -19,6 +19,7 @@ import { quorumReachable, requestingSide } from '../core/eligibility.ts';
 import type { Directory, PolicyDecision, PolicyInput } from '../core/model.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
 import { canonicalPrincipal } from '../core/principals.ts';
+import { isRawDecision } from './decision-check.ts';
 import { policyDigests } from './digest.ts';
 import { PolicyLoadError } from './errors.ts';
 import { DEFAULT_INPUT_LIMITS, type InputLimits, inputProblem } from './input-guard.ts';
@@ -88,6 +89,8 @@ export interface LoadPolicyEvaluatorOptions {
 }
 
 const WASM_PAGE_BYTES = 64 * 1024;
+/** Distinct exclusion entries remembered before the memo starts over. */
+const CANONICAL_ID_CACHE_SIZE = 1024;
 
 // index.mjs of @open-policy-agent/opa-wasm re-exports only `loadPolicy` by name; the synchronous
 // loader, needed to replace an instance inside a synchronous evaluate, is on the CommonJS default.
@@ -163,6 +166,8 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
   readonly #decoder = new TextDecoder('utf-8', { fatal: true });
   #instance: Instance | undefined;
   #generation = 0;
+  /** Exclusion entry → its canonical id, or null when it has none (see #canonicalId). */
+  readonly #canonicalIds = new Map<string, string | null>();
 
   /** Use {@link loadPolicyEvaluator}; this constructor expects a compiled module. */
   constructor(
@@ -299,20 +304,22 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
     if (resultSet.length > 1) {
       return this.#policyError('decision has several values', inputHash, {});
     }
-    const parsed = rawDecisionSchema.safeParse(value);
-    if (!parsed.success) {
+    // The plain check accepts exactly what the zod schema accepts (decision-check.ts); zod, the
+    // reference, words the issues of a refused decision.
+    if (!isRawDecision(value)) {
+      const parsed = rawDecisionSchema.safeParse(value);
       return this.#policyError('decision violates the output schema', inputHash, {
-        issues: describeIssues(parsed.error),
+        issues: parsed.success ? 'refused by the decision check' : describeIssues(parsed.error),
       });
     }
-    const unknownGroups = this.#unknownGroups(parsed.data);
+    const unknownGroups = this.#unknownGroups(value);
     if (unknownGroups.length > 0) {
       // Nobody could ever approve: the request would wait for its timeout and expire.
       return this.#policyError('decision names approval groups missing from the data', inputHash, {
         groups: unknownGroups,
       });
     }
-    const decision = withCanonicalExclusions(parsed.data);
+    const decision = this.#withCanonicalExclusions(value);
     if (decision === undefined) {
       return this.#policyError('decision excludes an id that is not a principal', inputHash, {});
     }
@@ -337,6 +344,35 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
       };
     }
     return toDecision(decision, this.digest, inputHash);
+  }
+
+  /**
+   * The policy's exclusions in canonical form, so that `user:Bob@x` in a pack still excludes the
+   * `user:bob@x` who signs in. Undefined when an entry has no canonical form: the policy meant to
+   * exclude someone and the gateway cannot tell whom, so the decision fails closed.
+   */
+  #withCanonicalExclusions(raw: RawDecision): RawDecision | undefined {
+    if (raw.outcome !== 'require_approval' || raw.approval.exclude === undefined) return raw;
+    const exclude: string[] = [];
+    for (const entry of raw.approval.exclude) {
+      const id = this.#canonicalId(entry);
+      if (id === undefined) return undefined;
+      exclude.push(id);
+    }
+    return { ...raw, approval: { ...raw.approval, exclude: [...new Set(exclude)].sort() } };
+  }
+
+  /**
+   * canonicalPrincipal is pure, and a pack names the same few people in every decision: its
+   * answers are kept, up to a bound, so the hot path does not redo the Unicode normalisation.
+   */
+  #canonicalId(entry: string): string | undefined {
+    const known = this.#canonicalIds.get(entry);
+    if (known !== undefined) return known === null ? undefined : known;
+    const result = canonicalPrincipal(entry);
+    if (this.#canonicalIds.size >= CANONICAL_ID_CACHE_SIZE) this.#canonicalIds.clear();
+    this.#canonicalIds.set(entry, result.ok ? result.principal.id : null);
+    return result.ok ? result.principal.id : undefined;
   }
 
   /**
@@ -508,22 +544,6 @@ export class WasmPolicyEvaluator implements PolicyEvaluator {
       inputHash,
     };
   }
-}
-
-/**
- * The policy's exclusions in canonical form, so that `user:Bob@x` in a pack still excludes the
- * `user:bob@x` who signs in. Undefined when an entry has no canonical form: the policy meant to
- * exclude someone and the gateway cannot tell whom, so the decision fails closed.
- */
-function withCanonicalExclusions(raw: RawDecision): RawDecision | undefined {
-  if (raw.outcome !== 'require_approval' || raw.approval.exclude === undefined) return raw;
-  const exclude: string[] = [];
-  for (const entry of raw.approval.exclude) {
-    const result = canonicalPrincipal(entry);
-    if (!result.ok) return undefined;
-    exclude.push(result.principal.id);
-  }
-  return { ...raw, approval: { ...raw.approval, exclude: [...new Set(exclude)].sort() } };
 }
 
 function toDecision(raw: RawDecision, policyDigest: string, inputHash: string): PolicyDecision {

@@ -1,8 +1,9 @@
+import { type LoadedPolicy, loadPolicy } from '@open-policy-agent/opa-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashCanonical } from '../../../functions/core/canonical.ts';
 import type { WasmPolicyEvaluator } from '../../../functions/policy/evaluator.ts';
 import { policyCases } from './cases.ts';
-import { loadDefaultPack } from './support.ts';
+import { bundleData, bundleWasm, loadDefaultPack } from './support.ts';
 
 // The same table runs through `opa eval` (Go) in test/integration/policy/parity.test.ts.
 describe('Module: default pack decision table, wasm engine', () => {
@@ -54,5 +55,31 @@ describe('Module: default pack decision table, wasm engine', () => {
     expect(decision).toEqual(policyCase.expected);
     expect(policyDigest).toBe(evaluator.digest);
     expect(inputHash).toBe(hashCanonical(policyCase.input));
+  });
+});
+
+// The evaluator calls the module's opa_eval export directly (input written into wasm memory, the
+// result read back) rather than through the SDK's evaluate; the SDK stays the reference for it.
+describe('Module: direct opa_eval against the opa-wasm SDK, every decision table input', () => {
+  const cases = policyCases();
+  let evaluator: WasmPolicyEvaluator;
+  let reference: LoadedPolicy;
+
+  beforeAll(async () => {
+    evaluator = await loadDefaultPack();
+    reference = await loadPolicy(bundleWasm());
+    reference.setData(bundleData());
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, policyCase) => {
+    const resultSet = reference.evaluate(policyCase.input, 'approvals/decision') as { result: unknown }[];
+    const {
+      policyDigest: _digest,
+      inputHash: _hash,
+      ...decision
+    } = evaluator.evaluateUnknown(policyCase.input);
+
+    expect(resultSet).toHaveLength(1);
+    expect(decision).toEqual(resultSet[0]?.result);
   });
 });
