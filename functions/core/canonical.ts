@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 
 // The package is CommonJS whose typings claim an ES default export; at run time (Node ESM, esbuild)
@@ -37,9 +37,12 @@ export function canonicalMember(value: unknown): string | undefined {
   return value === undefined ? undefined : canonicalize(value);
 }
 
-/** `sha256:<hex>` of a UTF-8 string or bytes. */
+/**
+ * `sha256:<hex>` of a UTF-8 string or bytes. One-shot `crypto.hash` (Node ≥ 20.12): no Hash object
+ * per call, about half the cost of createHash().update().digest() for the small texts hashed here.
+ */
 export function sha256(data: string | Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return `sha256:${hash('sha256', data, 'hex')}`;
 }
 
 /** `sha256:<hex>` of the canonical JSON of a value. */
