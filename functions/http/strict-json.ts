@@ -79,21 +79,32 @@ export function parseStrictJson(body: Uint8Array | string, limits: StrictJsonLim
       );
     }
   }
+  const flawLimits = { maxDepth: limits.maxDepth, maxValues: limits.maxValues ?? 100_000 };
+  // A body with no flaw is read by plain JSON.parse (a reviver costs several times the parse);
+  // anything else, and any syntax error, is read again the careful way below, which words it.
   let value: unknown;
   try {
-    // Overflowed numbers become 0 for the bounded checks below; the tree walk then names them with
-    // their own text. A value is only returned when no number changed, so the swap never shows.
-    value = JSON.parse(text, (_key, parsed: unknown) =>
-      typeof parsed === 'number' && !Number.isFinite(parsed) ? 0 : parsed,
-    );
-  } catch (error) {
-    // Deep enough to exhaust the stack while reviving: far over any limit.
-    if (error instanceof RangeError) return fail('too_deep', [], FLAW_MESSAGES.too_deep(limits));
-    const detail = error instanceof Error ? error.message.slice(0, 200) : 'unparseable';
-    return fail('syntax', [], `the body is not valid JSON (${detail}); send one JSON value`);
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
   }
-  const flaw = jsonFlaw(value, { maxDepth: limits.maxDepth, maxValues: limits.maxValues ?? 100_000 });
-  if (flaw) return fail(flaw.kind, flaw.path, FLAW_MESSAGES[flaw.kind](limits));
+  if (value === undefined || jsonFlaw(value, flawLimits) !== undefined) {
+    try {
+      // Overflowed numbers become 0 for the bounded checks below; the tree walk then names them
+      // with their own text. A value is only returned when no number changed, so the swap never
+      // shows.
+      value = JSON.parse(text, (_key, parsed: unknown) =>
+        typeof parsed === 'number' && !Number.isFinite(parsed) ? 0 : parsed,
+      );
+    } catch (error) {
+      // Deep enough to exhaust the stack while reviving: far over any limit.
+      if (error instanceof RangeError) return fail('too_deep', [], FLAW_MESSAGES.too_deep(limits));
+      const detail = error instanceof Error ? error.message.slice(0, 200) : 'unparseable';
+      return fail('syntax', [], `the body is not valid JSON (${detail}); send one JSON value`);
+    }
+    const flaw = jsonFlaw(value, flawLimits);
+    if (flaw) return fail(flaw.kind, flaw.path, FLAW_MESSAGES[flaw.kind](limits));
+  }
   // Most bodies have neither duplicate keys nor unsafe numbers, which one pass over the text
   // proves; the syntax tree (which also says where) is built only for a body that may have one.
   if (textIsExact(text, value)) return { ok: true, value, text };

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { jsonFlaw } from '../../../functions/core/json-hygiene.ts';
 import { exactProblem, parseStrictJson, textIsExact } from '../../../functions/http/strict-json.ts';
 
 // Few keys, so objects repeat them often; some spell the same key differently ("a" and "\u0061").
@@ -20,6 +21,8 @@ const keyText = fc.constantFrom(
   '"é"',
   '"\\u00e9"',
   '""',
+  '"__proto__"',
+  '"\\ud800"',
 );
 const numberText = fc.oneof(
   fc.integer().map(String),
@@ -41,7 +44,15 @@ const numberText = fc.oneof(
 );
 const stringText = fc.oneof(
   fc.string({ maxLength: 8 }).map((text) => JSON.stringify(text)),
-  fc.constantFrom('"1e400"', '"a\\":1,"', '"\\\\"', '"x:y"', '"9007199254740993"'),
+  fc.constantFrom(
+    '"1e400"',
+    '"a\\":1,"',
+    '"\\\\"',
+    '"x:y"',
+    '"9007199254740993"',
+    '"\\ud800"',
+    '"\\udfff\\ud800"',
+  ),
 );
 const valueText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
   value: fc.oneof(
@@ -72,6 +83,11 @@ describe('Property: strict JSON one-pass check', () => {
   it('gives every body the answer the syntax tree alone gave', () => {
     fc.assert(
       fc.property(valueText, (text) => {
+        // Bodies without a flaw of the walk's (which answers first, before any tree).
+        const revived: unknown = JSON.parse(text, (_key, parsed: unknown) =>
+          typeof parsed === 'number' && !Number.isFinite(parsed) ? 0 : parsed,
+        );
+        fc.pre(jsonFlaw(revived, { maxDepth: 64, maxValues: 100_000 }) === undefined);
         const result = parseStrictJson(text, { maxDepth: 64 });
         const treeProblem = exactProblem(text);
         if (treeProblem) expect(result).toEqual(treeProblem);
@@ -79,6 +95,33 @@ describe('Property: strict JSON one-pass check', () => {
         else expect(result.problem.code).not.toMatch(/^(duplicate_key|unsafe_number)$/);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('answers every text, flawed or not, as the reviver-first reading did', () => {
+    // The reading before plain JSON.parse was tried first: a reviver swapping overflowed numbers
+    // for 0, the flaw walk, then the syntax tree.
+    const limits = { maxDepth: 3, maxValues: 12 };
+    const reference = (text: string) => {
+      const value: unknown = JSON.parse(text, (_key, parsed: unknown) =>
+        typeof parsed === 'number' && !Number.isFinite(parsed) ? 0 : parsed,
+      );
+      const flaw = jsonFlaw(value, limits);
+      if (flaw) return { code: flaw.kind, path: flaw.path };
+      const problem = exactProblem(text);
+      return problem?.ok === false ? { code: problem.problem.code, path: problem.problem.path } : 'ok';
+    };
+    fc.assert(
+      fc.property(valueText, (text) => {
+        const result = parseStrictJson(text, limits);
+        const expected = reference(text);
+        if (expected === 'ok') expect(result.ok).toBe(true);
+        else {
+          expect(result.ok).toBe(false);
+          if (!result.ok) expect(result.problem.code).toBe(expected.code);
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
 });
