@@ -25,9 +25,11 @@ const common: BuildOptions = {
   format: 'esm',
   target: 'node20.19',
   // Settings shared with the Lambda bundles (cdk/constructs/gateway-function.ts): ESM output with
-  // readable stack traces, and a `require` for the CommonJS dependencies inside the bundle.
+  // readable stack traces, and a `require` for the CommonJS dependencies inside the bundle. No
+  // keepNames, as there: it passes every closure created at run time through a defineProperty
+  // (a few per HTTP call), and every error class states its own name.
   mainFields: ['module', 'main'],
-  keepNames: true,
+  keepNames: false,
   sourcemap: 'linked',
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

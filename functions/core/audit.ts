@@ -1,4 +1,4 @@
-import { canonicalize, sha256 } from './canonical.ts';
+import { canonicalize, canonicalMember, canonicalObject, sha256 } from './canonical.ts';
 import {
   type ActionRequest,
   AUDIT_EVENT_TYPES,
@@ -12,15 +12,30 @@ export interface AuditDraft {
   readonly type: AuditEventType;
   readonly actor: string;
   readonly data: Record<string, unknown>;
+  /**
+   * `canonicalize(data)`, when the caller has built it from parts it canonicalised already (the
+   * submission's action and resource, hashed into the action hash): the event's hash is then
+   * computed without serialising them again. It must be exactly `canonicalize(data)`.
+   */
+  readonly canonicalData?: string;
 }
 
 /**
  * `hash = "sha256:" + hex(sha256(prev_hash + "\n" + JCS(event without hash)))` (docs/design.md#44-audit-events), so
  * an auditor can recompute it with any RFC 8785 implementation.
  */
-export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
+export function hashEvent(event: Omit<AuditEvent, 'hash'>, canonicalData?: string): string {
   const { request_id, seq, type, time, actor, data, prev_hash } = event;
-  return sha256(`${prev_hash}\n${canonicalize({ request_id, seq, type, time, actor, data, prev_hash })}`);
+  const canonical = canonicalObject({
+    request_id: canonicalMember(request_id),
+    seq: canonicalMember(seq),
+    type: canonicalMember(type),
+    time: canonicalMember(time),
+    actor: canonicalMember(actor),
+    data: canonicalData ?? canonicalMember(data),
+    prev_hash: canonicalMember(prev_hash),
+  });
+  return sha256(`${prev_hash}\n${canonical}`);
 }
 
 /** Places drafts after the chain head `{seq, hash}`; returns the events and the new head. */
@@ -43,7 +58,7 @@ export function appendEvents(
       data: draft.data,
       prev_hash: hash,
     };
-    hash = hashEvent(unhashed);
+    hash = hashEvent(unhashed, draft.canonicalData);
     events.push({ ...unhashed, hash });
   }
   return { events, head: { seq, hash } };

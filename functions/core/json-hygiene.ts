@@ -54,7 +54,7 @@ function visit(
   state: { values: number; max: number },
 ): JsonFlaw | undefined {
   // One path array for the whole walk (push/pop), copied only when a flaw is found; no closure per
-  // value, since code built with keepNames (tsx, the compiled CLI) pays a defineProperty for every closure.
+  // value, since code built with keepNames (tsx runs the sources so) pays a defineProperty for every closure.
   state.values++;
   if (state.values > state.max) return flawAt(path, 'too_many_values');
   switch (typeof value) {

@@ -5,7 +5,7 @@
  */
 
 import { type AuditDraft, appendEvents } from './audit.ts';
-import { hashCanonical } from './canonical.ts';
+import { canonicalize, canonicalMember, canonicalObject, hashCanonical, sha256 } from './canonical.ts';
 import { ineligibility, requestingSide } from './eligibility.ts';
 import {
   ForbiddenError,
@@ -99,7 +99,10 @@ export interface SubmitCommand {
 /** A new request: records the submission and the policy's verdict, and opens the approval if one is owed. */
 export function submit({ id, subject, input, decision, now, directory, vouched }: SubmitCommand): Transition {
   const time = now.toISOString();
-  const hash = actionHash(subject, input);
+  // The action and resource are canonicalised once, for the action hash and the submission event.
+  const action = canonicalize(input.action);
+  const resource = canonicalize(input.resource);
+  const hash = sha256(canonicalObject({ subject: canonicalize(subject), action, resource }));
   let outcome = decision.outcome;
   let reasons = decision.reasons;
   // Defence in depth: the evaluator already validates, but an approval without its terms is a deny.
@@ -113,6 +116,12 @@ export function submit({ id, subject, input, decision, now, directory, vouched }
       type: 'request.submitted',
       actor: subject.id,
       data: { action: input.action, resource: input.resource, context: input.context, action_hash: hash },
+      canonicalData: canonicalObject({
+        action,
+        resource,
+        context: canonicalMember(input.context),
+        action_hash: canonicalize(hash),
+      }),
     },
     {
       type: 'policy.evaluated',

@@ -167,7 +167,8 @@ export class ApprovalService {
         details: { field: 'Idempotency-Key' },
       });
     }
-    const bodyHash = hashCanonical(input);
+    // Only a keyed submission is compared with an earlier one, by the hash of its body.
+    const bodyHash = key === undefined ? '' : hashCanonical(input);
     if (key !== undefined) {
       const existing = await store.getIdempotency(principal, key);
       if (existing) return { request: await this.#replay(existing, bodyHash), created: false };

@@ -10,8 +10,10 @@
  *   stays in the text, so JSON.parse refuses it (RFC 8259 forbids sending one);
  * - `JSON.parse` (native, iterative-safe) finds syntax errors, and `jsonFlaw` (core/json-hygiene.ts)
  *   bounds nesting and size before anything recursive runs on the document;
- * - `@humanwhocodes/momoa` gives the syntax tree, in which every member and each number's exact
- *   text survive, so duplicate keys (even with equal values) are seen;
+ * - one pass over the text (`textIsExact`) proves most bodies free of duplicate keys and unsafe
+ *   numbers without a tree; only a body it cannot clear is parsed again, by
+ * - `@humanwhocodes/momoa`, whose syntax tree keeps every member and each number's exact text, so
+ *   duplicate keys (even with equal values) are seen and named with their path;
  * - `lossless-json`'s `getUnsafeNumberReason` says whether a number's text survives as a 64-bit
  *   float. Only the walk that joins the two is written here.
  *
@@ -77,25 +79,97 @@ export function parseStrictJson(body: Uint8Array | string, limits: StrictJsonLim
       );
     }
   }
+  const flawLimits = { maxDepth: limits.maxDepth, maxValues: limits.maxValues ?? 100_000 };
+  // A body with no flaw is read by plain JSON.parse (a reviver costs several times the parse);
+  // anything else, and any syntax error, is read again the careful way below, which words it.
   let value: unknown;
   try {
-    // Overflowed numbers become 0 for the bounded checks below; the tree walk then names them with
-    // their own text. A value is only returned when no number changed, so the swap never shows.
-    value = JSON.parse(text, (_key, parsed: unknown) =>
-      typeof parsed === 'number' && !Number.isFinite(parsed) ? 0 : parsed,
-    );
-  } catch (error) {
-    // Deep enough to exhaust the stack while reviving: far over any limit.
-    if (error instanceof RangeError) return fail('too_deep', [], FLAW_MESSAGES.too_deep(limits));
-    const detail = error instanceof Error ? error.message.slice(0, 200) : 'unparseable';
-    return fail('syntax', [], `the body is not valid JSON (${detail}); send one JSON value`);
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
   }
-  const flaw = jsonFlaw(value, { maxDepth: limits.maxDepth, maxValues: limits.maxValues ?? 100_000 });
-  if (flaw) return fail(flaw.kind, flaw.path, FLAW_MESSAGES[flaw.kind](limits));
+  if (value === undefined || jsonFlaw(value, flawLimits) !== undefined) {
+    try {
+      // Overflowed numbers become 0 for the bounded checks below; the tree walk then names them
+      // with their own text. A value is only returned when no number changed, so the swap never
+      // shows.
+      value = JSON.parse(text, (_key, parsed: unknown) =>
+        typeof parsed === 'number' && !Number.isFinite(parsed) ? 0 : parsed,
+      );
+    } catch (error) {
+      // Deep enough to exhaust the stack while reviving: far over any limit.
+      if (error instanceof RangeError) return fail('too_deep', [], FLAW_MESSAGES.too_deep(limits));
+      const detail = error instanceof Error ? error.message.slice(0, 200) : 'unparseable';
+      return fail('syntax', [], `the body is not valid JSON (${detail}); send one JSON value`);
+    }
+    const flaw = jsonFlaw(value, flawLimits);
+    if (flaw) return fail(flaw.kind, flaw.path, FLAW_MESSAGES[flaw.kind](limits));
+  }
+  // Most bodies have neither duplicate keys nor unsafe numbers, which one pass over the text
+  // proves; the syntax tree (which also says where) is built only for a body that may have one.
+  if (textIsExact(text, value)) return { ok: true, value, text };
+  return exactProblem(text) ?? { ok: true, value, text };
+}
+
+/**
+ * The duplicate key or unsafe number of `text` (JSON that JSON.parse read, nesting bounded), from
+ * its syntax tree, with where it is; undefined when there is neither.
+ */
+export function exactProblem(text: string): StrictJsonResult | undefined {
   // Nesting is bounded now, so the recursive tree parser and walk below cannot exhaust the stack.
   const tree = parseTree(text, { mode: 'json', ranges: true, tokens: false });
-  const problem = walk(tree.body, text, []);
-  return problem ?? { ok: true, value, text };
+  return walk(tree.body, text, []);
+}
+
+/**
+ * Whether `text`, which JSON.parse read as `value`, has no duplicate key and no number that would
+ * not survive as a 64-bit float — exactly when `exactProblem` finds nothing. Outside strings, every
+ * `:` of valid JSON separates one object member, and JSON.parse keeps one property per distinct key
+ * of an object: so the text repeats no key of any object exactly when its `:` count equals the
+ * parsed value's count of keys. Every number token outside strings is judged by the same test as
+ * the tree walk's. Linear, with no tree and no allocation but the number tokens.
+ */
+export function textIsExact(text: string, value: unknown): boolean {
+  let members = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote, over escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x3a) {
+      members++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
+      if (getUnsafeNumberReason(text.slice(i, end)) !== undefined) return false;
+      i = end - 1;
+    }
+  }
+  return members === keyCount(value);
+}
+
+/** Digits, `.`, `e`, `E`, `+`, `-`: what may follow the first character of a JSON number. */
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}
+
+/** How many keys the objects in a parsed JSON value have, all together (nesting already bounded). */
+function keyCount(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const element of value) count += keyCount(element);
+    return count;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    count += 1 + keyCount((value as Record<string, unknown>)[key]);
+  }
+  return count;
 }
 
 function walk(node: AnyNode, text: string, path: (string | number)[]): StrictJsonResult | undefined {

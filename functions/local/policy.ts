@@ -230,6 +230,12 @@ function decisionLog(
           }),
         );
       }
+      // The lines of one turn of the event loop go out in one write, not one file write each.
+      if (!stream.writableCorked) {
+        stream.cork();
+        const corked = stream;
+        setImmediate(() => corked.uncork());
+      }
       stream.write(`${JSON.stringify(entry)}\n`);
     },
     close: () =>
