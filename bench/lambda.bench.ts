@@ -12,6 +12,8 @@
  * Goals (issue 18): cold init ≤ 150 ms, bundle ≤ 1 MB; warm p99 of the auto-allow path reported.
  *
  *   npm run bench -- lambda        BENCH_LAMBDA_RUNS=11 npm run bench -- lambda
+ *   BENCH_LAMBDA_PROFILE=/tmp/p npm run bench -- lambda && npx tsx bench/lambda-profile.ts /tmp/p
+ *   (a CPU profile of every run, then where the cold start's time goes, by phase and part)
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -76,12 +78,15 @@ const event = () => ({
 });
 const context = { functionName: 'ala-api', awsRequestId: 'bench', getRemainingTimeInMillis: () => 29000,
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:' + process.env.BENCH_ACCOUNT + ':function:ala-api' };
+const startedUs = Number(process.hrtime.bigint() / 1000n);
 const started = performance.now();
 const cpuBefore = process.cpuUsage();
 const { handler } = await import(process.env.BENCH_BUNDLE);
 const imported = performance.now();
+const importedUs = Number(process.hrtime.bigint() / 1000n);
 const first = await handler(event(), context);
 const answered = performance.now();
+const answeredUs = Number(process.hrtime.bigint() / 1000n);
 const cpu = process.cpuUsage(cpuBefore);
 if (first.statusCode !== 200) throw new Error('first answer ' + first.statusCode + ': ' + first.body);
 const outcome = JSON.parse(first.body).status;
@@ -97,6 +102,8 @@ console.log(JSON.stringify({
   bootMs, importMs: imported - started, firstMs: answered - imported, coldMs: answered - started,
   coldCpuMs: (cpu.user + cpu.system) / 1000,
   rssMb: process.memoryUsage().rss / 1048576, heapMb: process.memoryUsage().heapUsed / 1048576, warm,
+  // Monotonic clock in µs, the clock of --cpu-prof's timestamps: where a profile's phases end.
+  marks: { pid: process.pid, startedUs, importedUs, answeredUs },
 }));
 `;
 
@@ -110,6 +117,7 @@ interface Run {
   readonly rssMb: number;
   readonly heapMb: number;
   readonly warm: number[];
+  readonly marks: { pid: number; startedUs: number; importedUs: number; answeredUs: number };
 }
 
 const median = (values: number[]) => {
@@ -146,9 +154,9 @@ async function main(): Promise<void> {
       BENCH_ACCOUNT: MOTO_ACCOUNT_ID,
     };
     const runs: Run[] = [];
+    const profile = process.env.BENCH_LAMBDA_PROFILE; // a folder: --cpu-prof of every run there
     for (let i = 0; i < RUNS; i++) {
       // The first run also warms the page cache and DynamoDB Local; every run is its own process.
-      const profile = process.env.BENCH_LAMBDA_PROFILE; // a folder: --cpu-prof of every run there
       const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, driver] : [driver];
       const out = execFileSync(node.path, args, {
         env: { ...env, BENCH_WARM: String(i === RUNS - 1 ? WARM : 0) },
@@ -156,6 +164,11 @@ async function main(): Promise<void> {
         maxBuffer: 16 * MB,
       });
       runs.push(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Run);
+    }
+    if (profile) {
+      // Where each profile's import ends and its first answer ends (bench/lambda-profile.ts reads it).
+      writeFileSync(join(profile, 'marks.json'), JSON.stringify(runs.map((r) => r.marks)));
+      copyFileSync(`${bundle.file}.map`, join(profile, 'index.mjs.map'));
     }
     const measured = runs.length > 1 ? runs.slice(1) : runs;
     console.log(`api Lambda bundle on Node ${node.version} against DynamoDB Local; ${machine()}`);

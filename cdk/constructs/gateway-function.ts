@@ -15,7 +15,7 @@ import {
 } from '../../functions/adapters/dynamodb/tables.ts';
 import { ENV, POLICY_FILES } from '../../functions/handlers/env.ts';
 import { REPO_ROOT } from '../paths.ts';
-import { externalModules, LAMBDA_BUNDLING } from './lambda-bundling.ts';
+import { externalModules, LAMBDA_BUNDLING, sdkAliases } from './lambda-bundling.ts';
 
 /** Where a shadow bundle is copied inside the function's bundle. */
 const SHADOW_SUBDIR = 'shadow';
@@ -161,6 +161,13 @@ export class GatewayFunction extends Construct {
         mainFields: [...LAMBDA_BUNDLING.mainFields],
         bundleAwsSDK: props.bundleAwsSdk,
         externalModules: externalModules(props.bundleAwsSdk),
+        ...(props.bundleAwsSdk
+          ? {}
+          : {
+              esbuildArgs: {
+                '--alias': Object.entries(sdkAliases(false)).map(([name, shim]) => `${name}=${shim}`),
+              },
+            }),
         ...(commandHooks ? { commandHooks } : {}),
       },
     });

@@ -4,6 +4,7 @@
  * bundle from the same settings through esbuild's API, so the bench measures what the stack deploys.
  */
 import type { BuildOptions } from 'esbuild';
+import { REPO_ROOT } from '../paths.ts';
 
 /** The settings NodejsFunction's `bundling` takes, besides the format (ESM) and the command hooks. */
 export const LAMBDA_BUNDLING = {
@@ -27,6 +28,40 @@ export function externalModules(bundleAwsSdk: boolean): string[] {
   return bundleAwsSdk ? [] : ['@aws-sdk/*'];
 }
 
+/**
+ * The AWS SDK packages the functions import. Left to the runtime, each is loaded through
+ * `require()` (a one-line CommonJS shim in cdk/runtime-sdk/, swapped in by an esbuild alias)
+ * instead of an ES `import`: the SDK's packages are CommonJS, and Node imports a CommonJS package
+ * into an ES module only after parsing each file once more to detect its format and lexing it for
+ * its export names — about a third of the cost of loading the DynamoDB client on a cold start
+ * (docs/decisions/0015-performance.md). `require()` resolves them as a CommonJS handler always
+ * has: through NODE_PATH, which holds the runtime's node_modules. Source and tests are unchanged;
+ * only bundles see the shims. test/unit/cdk/lambda-bundling.test.ts keeps this list equal to the
+ * packages imported under functions/.
+ */
+export const RUNTIME_SDK_PACKAGES = [
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/client-resource-groups-tagging-api',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-sfn',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/lib-dynamodb',
+  '@aws-sdk/util-dynamodb',
+] as const;
+
+/** The shim of a runtime SDK package, relative to the repository root (where esbuild runs). */
+export function runtimeSdkShim(name: string): string {
+  return `./cdk/runtime-sdk/${name.replace('@aws-sdk/', '')}.cjs`;
+}
+
+/** esbuild aliases: each runtime SDK package to its require() shim; none when the SDK is bundled. */
+export function sdkAliases(bundleAwsSdk: boolean): Record<string, string> {
+  return bundleAwsSdk
+    ? {}
+    : Object.fromEntries(RUNTIME_SDK_PACKAGES.map((name) => [name, runtimeSdkShim(name)]));
+}
+
 /** The esbuild API options equal to the CLI arguments NodejsFunction derives from the settings above. */
 export function lambdaEsbuildOptions(entry: string, outfile: string, bundleAwsSdk: boolean): BuildOptions {
   return {
@@ -41,6 +76,9 @@ export function lambdaEsbuildOptions(entry: string, outfile: string, bundleAwsSd
     keepNames: LAMBDA_BUNDLING.keepNames,
     sourcemap: LAMBDA_BUNDLING.sourceMap,
     external: externalModules(bundleAwsSdk),
+    alias: sdkAliases(bundleAwsSdk),
+    // Aliases are paths from the repository root, as NodejsFunction's local bundling runs there.
+    absWorkingDir: REPO_ROOT,
     banner: { js: LAMBDA_BUNDLING.banner },
     logLevel: 'warning',
   };
