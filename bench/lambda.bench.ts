@@ -107,6 +107,28 @@ console.log(JSON.stringify({
 }));
 `;
 
+/**
+ * The floor under any api bundle that answers through DynamoDB: a fresh process that loads only the
+ * DynamoDB client and document client from the runtime (through require(), as the bundle does) and
+ * puts one item, nothing else — no policy, no HTTP app, no audit.
+ */
+const FLOOR_DRIVER = `
+import { createRequire } from 'node:module';
+const require = createRequire(process.env.BENCH_BUNDLE);
+const started = performance.now();
+const cpuBefore = process.cpuUsage();
+const { DynamoDBClient } = require('@aws-sdk/client-dynamodb');
+const { DynamoDBDocumentClient, PutCommand } = require('@aws-sdk/lib-dynamodb');
+const imported = performance.now();
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3 }));
+await client.send(new PutCommand({ TableName: process.env.REQUESTS_TABLE_NAME,
+  Item: { id: 'floor#' + crypto.randomUUID(), at: Date.now() } }));
+const answered = performance.now();
+const cpu = process.cpuUsage(cpuBefore);
+console.log(JSON.stringify({ importMs: imported - started, firstMs: answered - imported,
+  coldMs: answered - started, coldCpuMs: (cpu.user + cpu.system) / 1000 }));
+`;
+
 interface Run {
   readonly bootMs: number;
   readonly importMs: number;
@@ -120,6 +142,8 @@ interface Run {
   readonly marks: { pid: number; startedUs: number; importedUs: number; answeredUs: number };
 }
 
+type Floor = Pick<Run, 'importMs' | 'firstMs' | 'coldMs' | 'coldCpuMs'>;
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -132,6 +156,8 @@ async function main(): Promise<void> {
   const bundle = await bundleApi();
   const driver = join(OUT, 'driver.mjs');
   writeFileSync(driver, DRIVER);
+  const floorDriver = join(OUT, 'floor.mjs');
+  writeFileSync(floorDriver, FLOOR_DRIVER);
   const dynamodb = await startDynamoDbLocal();
   try {
     const tables = { requests: 'bench-requests', audit: 'bench-audit' };
@@ -154,6 +180,7 @@ async function main(): Promise<void> {
       BENCH_ACCOUNT: MOTO_ACCOUNT_ID,
     };
     const runs: Run[] = [];
+    const floors: Floor[] = [];
     const profile = process.env.BENCH_LAMBDA_PROFILE; // a folder: --cpu-prof of every run there
     for (let i = 0; i < RUNS; i++) {
       // The first run also warms the page cache and DynamoDB Local; every run is its own process.
@@ -164,6 +191,8 @@ async function main(): Promise<void> {
         maxBuffer: 16 * MB,
       });
       runs.push(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Run);
+      const floor = execFileSync(node.path, [floorDriver], { env, encoding: 'utf8' });
+      floors.push(JSON.parse(floor.trim().split('\n').at(-1) ?? '{}') as Floor);
     }
     if (profile) {
       // Where each profile's import ends and its first answer ends (bench/lambda-profile.ts reads it).
@@ -181,6 +210,12 @@ async function main(): Promise<void> {
         `first answer ${median(measured.map((r) => r.firstMs)).toFixed(0)} ms; ` +
         `CPU time of import + first answer ${median(measured.map((r) => r.coldCpuMs)).toFixed(0)} ms; RSS ${median(measured.map((r) => r.rssMb)).toFixed(0)} MB, ` +
         `heap ${median(measured.map((r) => r.heapMb)).toFixed(0)} MB`,
+    );
+    const floorMeasured = floors.length > 1 ? floors.slice(1) : floors;
+    console.log(
+      `floor, the DynamoDB packages alone and one PutItem (same processes count): import ${median(floorMeasured.map((r) => r.importMs)).toFixed(0)} ms, ` +
+        `put ${median(floorMeasured.map((r) => r.firstMs)).toFixed(0)} ms, together ${median(floorMeasured.map((r) => r.coldMs)).toFixed(0)} ms; ` +
+        `CPU ${median(floorMeasured.map((r) => r.coldCpuMs)).toFixed(0)} ms`,
     );
     const warm = [...(runs.at(-1)?.warm ?? [])].sort((a, b) => a - b);
     console.log(

@@ -91,6 +91,17 @@ describe('Lambda bundles (esbuild)', () => {
     expect(workflow).toContain('"StoreUnavailableError"');
   });
 
+  it('loads the runtime’s AWS SDK through require(), never an ES import (docs/decisions/0015-performance.md)', () => {
+    for (const id of FUNCTIONS) {
+      const code = readFileSync(join(dir(id), 'index.mjs'), 'utf8');
+      expect(code, id).not.toMatch(/from\s*"@aws-sdk\//);
+      expect(code, id).not.toMatch(/import\(\s*"@aws-sdk\//);
+    }
+    expect(readFileSync(join(dir('ApiFunction'), 'index.mjs'), 'utf8')).toContain(
+      '"@aws-sdk/client-dynamodb"',
+    );
+  });
+
   it('runs the Lambda runtime’s Node major for the parity checks below', () => {
     const runtime = property<string>(functionResource(synth, 'ApiFunction').resource, 'Runtime');
     expect(lambdaNode().major).toBe(runtimeMajor(runtime));
