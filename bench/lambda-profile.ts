@@ -50,7 +50,6 @@ function bundlePart(source: string | undefined): string {
     return 'bundle: zod and OpenAPI schemas';
   if (dep.includes('opa-wasm')) return 'bundle: opa-wasm (policy)';
   return `bundle: ${dep}`;
-  return `bundle: ${source}`;
 }
 
 function part(stack: CallFrame[]): string {
