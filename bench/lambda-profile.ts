@@ -40,8 +40,11 @@ const SDK = /node_modules\/(@(?:aws-sdk|smithy|aws-crypto)\/[^/]+)/;
 /** The part of the bundle a source file belongs to. */
 function bundlePart(source: string | undefined): string {
   if (!source) return 'bundle: unmapped (module top level, helpers)';
-  // Paths are relative to the bundle's folder (node_modules/.cache/…): ours climb out of node_modules.
-  const path = source.replace(/^(\.\.\/)+/, '');
+  // Paths are relative to the bundle's folder (node_modules/.cache/…): a dependency's path runs
+  // through node_modules (or starts right after it), ours climb out of it.
+  const inModules = source.lastIndexOf('node_modules/');
+  const path =
+    inModules >= 0 ? source.slice(inModules + 'node_modules/'.length) : source.replace(/^(\.\.\/)+/, '');
   const ours = /^functions\/([^/]+)/.exec(path)?.[1];
   if (ours) return `ours: functions/${ours}`;
   if (path.startsWith('cdk/runtime-sdk/')) return 'SDK shims (require)';
@@ -68,6 +71,10 @@ function part(stack: CallFrame[]): string {
     const entry = map.findEntry(inBundle.lineNumber, inBundle.columnNumber);
     return bundlePart('originalSource' in entry ? entry.originalSource : undefined);
   }
+  if (stack.some((frame) => frame.functionName === 'cjsPreparseModuleExports'))
+    return 'node: lexing CommonJS export names (an ES import of a CommonJS package)';
+  if (stack.some((frame) => frame.functionName === 'detectModuleFormat'))
+    return 'node: parsing a package file to detect its module format';
   if (stack.some((frame) => frame.functionName === 'compileSourceTextModule'))
     return 'node: compile the bundle (ES module parse)';
   if (stack.some((frame) => frame.functionName === 'compileForInternalLoader'))
