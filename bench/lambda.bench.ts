@@ -25,7 +25,7 @@ import { POLICY_FILES } from '../functions/handlers/env.ts';
 import { dynamoClient } from '../test/harness/clients.ts';
 import { startDynamoDbLocal } from '../test/harness/emulators.ts';
 import { MOTO_ACCOUNT_ID, TEST_REGION } from '../test/harness/env.ts';
-import { lambdaNode } from '../test/harness/lambda-node.ts';
+import { LAMBDA_NODE_FLAGS, lambdaNode } from '../test/harness/lambda-node.ts';
 import { goal, load, machine, ROOT } from './harness.ts';
 
 const RUNS = Number(process.env.BENCH_LAMBDA_RUNS ?? 7);
@@ -184,14 +184,19 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_LAMBDA_PROFILE; // a folder: --cpu-prof of every run there
     for (let i = 0; i < RUNS; i++) {
       // The first run also warms the page cache and DynamoDB Local; every run is its own process.
-      const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, driver] : [driver];
+      // Node as the Lambda runtime starts it (its flags), each run a fresh process.
+      const args = [
+        ...LAMBDA_NODE_FLAGS,
+        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+        driver,
+      ];
       const out = execFileSync(node.path, args, {
         env: { ...env, BENCH_WARM: String(i === RUNS - 1 ? WARM : 0) },
         encoding: 'utf8',
         maxBuffer: 16 * MB,
       });
       runs.push(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Run);
-      const floor = execFileSync(node.path, [floorDriver], { env, encoding: 'utf8' });
+      const floor = execFileSync(node.path, [...LAMBDA_NODE_FLAGS, floorDriver], { env, encoding: 'utf8' });
       floors.push(JSON.parse(floor.trim().split('\n').at(-1) ?? '{}') as Floor);
     }
     if (profile) {
