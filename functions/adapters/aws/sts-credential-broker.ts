@@ -108,10 +108,17 @@ export class StsCredentialBroker implements CredentialBroker {
       );
     }
     const sessionName = sessionNameOf(request.id);
-    const [client, { AssumeRoleCommand }] = await Promise.all([
-      this.#client(),
-      import('@aws-sdk/client-sts'),
-    ]);
+    let loaded: [STSClient, typeof import('@aws-sdk/client-sts')];
+    try {
+      loaded = await Promise.all([this.#client(), import('@aws-sdk/client-sts')]);
+    } catch (error) {
+      // Nothing was committed: the redemption can be repeated once an operator fixes the runtime.
+      throw new CredentialsUnavailableError(
+        `the STS client could not be loaded (${error instanceof Error ? error.message : String(error)}); an operator must check the function's runtime and configuration`,
+        { cause: error },
+      );
+    }
+    const [client, { AssumeRoleCommand }] = loaded;
     let answer: AssumeRoleCommandOutput;
     try {
       answer = await client.send(
