@@ -15,6 +15,7 @@ import {
 } from '../../functions/adapters/dynamodb/tables.ts';
 import { ENV, POLICY_FILES } from '../../functions/handlers/env.ts';
 import { REPO_ROOT } from '../paths.ts';
+import { externalModules, LAMBDA_BUNDLING, sdkAliases } from './lambda-bundling.ts';
 
 /** Where a shadow bundle is copied inside the function's bundle. */
 const SHADOW_SUBDIR = 'shadow';
@@ -53,8 +54,8 @@ export const TABLE_ACTIONS = [
 ] as const;
 
 /**
- * One Lambda of the gateway: Node.js 22 on arm64, bundled with esbuild (ESM, minified, names kept so
- * error names reach Step Functions' Retry/Catch intact), tracing on, its own encrypted log group,
+ * One Lambda of the gateway: Node.js 22 on arm64, bundled with esbuild (ESM, minified, settings in
+ * lambda-bundling.ts; error classes state their names, so they reach Step Functions' Retry/Catch intact), tracing on, its own encrypted log group,
  * and its own role whose every permission is an explicit statement in one customer-managed policy.
  */
 export class GatewayFunction extends Construct {
@@ -156,18 +157,17 @@ export class GatewayFunction extends Construct {
       },
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        minify: true,
-        // No keepNames: it wraps every function and class (a defineProperty per closure created at
-        // run time, ~45 KB); error classes state their names instead (test/unit/core/error-names.test.ts).
-        keepNames: false,
-        sourceMap: false,
+        ...LAMBDA_BUNDLING,
+        mainFields: [...LAMBDA_BUNDLING.mainFields],
         bundleAwsSDK: props.bundleAwsSdk,
-        // CommonJS dependencies inside an ES module bundle still call require().
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        metafile: false,
+        externalModules: externalModules(props.bundleAwsSdk),
+        ...(props.bundleAwsSdk
+          ? {}
+          : {
+              esbuildArgs: {
+                '--alias': Object.entries(sdkAliases(false)).map(([name, shim]) => `${name}=${shim}`),
+              },
+            }),
         ...(commandHooks ? { commandHooks } : {}),
       },
     });

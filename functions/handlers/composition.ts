@@ -125,7 +125,7 @@ export async function resourceAttributesFromEnv(
     await import('../adapters/aws/resource-tags.ts');
   const mapping = optionalEnv(ENV.resourceTagAttributes);
   const tags = new ResourceTagAttributes({
-    client: createTaggingClient(),
+    client: await createTaggingClient(),
     tagAttributes: mapping === undefined ? DEFAULT_TAG_ATTRIBUTES : parseTagAttributes(mapping),
     logger,
   });

@@ -220,7 +220,7 @@ async function resourceTags(
   if (options === undefined) return undefined;
   // Loaded only when configured: the AWS SDK would otherwise add to every local start-up.
   const { createTaggingClient, ResourceTagAttributes } = await import('../adapters/aws/resource-tags.ts');
-  const client = createTaggingClient({
+  const client = await createTaggingClient({
     region: options.region,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
   });

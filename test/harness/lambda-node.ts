@@ -33,3 +33,14 @@ export function runtimeMajor(runtime: string): number {
   if (!match?.[1]) throw new Error(`${runtime} is not a Lambda Node.js runtime name (nodejs<major>.x)`);
   return Number(match[1]);
 }
+
+/**
+ * The flags the Lambda runtime starts Node 20 and 22 with: it turns off two features upstream Node
+ * has on by default — `require()` of ES modules and guessing a `.js` file's module format from its
+ * syntax (AWS Lambda developer guide, "Building Lambda functions with Node.js", experimental
+ * features disabled by Lambda). Run a bundle with them to run it as Lambda does.
+ */
+export const LAMBDA_NODE_FLAGS: readonly string[] = [
+  '--no-experimental-require-module',
+  '--no-experimental-detect-module',
+];

@@ -5,11 +5,14 @@
  * Cached (TTL, bounded entries), bounded (one ARN per call, a deadline per call) and fail closed:
  * a call that fails, is throttled or times out answers "unknown" — the policy's strictest path —
  * logs a warning, and is not cached, so the next request asks again.
+ *
+ * The SDK package is imported when a client is made, not when this module loads: a bundler hoists
+ * an external package's static import to the top of the bundle even when this module is itself
+ * loaded with `import()`, and a function without tags must not pay for it at cold start.
  */
-import {
-  GetResourcesCommand,
+import type {
   ResourceGroupsTaggingAPIClient,
-  type ResourceGroupsTaggingAPIClientConfig,
+  ResourceGroupsTaggingAPIClientConfig,
 } from '@aws-sdk/client-resource-groups-tagging-api';
 import { UNKNOWN_RESOURCE } from '../../core/attributes.ts';
 import type { Resource, VouchedResource } from '../../core/model.ts';
@@ -57,9 +60,10 @@ export interface ResourceTagsOptions {
  * A Tagging API client for the gateway: few retries and short socket timeouts, so a hung endpoint
  * ends within the per-call deadline instead of a Lambda's. Region and FIPS come from the environment.
  */
-export function createTaggingClient(
+export async function createTaggingClient(
   config: ResourceGroupsTaggingAPIClientConfig = {},
-): ResourceGroupsTaggingAPIClient {
+): Promise<ResourceGroupsTaggingAPIClient> {
+  const { ResourceGroupsTaggingAPIClient } = await import('@aws-sdk/client-resource-groups-tagging-api');
   return new ResourceGroupsTaggingAPIClient({
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
@@ -164,6 +168,7 @@ export class ResourceTagAttributes implements ResourceAttributes {
   async #lookup(arn: string): Promise<VouchedResource> {
     let tags: readonly { Key?: string | undefined; Value?: string | undefined }[];
     try {
+      const { GetResourcesCommand } = await import('@aws-sdk/client-resource-groups-tagging-api');
       // One ARN per call (the API takes up to 100): a slow or refused answer holds up one request.
       const output = await this.#client.send(new GetResourcesCommand({ ResourceARNList: [arn] }), {
         abortSignal: AbortSignal.timeout(this.#timeoutMs),

@@ -1,15 +1,19 @@
 /**
  * Secrets Manager, read once per cold start: chat credentials (Slack signing secret and bot token,
  * the webhook's shared secret) never sit in a function's environment or in the template.
+ *
+ * The package is loaded when a secret is first read: a function whose configuration names no
+ * secret (the api without chat or review page) never loads it (docs/decisions/0015-performance.md).
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /** The secret's text (undefined when it holds none); a client made here is released after. */
 export async function readSecretString(
   secretId: string,
   client?: SecretsManagerClient,
 ): Promise<string | undefined> {
-  const own = client ?? defaultClient();
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const own = client ?? defaultClient(SecretsManagerClient);
   try {
     return (await own.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
   } finally {
@@ -43,8 +47,8 @@ export async function readJsonSecret(
   );
 }
 
-function defaultClient(): SecretsManagerClient {
-  return new SecretsManagerClient({
+function defaultClient(Client: typeof SecretsManagerClient): SecretsManagerClient {
+  return new Client({
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
   });

@@ -2,13 +2,13 @@
  * The STS credential broker: AssumeRole on the grant's role with the core's session policy, so the
  * credentials can do exactly the approved action until the window ends. The credentials pass
  * through memory to the caller once; nothing here logs, stores or audits them.
+ *
+ * The STS package is loaded on the first grant redeemed, not at import: the api function's
+ * auto-allowed path never calls STS, and loading the package is a measurable part of its cold
+ * start (docs/decisions/0015-performance.md). Only an `import()` of the package itself stays lazy
+ * in the bundle.
  */
-import {
-  AssumeRoleCommand,
-  type AssumeRoleCommandOutput,
-  STSClient,
-  type STSClientConfig,
-} from '@aws-sdk/client-sts';
+import type { AssumeRoleCommandOutput, STSClient, STSClientConfig } from '@aws-sdk/client-sts';
 import { CredentialsUnavailableError, GrantRefusedError } from '../../core/errors.ts';
 import type { ActionRequest } from '../../core/model.ts';
 import type { CredentialBroker, IssuedCredentials } from '../../core/ports/credentials.port.ts';
@@ -65,7 +65,8 @@ function tagValue(value: string): string {
 
 export class StsCredentialBroker implements CredentialBroker {
   readonly #config: StsBrokerConfig;
-  readonly #client: STSClient;
+  readonly #client: () => Promise<STSClient>;
+  #made: STSClient | undefined;
   readonly #allowed: ReadonlySet<string>;
 
   constructor(config: StsBrokerConfig, client?: STSClient) {
@@ -81,7 +82,18 @@ export class StsCredentialBroker implements CredentialBroker {
     }
     this.#config = config;
     this.#allowed = new Set(config.allowedRoleArns);
-    this.#client = client ?? createStsClient(config);
+    let made: Promise<STSClient> | undefined;
+    this.#client = () => {
+      made ??= (client ? Promise.resolve(client) : createStsClient(config)).then((c) => {
+        this.#made = c;
+        return c;
+      });
+      // A failed load is not kept: the next redemption tries again.
+      made.catch(() => {
+        made = undefined;
+      });
+      return made;
+    };
   }
 
   async issue(request: ActionRequest, policy: SessionPolicy, _now: Date): Promise<IssuedCredentials> {
@@ -96,9 +108,20 @@ export class StsCredentialBroker implements CredentialBroker {
       );
     }
     const sessionName = sessionNameOf(request.id);
+    let loaded: [STSClient, typeof import('@aws-sdk/client-sts')];
+    try {
+      loaded = await Promise.all([this.#client(), import('@aws-sdk/client-sts')]);
+    } catch (error) {
+      // Nothing was committed: the redemption can be repeated once an operator fixes the runtime.
+      throw new CredentialsUnavailableError(
+        `the STS client could not be loaded (${error instanceof Error ? error.message : String(error)}); an operator must check the function's runtime and configuration`,
+        { cause: error },
+      );
+    }
+    const [client, { AssumeRoleCommand }] = loaded;
     let answer: AssumeRoleCommandOutput;
     try {
-      answer = await this.#client.send(
+      answer = await client.send(
         new AssumeRoleCommand({
           RoleArn: arn,
           RoleSessionName: sessionName,
@@ -119,7 +142,7 @@ export class StsCredentialBroker implements CredentialBroker {
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
       throw new CredentialsUnavailableError('STS answered AssumeRole without credentials; retry in a moment');
     }
-    const region = this.#config.region ?? (await this.#client.config.region());
+    const region = this.#config.region ?? (await client.config.region());
     return {
       type: 'aws_sts',
       accessKeyId: c.AccessKeyId,
@@ -133,14 +156,15 @@ export class StsCredentialBroker implements CredentialBroker {
   }
 
   destroy(): void {
-    this.#client.destroy();
+    this.#made?.destroy();
   }
 }
 
 /** An STS client with bounded retries and timeouts; credentials from the SDK's standard chain. */
-export function createStsClient(
+export async function createStsClient(
   config: Omit<StsBrokerConfig, 'allowedRoleArns' | 'partition' | 'accountId'>,
-): STSClient {
+): Promise<STSClient> {
+  const { STSClient } = await import('@aws-sdk/client-sts');
   const options: STSClientConfig = {
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },

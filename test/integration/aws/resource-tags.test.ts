@@ -45,8 +45,10 @@ function warnings(): { logger: ResourceTagsOptions['logger']; seen: Warning[] } 
 }
 
 /** A Tagging API client on `endpoint` that counts the GetResources calls it sends. */
-function countingClient(endpoint: string): { client: ResourceGroupsTaggingAPIClient; calls: () => number } {
-  const client = createTaggingClient({
+async function countingClient(
+  endpoint: string,
+): Promise<{ client: ResourceGroupsTaggingAPIClient; calls: () => number }> {
+  const client = await createTaggingClient({
     endpoint,
     region: harnessContext().region,
     credentials: { ...TEST_CREDENTIALS },
@@ -79,7 +81,7 @@ async function taggedBucket(s3: S3Client, tags: Record<string, string>): Promise
 
 describeAttributesContract('resource tags on moto', async () => {
   const s3 = s3Client();
-  const { client } = countingClient(motoEndpoint());
+  const { client } = await countingClient(motoEndpoint());
   const created = new Set<string>();
   return {
     source: new ResourceTagAttributes({ client, logger: warnings().logger }),
@@ -121,7 +123,7 @@ describe('resource tags on moto', () => {
       environment: 'dev',
       team: 'x',
     });
-    const { client } = countingClient(motoEndpoint());
+    const { client } = await countingClient(motoEndpoint());
     try {
       const tags = new ResourceTagAttributes({
         client,
@@ -140,7 +142,7 @@ describe('resource tags on moto', () => {
 
   it('treats a resource that carries only unmapped tags as unknown', async () => {
     const arn = await taggedBucket(s3, { team: 'payments', cost_center: '42' });
-    const { client } = countingClient(motoEndpoint());
+    const { client } = await countingClient(motoEndpoint());
     try {
       const tags = new ResourceTagAttributes({ client, logger: warnings().logger });
       expect(await tags.vouchedFor({ id: arn })).toEqual({ known: false, source: 'none', attributes: {} });
@@ -151,7 +153,7 @@ describe('resource tags on moto', () => {
 
   it('answers from its cache within the TTL: one GetResources call for repeated and concurrent lookups', async () => {
     const arn = await taggedBucket(s3, { environment: 'prod' });
-    const { client, calls } = countingClient(motoEndpoint());
+    const { client, calls } = await countingClient(motoEndpoint());
     try {
       const tags = new ResourceTagAttributes({ client, logger: warnings().logger });
       const answers = await Promise.all([1, 2, 3].map(() => tags.vouchedFor({ id: arn })));
@@ -165,7 +167,7 @@ describe('resource tags on moto', () => {
 
   it('asks again once the TTL has passed, and sees a changed tag', async () => {
     const arn = await taggedBucket(s3, { environment: 'dev' });
-    const { client, calls } = countingClient(motoEndpoint());
+    const { client, calls } = await countingClient(motoEndpoint());
     let now = 1_000_000;
     try {
       const tags = new ResourceTagAttributes({
@@ -198,7 +200,7 @@ describe('resource tags on moto', () => {
       await taggedBucket(s3, { environment: 'b' }),
       await taggedBucket(s3, { environment: 'c' }),
     ];
-    const { client, calls } = countingClient(motoEndpoint());
+    const { client, calls } = await countingClient(motoEndpoint());
     try {
       const tags = new ResourceTagAttributes({ client, logger: warnings().logger, maxEntries: 2 });
       await tags.vouchedFor({ id: a });
@@ -217,7 +219,7 @@ describe('resource tags on moto', () => {
   });
 
   it('never calls the API for an id that is not an ARN', async () => {
-    const { client, calls } = countingClient(motoEndpoint());
+    const { client, calls } = await countingClient(motoEndpoint());
     try {
       const tags = new ResourceTagAttributes({ client, logger: warnings().logger });
       for (const id of ['payments-prod', 'stack/payments-prod/1', `arn:aws:s3:::${'x'.repeat(1100)}`]) {
@@ -251,7 +253,7 @@ describe('resource tags fail closed', () => {
   }
 
   async function expectUnknownAndWarned(endpoint: string, timeoutMs: number): Promise<number> {
-    const { client, calls } = countingClient(endpoint);
+    const { client, calls } = await countingClient(endpoint);
     const { logger, seen } = warnings();
     try {
       const tags = new ResourceTagAttributes({ client, logger, timeoutMs });
@@ -309,7 +311,7 @@ describe('resource tags decide through the default pack', () => {
   beforeAll(async () => {
     policy = await loadDefaultPack();
     s3 = s3Client();
-    client = countingClient(motoEndpoint()).client;
+    client = (await countingClient(motoEndpoint())).client;
   });
 
   afterAll(() => {

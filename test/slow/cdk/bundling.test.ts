@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_POLICY_VERIFICATION_KEY, REPO_ROOT } from '../../../cdk/paths.ts';
-import { lambdaNode, runtimeMajor } from '../../harness/lambda-node.ts';
+import { LAMBDA_NODE_FLAGS, lambdaNode, runtimeMajor } from '../../harness/lambda-node.ts';
 import {
   COMMERCIAL_REGION,
   functionResource,
@@ -91,17 +91,28 @@ describe('Lambda bundles (esbuild)', () => {
     expect(workflow).toContain('"StoreUnavailableError"');
   });
 
+  it('loads the runtime’s AWS SDK through require(), never an ES import (docs/decisions/0015-performance.md)', () => {
+    for (const id of FUNCTIONS) {
+      const code = readFileSync(join(dir(id), 'index.mjs'), 'utf8');
+      expect(code, id).not.toMatch(/from\s*"@aws-sdk\//);
+      expect(code, id).not.toMatch(/import\(\s*"@aws-sdk\//);
+    }
+    expect(readFileSync(join(dir('ApiFunction'), 'index.mjs'), 'utf8')).toContain(
+      '"@aws-sdk/client-dynamodb"',
+    );
+  });
+
   it('runs the Lambda runtime’s Node major for the parity checks below', () => {
     const runtime = property<string>(functionResource(synth, 'ApiFunction').resource, 'Runtime');
     expect(lambdaNode().major).toBe(runtimeMajor(runtime));
   });
 
   it.each([
-    ['this machine’s Node', () => process.execPath],
-    ['the Lambda runtime’s Node', () => lambdaNode().path],
+    ['this machine’s Node', () => process.execPath, [] as readonly string[]],
+    ['the Lambda runtime’s Node, with its flags', () => lambdaNode().path, LAMBDA_NODE_FLAGS],
   ])(
     'initializes each bundle in a fresh process of %s: configuration read, policy loaded from its own folder',
-    async (runtimeName, node) => {
+    async (runtimeName, node, flags) => {
       const init =
         'const t = performance.now(); const m = await import(process.argv[1]); process.stdout.write(JSON.stringify({ handler: typeof m.handler, ms: Math.round(performance.now() - t) }));';
       const timings: string[] = [];
@@ -117,7 +128,7 @@ describe('Lambda bundles (esbuild)', () => {
       for (const [id, label, extraEnv] of variants) {
         const { stdout } = await run(
           node(),
-          ['--input-type=module', '-e', init, join(dir(id), 'index.mjs')],
+          [...flags, '--input-type=module', '-e', init, join(dir(id), 'index.mjs')],
           {
             env: {
               PATH: process.env.PATH ?? '',
