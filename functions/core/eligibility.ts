@@ -154,7 +154,8 @@ export function viewerKeys(request: ActionRequest): readonly string[] {
   const keys = new Set<string>([`p:${request.subject.id}`]);
   if (request.context.on_behalf_of !== undefined) keys.add(`p:${request.context.on_behalf_of}`);
   const approval = request.approval;
-  if (approval) for (const group of [...approval.groups, ...approval.escalationGroups]) keys.add(`g:${group}`);
+  if (approval)
+    for (const group of [...approval.groups, ...approval.escalationGroups]) keys.add(`g:${group}`);
   return [...keys];
 }
 

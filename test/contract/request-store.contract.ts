@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulidIds } from '../../functions/adapters/system/system.ts';
 import { verifyChain } from '../../functions/core/audit.ts';
+import { canView, viewerKeysOf } from '../../functions/core/eligibility.ts';
 import {
   GrantAlreadyRedeemedError,
   IdempotencyConflictError,
@@ -16,7 +17,6 @@ import {
   ValidationError,
 } from '../../functions/core/errors.ts';
 import * as lifecycle from '../../functions/core/lifecycle.ts';
-import { canView, viewerKeysOf } from '../../functions/core/eligibility.ts';
 import { type ActionRequest, type Directory, STATUSES, type Status } from '../../functions/core/model.ts';
 import { cursorAfter } from '../../functions/core/paging.ts';
 import type { RequestStore, Transition } from '../../functions/core/ports/store.port.ts';

@@ -53,7 +53,7 @@ const listRoute = createRoute({
   operationId: 'listActionRequests',
   summary: 'List requests: by default, the pending ones awaiting your vote',
   description:
-    'Pages through the requests in one status that you may see, newest first. For `pending`, the requests you may vote on now and have not voted on yet (`include_voted=true` adds those you have), read from an index of pending requests by approving group, newest first or (`order=deadline`) soonest deadline first. Follow `cursor` until it is absent.',
+    'Pages through the requests in one status that you may see, newest first. For `pending`, the requests you may vote on now and have not voted on yet (`include_voted=true` adds those you have), read from an index of pending requests by approving group, newest first or (`order=deadline`) soonest deadline first. Other statuses are read from an index of decided requests by viewer (requester, person acted for, owners of the requesting agent, approving groups; auditors see all), newest first. Follow `cursor` until it is absent.',
   security,
   request: { query: ListQuery },
   responses: { 200: json(ActionRequestList, 'Requests'), ...errorResponses(400, 401, 503) },

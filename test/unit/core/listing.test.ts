@@ -202,7 +202,9 @@ describe('Class: ApprovalService, listing', () => {
     // Its owner sees what it sees, and so do the approving group's members and the auditors.
     expect((await service.list('cancelled', 'user:alice@example.gov', { limit: 50 })).items).toHaveLength(30);
     expect((await service.list('cancelled', BOB, { limit: 50 })).items).toHaveLength(33);
-    expect((await service.list('cancelled', 'user:audrey@example.gov', { limit: 50 })).items).toHaveLength(33);
+    expect((await service.list('cancelled', 'user:audrey@example.gov', { limit: 50 })).items).toHaveLength(
+      33,
+    );
     expect((await service.list('cancelled', 'user:stranger@example.gov')).items).toEqual([]);
   });
 
