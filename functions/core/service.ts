@@ -249,6 +249,14 @@ export class ApprovalService {
     await this.#deps.limits?.admitCall(principal);
   }
 
+  /**
+   * RateLimitedError when `principal` is already known over its submissions per minute (a check
+   * in memory, before its body is read); a new submission is counted in `submit` as before.
+   */
+  refuseKnownOverSubmissions(principal: string): void {
+    this.#deps.limits?.refuseKnownOverSubmissions(principal);
+  }
+
   /** Refuses a submission that would give `principal` more open pending requests than its cap. */
   async #checkPendingCap(principal: string): Promise<void> {
     const limits = this.#deps.limits;
