@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ActionRequest, ActionRequestInput } from '../../core/model.ts';
 import type { AppDependencies, GatewayApp } from '../context.ts';
-import { COMMON_ERRORS, errorResponses, json, jsonBody, REQUEST_LINKS, security } from '../openapi.ts';
+import { COMMON_ERRORS, errorResponses, json, jsonBody, SUBMISSION_LINKS, security } from '../openapi.ts';
 import {
   ActionRequestBody,
   ActionRequestList,
@@ -40,9 +40,9 @@ const submitRoute = createRoute({
   responses: {
     200: {
       ...json(ActionRequestView, 'Decided (allowed, denied, or decided while waiting)'),
-      links: REQUEST_LINKS,
+      links: SUBMISSION_LINKS,
     },
-    202: { ...json(ActionRequestView, 'Pending human approval'), links: REQUEST_LINKS },
+    202: { ...json(ActionRequestView, 'Pending human approval'), links: SUBMISSION_LINKS },
     ...errorResponses(...COMMON_ERRORS, 403, 409),
   },
 });
