@@ -21,10 +21,10 @@ export interface KeyOptions {
   /**
    * Shards per approver group in the pending-by-group indexes: a listing queries each of the
    * caller's groups once per shard; one group's pending writes spread over this many partitions.
+   * The same count shards the visible-by index: one viewer key's entries in a status spread over
+   * this many partitions, and a listing queries each of the caller's keys once per shard.
    */
   readonly shards: number;
-  // The same count shards the visible-by index: one viewer key's entries in a status spread over
-  // this many partitions, and a listing queries each of the caller's keys once per shard.
   /**
    * Shards per status in the by-status-shard index (timers, sweeper, recovery query them all and
    * merge). @default DEFAULT_STATUS_SHARDS

@@ -13,8 +13,9 @@ import { GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, STATUS_SHARD_INDEX, VIEWER_I
 
 export interface TableNames {
   /**
-   * Requests (pk `id`), pending pointers (`grp#…`), viewer pointers (`view#…`), pending counters (`pending#…`), idempotency keys
-   * (`idem#…`), rate counters (`rate#…`), task tokens (`token#…`) and replay guards (`replay#…`).
+   * Requests (pk `id`), pending pointers (`grp#…`), viewer pointers (`view#…`), pending counters
+   * (`pending#…`), idempotency keys (`idem#…`), rate counters (`rate#…`), task tokens (`token#…`)
+   * and replay guards (`replay#…`).
    * Only request items carry `statusShard`, only pending pointers `groupShard`, only viewer
    * pointers `viewerShard`: the indexes are sparse.
    */
