@@ -12,6 +12,7 @@ import {
   GROUP_CREATED_INDEX,
   GROUP_DEADLINE_INDEX,
   STATUS_SHARD_INDEX,
+  VIEWER_INDEX,
 } from '../../functions/adapters/dynamodb/tables.ts';
 import { ENV, POLICY_FILES } from '../../functions/handlers/env.ts';
 import { REPO_ROOT } from '../paths.ts';
@@ -233,13 +234,14 @@ export class GatewayFunction extends Construct {
         actions: [...TABLE_ACTIONS, 'dynamodb:BatchGetItem'],
         resources: [
           tables.requests.tableArn,
-          ...[STATUS_SHARD_INDEX, GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX].map(
+          ...[STATUS_SHARD_INDEX, GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, VIEWER_INDEX].map(
             (index) => `${tables.requests.tableArn}/index/${index}`,
           ),
         ],
       }),
-      // A commit's index upkeep (keys.ts): the requester's pending counter is one atomic ADD, and a
-      // decided request's group pointers are deleted. Only those items, never a request.
+      // A commit's index upkeep (keys.ts): the requester's pending counter is one atomic ADD, a
+      // decided request's group pointers are deleted (and viewer pointers, should a request return
+      // to pending). Only those items, never a request.
       new iam.PolicyStatement({
         sid: 'PendingCounters',
         actions: ['dynamodb:UpdateItem'],
@@ -250,7 +252,7 @@ export class GatewayFunction extends Construct {
         sid: 'PendingPointers',
         actions: ['dynamodb:DeleteItem'],
         resources: [tables.requests.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['grp#*'] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['grp#*', 'view#*'] } },
       }),
       new iam.PolicyStatement({
         sid: 'AuditTableAppendAndRead',

@@ -146,6 +146,37 @@ export function canView(request: ActionRequest, principal: string, directory: Di
 }
 
 /**
+ * The keys a request is listed under for its viewers (`canView` less auditors, who list the status
+ * index): `p:<requester>`, `p:<person acted for>`, and `g:<group>` for each approving and escalation
+ * group. They depend only on what a request is created with, so they never change afterwards.
+ */
+export function viewerKeys(request: ActionRequest): readonly string[] {
+  const keys = new Set<string>([`p:${request.subject.id}`]);
+  if (request.context.on_behalf_of !== undefined) keys.add(`p:${request.context.on_behalf_of}`);
+  const approval = request.approval;
+  if (approval)
+    for (const group of [...approval.groups, ...approval.escalationGroups]) keys.add(`g:${group}`);
+  return [...keys];
+}
+
+/**
+ * The viewer keys `principal` reads under, from the directory as it is now: itself, each agent it
+ * owns (an owner sees what its agents asked), and each group it is a member of. A request is
+ * visible to a non-auditor exactly when its `viewerKeys` and these share a key (the contract tests
+ * check this against `canView`).
+ */
+export function viewerKeysOf(principal: string, directory: Directory): readonly string[] {
+  const keys = new Set<string>([`p:${principal}`]);
+  for (const [agent, declaration] of Object.entries(directory.agents ?? {})) {
+    if (declaration.owners.includes(principal)) keys.add(`p:${agent}`);
+  }
+  for (const [group, members] of Object.entries(directory.groups)) {
+    if (members.includes(principal)) keys.add(`g:${group}`);
+  }
+  return [...keys];
+}
+
+/**
  * Who may read the audit chain: the requester, auditors, and the people who may vote on the request
  * now (an approver decides from the whole trail, on the review page or through the API).
  */

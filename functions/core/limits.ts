@@ -81,6 +81,20 @@ export class RateLimits {
     );
   }
 
+  /**
+   * Refuses (RateLimitedError) a submission by a principal this instance already saw over its
+   * submissions per minute in the current window, without a counter write; otherwise does nothing
+   * (admitSubmission still counts it). Lets the edge refuse a flood before reading its body.
+   */
+  refuseKnownOverSubmissions(principal: string): void {
+    const limit = this.limitsFor(principal).submissionsPerMinute;
+    const known = this.#over.get(`submissions:${principal}`);
+    const now = this.#deps.clock.now().getTime() / 1000;
+    if (known && known.windowEnd > now && known.limit === limit) {
+      this.#refuse(principal, limit, 'submissions', known.windowEnd - now);
+    }
+  }
+
   async #admit(principal: string, what: string, limit: number, noun: string): Promise<void> {
     const now = this.#deps.clock.now().getTime() / 1000;
     const windowStart = Math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS;

@@ -3,11 +3,11 @@
  * read → decide → conditional commit; when another writer wins (StaleStateError) it re-reads and
  * decides again, so the store's conditional write is the single source of truth.
  */
-import { canReadAudit, canView } from './access.ts';
+import { canReadAudit, canView, isAuditor } from './access.ts';
 import { inventoryAttributes, withVouchedFrom } from './attributes.ts';
 import { type ChainProblem, type ChainVerdict, recordProblems, verifyChain } from './audit.ts';
 import { hashCanonical } from './canonical.ts';
-import { delegationProblem } from './eligibility.ts';
+import { delegationProblem, viewerKeysOf } from './eligibility.ts';
 import {
   AuditMismatchError,
   ContentionError,
@@ -250,6 +250,14 @@ export class ApprovalService {
     await this.#deps.limits?.admitCall(principal);
   }
 
+  /**
+   * RateLimitedError when `principal` is already known over its submissions per minute (a check
+   * in memory, before its body is read); a new submission is counted in `submit` as before.
+   */
+  refuseKnownOverSubmissions(principal: string): void {
+    this.#deps.limits?.refuseKnownOverSubmissions(principal);
+  }
+
   /** Refuses a submission that would give `principal` more open pending requests than its cap. */
   async #checkPendingCap(principal: string): Promise<void> {
     const limits = this.#deps.limits;
@@ -341,19 +349,25 @@ export class ApprovalService {
 
   /**
    * A page of the requests in a status that `principal` may see, newest first; for `pending`, those
-   * it may vote on (pendingFor). Other statuses are read newest first from the status index and
-   * filtered by visibility, within the listing budget (docs/decisions/0016).
+   * it may vote on (pendingFor). Other statuses: an auditor (who sees every request) reads the
+   * status index; anyone else the index by viewer key, for its own keys only (`viewerKeysOf`), so
+   * its work is bounded by its page and keys whatever else is stored (docs/decisions/0016).
    */
   list(status: Status, principal: string, options: ListOptions = {}): Promise<RequestPage> {
     if (status === 'pending') return this.pendingFor(principal, options);
     const directory = this.directory;
-    return this.#page(
-      (limit, cursor) =>
-        this.#deps.store.listByStatus(status, { limit, newestFirst: true, ...(cursor ? { cursor } : {}) }),
-      cursorAfter,
-      options,
-      (request) => canView(request, principal, directory),
-    );
+    const store = this.#deps.store;
+    const read = isAuditor(directory, principal)
+      ? (limit: number, cursor: string | undefined) =>
+          store.listByStatus(status, { limit, newestFirst: true, ...(cursor ? { cursor } : {}) })
+      : (limit: number, cursor: string | undefined) =>
+          store.listVisible(viewerKeysOf(principal, directory), status, {
+            limit,
+            ...(cursor ? { cursor } : {}),
+          });
+    // canView agrees with the index by construction (the contract tests check it); it stays as the
+    // rule that decides, so an index entry never shows a request the caller may not see.
+    return this.#page(read, cursorAfter, options, (request) => canView(request, principal, directory));
   }
 
   /**

@@ -11,6 +11,7 @@ import { issuesOf, problems, respond, toHttpError } from './errors.ts';
 import {
   authentication,
   bodySizeLimit,
+  earlySubmissionRefusal,
   exceptIntegrations,
   jsonHygiene,
   jsonOnly,
@@ -105,6 +106,10 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
   app.use('/v1/*', exceptIntegrations(jsonOnly()));
   app.use('/v1/*', exceptIntegrations(authentication(deps.authenticate)));
   app.use('/v1/*', exceptIntegrations(rateLimit((principal) => deps.service.admitCall(principal))));
+  app.use(
+    '/v1/*',
+    earlySubmissionRefusal((principal) => deps.service.refuseKnownOverSubmissions(principal)),
+  );
   app.use('/v1/*', exceptIntegrations(jsonHygiene()));
 
   for (const register of ROUTES) register(app, deps);

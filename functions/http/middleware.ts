@@ -148,6 +148,29 @@ export function rateLimit(admit: (principal: string) => Promise<void>): Middlewa
 }
 
 /**
+ * A submission by a principal already known over its submissions per minute is refused (429,
+ * Retry-After) before its body is read or parsed: a flood at its limit costs no parsing. A
+ * submission carrying an Idempotency-Key goes on, since a replay of an earlier one is free and
+ * only the store can tell a replay from a new one; the exact count stays in the service.
+ */
+export function earlySubmissionRefusal(refuse: (principal: string) => void): Middleware {
+  return async (c, next) => {
+    const principal = c.var.principal as string | undefined;
+    if (
+      principal !== undefined &&
+      c.req.method === 'POST' &&
+      c.req.path === SUBMIT_PATH &&
+      c.req.header('idempotency-key') === undefined
+    ) {
+      refuse(principal);
+    }
+    await next();
+  };
+}
+
+const SUBMIT_PATH = '/v1/action-requests';
+
+/**
  * JSON bodies are parsed once here, strictly (strict-json.ts: duplicate keys, numbers that would
  * change, invalid UTF-8, lone surrogates, nesting), and the result is what the route's validator
  * reads: hono's body cache holds its text, so no lenient UTF-8 decoding ever sees the bytes. An empty

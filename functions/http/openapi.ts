@@ -54,6 +54,17 @@ export const REQUEST_LINKS = Object.fromEntries(
   ]),
 );
 
+/**
+ * The links of a submission's answer: REQUEST_LINKS without cancel, which a vote's answer links to
+ * instead (a requester may still cancel any pending request: the operation is in the document).
+ * Links say what a client may do next, not all it may do; with cancel linked from the submission,
+ * a link-following client (the schemathesis stateful phase) cancelled each new request before any
+ * approver could vote on it, so no vote was ever recorded.
+ */
+export const SUBMISSION_LINKS = Object.fromEntries(
+  Object.entries(REQUEST_LINKS).filter(([name]) => name !== 'cancelActionRequest'),
+);
+
 export const security: Record<string, string[]>[] = [{ bearer: [] }, { sigv4: [] }];
 
 /** Any JSON value the strict parser accepts (strict-json.ts), for the free-form objects. */

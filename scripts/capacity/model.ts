@@ -15,6 +15,7 @@ import {
   partitionWritesForCommit,
   planCommit,
   STATUS_SHARD_INDEX,
+  VIEWER_INDEX,
 } from '../../functions/adapters/dynamodb/keys.ts';
 import { type FlowKind, flowShapes, isApprovalFlow, templateFlow } from './flows.ts';
 import { type Inputs, type Mix, type QuotaId, quotaOf, REGIONS, type Region } from './inputs.ts';
@@ -30,7 +31,7 @@ const ARCHIVER_BATCH_RECORDS = 1000;
 /** Objects the archiver writes per batch: one events object and one checkpoint. */
 const ARCHIVER_PUTS_PER_BATCH = 2;
 
-export const INDEXES = [STATUS_SHARD_INDEX, GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX] as const;
+export const INDEXES = [STATUS_SHARD_INDEX, GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, VIEWER_INDEX] as const;
 
 /** What one request of a flow costs the platform, in expected counts. */
 export interface FlowFacts {

@@ -2,9 +2,11 @@
  * The one contract every RequestStore adapter passes (SQLite, DynamoDB). Store-level rules first,
  * then the lifecycle races that the store's conditional writes must decide.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ulidIds } from '../../functions/adapters/system/system.ts';
 import { verifyChain } from '../../functions/core/audit.ts';
+import { canView, viewerKeysOf } from '../../functions/core/eligibility.ts';
 import {
   GrantAlreadyRedeemedError,
   IdempotencyConflictError,
@@ -15,7 +17,7 @@ import {
   ValidationError,
 } from '../../functions/core/errors.ts';
 import * as lifecycle from '../../functions/core/lifecycle.ts';
-import type { ActionRequest } from '../../functions/core/model.ts';
+import { type ActionRequest, type Directory, STATUSES, type Status } from '../../functions/core/model.ts';
 import { cursorAfter } from '../../functions/core/paging.ts';
 import type { RequestStore, Transition } from '../../functions/core/ports/store.port.ts';
 import { ApprovalService } from '../../functions/core/service.ts';
@@ -387,6 +389,164 @@ export function describeRequestStoreContract(name: string, make: () => Promise<S
         };
         await sut.store.commit(allowed);
         expect(await sut.store.countPending(requester, 100)).toBe(cap);
+      });
+    });
+
+    describe('index of decided requests by viewer key', () => {
+      /** Every page of a viewer listing, following cursors (a page may be short and continue). */
+      const listVisibleAll = async (keys: readonly string[], status: Status, limit = 2) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await sut.store.listVisible(keys, status, { limit, ...(cursor ? { cursor } : {}) });
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          for (const request of page.items) expect(request.status).toBe(status);
+          seen.push(...page.items.map((r) => r.id));
+          cursor = page.cursor;
+          expect(++pages).toBeLessThan(200);
+        } while (cursor);
+        return seen;
+      };
+      /** The request moved to `status` by the store alone (the lifecycle's rules are tested elsewhere). */
+      const moved = (request: ActionRequest, status: Status, withPrevious: boolean): Transition => ({
+        request: { ...request, status, version: request.version + 1 },
+        expectedVersion: request.version,
+        events: [],
+        ...(withPrevious ? { previous: request } : {}),
+      });
+
+      it('lists a decided request under its requester, the person it acts for and its groups, in its status only', async () => {
+        const tag = ids.requestId().toLowerCase();
+        const [agent, human, group, escalation] = [
+          `agent:viewer-${tag}`,
+          `user:human-${tag}@example.gov`,
+          `g-${tag}`,
+          `e-${tag}`,
+        ];
+        const created = lifecycle.submit({
+          id: ids.requestId(),
+          subject: lifecycle.subjectOf(agent),
+          input: { ...exportInput, context: { ...exportInput.context, on_behalf_of: human } },
+          decision: decision({
+            approval: {
+              groups: [group],
+              escalation_groups: [escalation],
+              escalate_after_seconds: 60,
+              min_approvals: 1,
+              timeout_seconds: 3600,
+            },
+          }),
+          now: new Date('2026-11-22T10:00:00.000Z'),
+        });
+        await sut.store.commit(created);
+        // Pending is listed by eligibility, never from this index.
+        expect(await listVisibleAll([`p:${agent}`], 'pending')).toEqual([]);
+        const cancelled = lifecycle.cancel(created.request, agent, new Date('2026-11-22T10:01:00.000Z'));
+        await sut.store.commit(cancelled);
+        const id = created.request.id;
+        for (const key of [`p:${agent}`, `p:${human}`, `g:${group}`, `g:${escalation}`]) {
+          expect(await listVisibleAll([key], 'cancelled')).toEqual([id]);
+        }
+        expect(await listVisibleAll([`p:${agent}`, `g:${group}`], 'cancelled')).toEqual([id]);
+        expect(await listVisibleAll([`p:${agent}`], 'approved')).toEqual([]);
+        expect(await listVisibleAll([`g:other-${tag}`], 'cancelled')).toEqual([]);
+        expect(await listVisibleAll([], 'cancelled')).toEqual([]);
+        // A later change of status moves every entry (written without `previous`: the store reads it).
+        await sut.store.commit(moved(cancelled.request, 'expired', false));
+        expect(await listVisibleAll([`p:${human}`], 'cancelled')).toEqual([]);
+        expect(await listVisibleAll([`p:${human}`, `g:${escalation}`], 'expired')).toEqual([id]);
+      });
+
+      it('answers exactly what filtering every request by canView answers, on generated requests and directories', {
+        timeout: 300_000,
+      }, async () => {
+        const users = ['u0', 'u1', 'u2', 'u3'];
+        const agents = ['a0', 'a1', 'a2'];
+        const groupNames = ['g0', 'g1', 'g2'];
+        const subset = <T>(values: readonly T[]) => fc.subarray([...values]);
+        const requestShape = fc.record({
+          agent: fc.constantFrom(...agents),
+          onBehalfOf: fc.option(fc.constantFrom(...users), { nil: undefined }),
+          groups: fc.subarray(groupNames, { minLength: 1 }),
+          escalation: subset(groupNames),
+          auto: fc.constantFrom(undefined, 'allow' as const, 'deny' as const),
+          status: fc.constantFrom(...STATUSES),
+          withPrevious: fc.boolean(),
+          offsetMs: fc.nat({ max: 3 }),
+        });
+        const world = fc.record({
+          members: fc.record(Object.fromEntries(groupNames.map((g) => [g, subset([...users, ...agents])]))),
+          owners: fc.record(Object.fromEntries(agents.map((a) => [a, subset(users)]))),
+          requests: fc.array(requestShape, { minLength: 1, maxLength: 8 }),
+        });
+        await fc.assert(
+          fc.asyncProperty(world, async ({ members, owners: owned, requests }) => {
+            // Names unique to this run: the store is shared with the other runs and tests.
+            const tag = ids.requestId().toLowerCase();
+            const user = (u: string) => `user:${u}-${tag}@example.gov`;
+            const agent = (a: string) => `agent:${a}-${tag}`;
+            const group = (g: string) => `${g}-${tag}`;
+            const named = (p: string) => (p.startsWith('u') ? user(p) : agent(p));
+            const dir: Directory = {
+              groups: Object.fromEntries(
+                Object.entries(members).map(([g, ms]) => [group(g), (ms as string[]).map(named)]),
+              ),
+              identities: {},
+              agents: Object.fromEntries(
+                Object.entries(owned).map(([a, os]) => [agent(a), { owners: (os as string[]).map(user) }]),
+              ),
+            };
+            const stored: ActionRequest[] = [];
+            let at = Date.parse('2026-11-22T10:00:00.000Z');
+            for (const shape of requests) {
+              at += shape.offsetMs;
+              const created = lifecycle.submit({
+                id: ids.requestId(),
+                subject: lifecycle.subjectOf(agent(shape.agent)),
+                input: {
+                  ...exportInput,
+                  context: {
+                    justification: 'generated',
+                    ...(shape.onBehalfOf ? { on_behalf_of: user(shape.onBehalfOf) } : {}),
+                  },
+                },
+                decision: shape.auto
+                  ? decision({ outcome: shape.auto, approval: undefined })
+                  : decision({
+                      approval: {
+                        groups: shape.groups.map(group),
+                        escalation_groups: shape.escalation.map(group),
+                        min_approvals: 1,
+                        timeout_seconds: 3600,
+                      },
+                    }),
+                now: new Date(at),
+              });
+              await sut.store.commit(created);
+              let request = created.request;
+              if (request.status !== shape.status) {
+                const next = moved(request, shape.status, shape.withPrevious);
+                await sut.store.commit(next);
+                request = next.request;
+              }
+              stored.push(request);
+            }
+            const newestFirst = (a: ActionRequest, b: ActionRequest) =>
+              a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1;
+            for (const principal of [...users.map(user), ...agents.map(agent)]) {
+              for (const status of STATUSES.filter((s) => s !== 'pending')) {
+                const expected = stored
+                  .filter((r) => r.status === status && canView(r, principal, dir))
+                  .sort(newestFirst)
+                  .map((r) => r.id);
+                const got = await listVisibleAll(viewerKeysOf(principal, dir), status);
+                expect(got, `${principal} listing ${status}`).toEqual(expected);
+              }
+            }
+          }),
+          { numRuns: 12, seed: 20261129, endOnFailure: true },
+        );
       });
     });
 

@@ -32,6 +32,7 @@ import type {
   IdempotencyRecord,
   ListByStatusOptions,
   ListPendingOptions,
+  ListVisibleOptions,
   Page,
   RequestStore,
   Transition,
@@ -52,6 +53,9 @@ import {
   STATUS_SHARD_INDEX,
   sortKey,
   statusPartitions,
+  VIEWER_INDEX,
+  type ViewerPointer,
+  viewerPartitions,
 } from './keys.ts';
 import type { TableNames } from './tables.ts';
 
@@ -143,13 +147,15 @@ export class DynamoDbRequestStore implements RequestStore {
         });
       } else if (write.kind === 'pointer-put') {
         all.push({ Put: { TableName: this.#tables.requests, Item: pointerItem(write.pointer) } });
-      } else if (write.kind === 'pointer-delete') {
+      } else if (write.kind === 'pointer-delete' || write.kind === 'viewer-delete') {
         all.push({ Delete: { TableName: this.#tables.requests, Key: { id: write.pointer.id } } });
+      } else if (write.kind === 'viewer-put') {
+        all.push({ Put: { TableName: this.#tables.requests, Item: viewerItem(write.pointer) } });
       }
     }
     if (all.length > MAX_TRANSACTION_ITEMS) {
       throw new ValidationError(
-        `request ${request.id} would need ${all.length} writes in one transaction (its audit events and one index entry per approving group), more than DynamoDB's ${MAX_TRANSACTION_ITEMS}; name fewer approval groups in the policy`,
+        `request ${request.id} would need ${all.length} writes in one transaction (its audit events, one index entry per approving group and one per viewer key), more than DynamoDB's ${MAX_TRANSACTION_ITEMS}; name fewer approval groups in the policy`,
       );
     }
     try {
@@ -296,6 +302,40 @@ export class DynamoDbRequestStore implements RequestStore {
       : { items };
   }
 
+  async listVisible(
+    keys: readonly string[],
+    status: Status,
+    options: ListVisibleOptions = {},
+  ): Promise<Page<ActionRequest>> {
+    const limit = pageLimit(options.limit);
+    const after = options.cursor ? readCursor(options.cursor) : undefined;
+    const wanted = new Set(keys);
+    if (wanted.size === 0) return { items: [] };
+    const runs = await Promise.all(
+      viewerPartitions([...wanted], status, this.#keys).map((partition) =>
+        this.#run({
+          index: VIEWER_INDEX,
+          hashName: 'viewerShard',
+          hash: partition,
+          rangeName: 'createdSort',
+          after: after ? sortKey(after.createdAt, after.id) : undefined,
+          descending: true,
+          // Any one key may fill the page alone; its shards share it.
+          limit: perPartition(limit, this.#keys.shards),
+        }),
+      ),
+    );
+    const page = mergeRuns(runs, 'desc', limit);
+    // The index lags the table a moment: what changed status since is left out here.
+    const items = (await this.#getMany(page.keys.map((key) => key.id))).filter(
+      (request) => request.status === status,
+    );
+    const last = page.keys.at(-1);
+    return page.more && last
+      ? { items, cursor: cursorAfter({ createdAt: last.at, id: last.id }) }
+      : { items };
+  }
+
   /** The requester's pending counter, kept in the same transactions as its requests. */
   async countPending(requester: string, atMost: number): Promise<number> {
     const out = await this.#call(() =>
@@ -417,6 +457,11 @@ function pointerItem(pointer: PendingPointer): Item {
     createdSort: pointer.createdSort,
     deadlineSort: pointer.deadlineSort,
   };
+}
+
+/** A decided request's entry under one viewer key, in its status's partitions (keys only). */
+function viewerItem(pointer: ViewerPointer): Item {
+  return { id: pointer.id, viewerShard: pointer.viewerShard, createdSort: pointer.createdSort };
 }
 
 /** Keys per partition: enough for one partition to fill the page alone when spread over `over`. */

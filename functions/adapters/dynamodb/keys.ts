@@ -5,7 +5,7 @@
  * model measures is what the store does. No SDK here: plain data in, plain data out.
  */
 import { createHash } from 'node:crypto';
-import { listedGroups } from '../../core/eligibility.ts';
+import { listedGroups, viewerKeys } from '../../core/eligibility.ts';
 import type { ActionRequest, Status } from '../../core/model.ts';
 
 /** The sparse index of request items by `<status>#<shard>`: timers, the sweeper and recovery. */
@@ -14,11 +14,15 @@ export const STATUS_SHARD_INDEX = 'by-status-shard';
 export const GROUP_CREATED_INDEX = 'pending-by-group';
 /** Pending pointers by `<group>#<shard>`, soonest deadline first (sort key `<expiresAt>#<id>`). */
 export const GROUP_DEADLINE_INDEX = 'pending-by-group-deadline';
+/** Decided requests' viewer pointers by `<viewer key>#<status>#<shard>`, newest first. */
+export const VIEWER_INDEX = 'visible-by';
 
 export interface KeyOptions {
   /**
    * Shards per approver group in the pending-by-group indexes: a listing queries each of the
    * caller's groups once per shard; one group's pending writes spread over this many partitions.
+   * The same count shards the visible-by index: one viewer key's entries in a status spread over
+   * this many partitions, and a listing queries each of the caller's keys once per shard.
    */
   readonly shards: number;
   /**
@@ -53,7 +57,10 @@ export type ItemWrite =
   /** +1 when a request enters pending (conditional on the cap), -1 when it leaves. */
   | { readonly kind: 'pending-counter'; readonly id: string; readonly delta: 1 | -1 }
   | { readonly kind: 'pointer-put'; readonly pointer: PendingPointer }
-  | { readonly kind: 'pointer-delete'; readonly pointer: PendingPointer };
+  | { readonly kind: 'pointer-delete'; readonly pointer: PendingPointer }
+  /** Put (or moved to the new status) when a request enters a status other than pending. */
+  | { readonly kind: 'viewer-put'; readonly pointer: ViewerPointer }
+  | { readonly kind: 'viewer-delete'; readonly pointer: ViewerPointer };
 
 /** An item `grp#<request id>#<group>` standing for a pending request in one approver group. */
 export interface PendingPointer {
@@ -63,6 +70,19 @@ export interface PendingPointer {
   readonly groupShard: string;
   readonly createdSort: string;
   readonly deadlineSort: string;
+}
+
+/**
+ * An item `view#<request id>#<viewer key>` standing for a request that is not pending, under one
+ * of its viewer keys (core/eligibility.ts viewerKeys). Its id does not name the status: a status
+ * change overwrites it, moving it to the new status's partition.
+ */
+export interface ViewerPointer {
+  readonly id: string;
+  readonly requestId: string;
+  readonly viewerKey: string;
+  readonly viewerShard: string;
+  readonly createdSort: string;
 }
 
 /** The request item's index attributes (present on every request item). */
@@ -114,6 +134,26 @@ export function statusShardKey(status: Status, shard: number): string {
 
 export function groupShardKey(group: string, shard: number): string {
   return `${group}#${shard}`;
+}
+
+/** `<viewer key>#<status>#<shard>`; viewer keys may contain `#`, status and shard never do. */
+export function viewerShardKey(viewerKey: string, status: Status, shard: number): string {
+  return `${viewerKey}#${status}#${shard}`;
+}
+
+export function viewerPointer(
+  request: ActionRequest,
+  viewerKey: string,
+  options: Partial<KeyOptions> = {},
+): ViewerPointer {
+  const { shards } = resolveKeyOptions(options);
+  return {
+    id: `view#${request.id}#${viewerKey}`,
+    requestId: request.id,
+    viewerKey,
+    viewerShard: viewerShardKey(viewerKey, request.status, shardOf(request.id, shards)),
+    createdSort: sortKey(request.createdAt, request.id),
+  };
 }
 
 export function requestIndexKeys(
@@ -196,6 +236,16 @@ export function planCommit(
       writes.push({ kind: 'pointer-delete', pointer: pendingPointer(before ?? after, group, options) });
     }
   }
+  // Viewer keys are fixed at creation; only a change of status moves (or removes) the pointers.
+  if (before?.status !== after.status) {
+    for (const key of viewerKeys(after)) {
+      if (after.status !== 'pending') {
+        writes.push({ kind: 'viewer-put', pointer: viewerPointer(after, key, options) });
+      } else if (before) {
+        writes.push({ kind: 'viewer-delete', pointer: viewerPointer(before, key, options) });
+      }
+    }
+  }
   return writes;
 }
 
@@ -239,6 +289,22 @@ export function partitionWritesForCommit(
           { table: 'requests', index: GROUP_DEADLINE_INDEX, partitionKey: write.pointer.groupShard },
         );
         break;
+      case 'viewer-put':
+      case 'viewer-delete': {
+        out.push(
+          { table: 'requests', partitionKey: write.pointer.id },
+          { table: 'requests', index: VIEWER_INDEX, partitionKey: write.pointer.viewerShard },
+        );
+        // Moved from another status: it also leaves that status's partition.
+        if (write.kind === 'viewer-put' && before && before.status !== 'pending') {
+          out.push({
+            table: 'requests',
+            index: VIEWER_INDEX,
+            partitionKey: viewerPointer(before, write.pointer.viewerKey, options).viewerShard,
+          });
+        }
+        break;
+      }
     }
   }
   return out;
@@ -256,4 +322,16 @@ export function groupPartitions(groups: readonly string[], options: Partial<KeyO
 export function statusPartitions(status: Status, options: Partial<KeyOptions> = {}): string[] {
   const { statusShards } = resolveKeyOptions(options);
   return Array.from({ length: statusShards }, (_, shard) => statusShardKey(status, shard));
+}
+
+/** The partitions a listing of one status by viewer keys queries: each key, once per shard. */
+export function viewerPartitions(
+  keys: readonly string[],
+  status: Status,
+  options: Partial<KeyOptions> = {},
+): string[] {
+  const { shards } = resolveKeyOptions(options);
+  return [...new Set(keys)].flatMap((key) =>
+    Array.from({ length: shards }, (_, shard) => viewerShardKey(key, status, shard)),
+  );
 }

@@ -9,26 +9,29 @@ import {
   ResourceInUseException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, STATUS_SHARD_INDEX } from './keys.ts';
+import { GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, STATUS_SHARD_INDEX, VIEWER_INDEX } from './keys.ts';
 
 export interface TableNames {
   /**
-   * Requests (pk `id`), pending pointers (`grp#…`), pending counters (`pending#…`), idempotency keys
-   * (`idem#…`), rate counters (`rate#…`), task tokens (`token#…`) and replay guards (`replay#…`).
-   * Only request items carry `statusShard`, only pointers `groupShard`: the indexes are sparse.
+   * Requests (pk `id`), pending pointers (`grp#…`), viewer pointers (`view#…`), pending counters
+   * (`pending#…`), idempotency keys (`idem#…`), rate counters (`rate#…`), task tokens (`token#…`)
+   * and replay guards (`replay#…`).
+   * Only request items carry `statusShard`, only pending pointers `groupShard`, only viewer
+   * pointers `viewerShard`: the indexes are sparse.
    */
   readonly requests: string;
   /** Audit events: pk `request_id`, sk `seq`; stream NEW_IMAGE feeds the archiver. Put-only. */
   readonly audit: string;
 }
 
-export { GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, STATUS_SHARD_INDEX };
+export { GROUP_CREATED_INDEX, GROUP_DEADLINE_INDEX, STATUS_SHARD_INDEX, VIEWER_INDEX };
 /** The requests table's TTL attribute (epoch seconds): task tokens and rate counters expire by it. */
 export const TTL_ATTRIBUTE = 'ttl';
 
 /**
- * Three KEYS_ONLY indexes (docs/data-model.md): request items by `<status>#<shard>`, and pending
- * pointers by `<group>#<shard>` in creation and in deadline order. Listings read keys from them and
+ * Four KEYS_ONLY indexes (docs/data-model.md): request items by `<status>#<shard>`, pending
+ * pointers by `<group>#<shard>` in creation and in deadline order, and viewer pointers of decided
+ * requests by `<viewer key>#<status>#<shard>` newest first. Listings read keys from them and
  * the records from the table (a consistent BatchGetItem), so no index doubles the body's writes.
  */
 export function requestsTableDefinition(name: string): CreateTableCommandInput {
@@ -50,12 +53,14 @@ export function requestsTableDefinition(name: string): CreateTableCommandInput {
       { AttributeName: 'groupShard', AttributeType: 'S' },
       { AttributeName: 'createdSort', AttributeType: 'S' },
       { AttributeName: 'deadlineSort', AttributeType: 'S' },
+      { AttributeName: 'viewerShard', AttributeType: 'S' },
     ],
     KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
       keysOnly(STATUS_SHARD_INDEX, 'statusShard', 'statusSort'),
       keysOnly(GROUP_CREATED_INDEX, 'groupShard', 'createdSort'),
       keysOnly(GROUP_DEADLINE_INDEX, 'groupShard', 'deadlineSort'),
+      keysOnly(VIEWER_INDEX, 'viewerShard', 'createdSort'),
     ],
   };
 }

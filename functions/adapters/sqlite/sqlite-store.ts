@@ -4,7 +4,7 @@
  */
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { listedGroups } from '../../core/eligibility.ts';
+import { listedGroups, viewerKeys } from '../../core/eligibility.ts';
 import {
   IdempotencyKeyTakenError,
   PendingCapReachedError,
@@ -17,12 +17,13 @@ import type {
   IdempotencyRecord,
   ListByStatusOptions,
   ListPendingOptions,
+  ListVisibleOptions,
   Page,
   RequestStore,
   Transition,
 } from '../../core/ports/store.port.ts';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -83,6 +84,32 @@ const MIGRATIONS: Record<number, string> = {
       SELECT g.value, r.id, r.created_at, json_extract(r.body, '$.approval.expiresAt')
       FROM requests r, json_each(r.body, '$.approval.escalationGroups') g
       WHERE r.status = 'pending' AND json_extract(r.body, '$.approval.escalated') = 1;
+  `,
+  // Decided requests by viewer key (eligibility.ts viewerKeys: requester, person acted for,
+  // approving and escalation groups), written in the same transaction as the request: a listing of
+  // a status reads only the caller's keys, not every request in the status.
+  4: `
+    CREATE TABLE visible_by (
+      viewer TEXT NOT NULL,
+      status TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      request_id TEXT NOT NULL,
+      PRIMARY KEY (viewer, status, created_at, request_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX visible_by_request ON visible_by (request_id);
+    INSERT OR IGNORE INTO visible_by (viewer, status, created_at, request_id)
+      SELECT 'p:' || json_extract(r.body, '$.subject.id'), r.status, r.created_at, r.id
+      FROM requests r WHERE r.status <> 'pending'
+      UNION
+      SELECT 'p:' || json_extract(r.body, '$.context.on_behalf_of'), r.status, r.created_at, r.id
+      FROM requests r
+      WHERE r.status <> 'pending' AND json_extract(r.body, '$.context.on_behalf_of') IS NOT NULL
+      UNION
+      SELECT 'g:' || g.value, r.status, r.created_at, r.id
+      FROM requests r, json_each(r.body, '$.approval.groups') g WHERE r.status <> 'pending'
+      UNION
+      SELECT 'g:' || g.value, r.status, r.created_at, r.id
+      FROM requests r, json_each(r.body, '$.approval.escalationGroups') g WHERE r.status <> 'pending';
   `,
 };
 
@@ -175,6 +202,15 @@ export class SqliteRequestStore implements RequestStore {
         `SELECT expires_at AS at, request_id AS id FROM pending_by_group
          WHERE grp = ? AND (expires_at > ? OR (expires_at = ? AND request_id > ?))
          ORDER BY expires_at, request_id LIMIT ?`,
+      ),
+      deleteVisible: db.prepare<[string]>('DELETE FROM visible_by WHERE request_id = ?'),
+      insertVisible: db.prepare<[string, string, string, string]>(
+        'INSERT OR IGNORE INTO visible_by (viewer, status, created_at, request_id) VALUES (?, ?, ?, ?)',
+      ),
+      visibleNewest: db.prepare<[string, string, string, string, string, number], { at: string; id: string }>(
+        `SELECT created_at AS at, request_id AS id FROM visible_by
+         WHERE viewer = ? AND status = ? AND (created_at < ? OR (created_at = ? AND request_id < ?))
+         ORDER BY created_at DESC, request_id DESC LIMIT ?`,
       ),
       countPending: db.prepare<[string, number], { n: number }>(
         `SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE requester = ? AND status = 'pending' LIMIT ?)`,
@@ -327,6 +363,17 @@ export class SqliteRequestStore implements RequestStore {
     for (const group of listedGroups(request)) {
       s.insertPointer.run(group, request.id, request.createdAt, deadline);
     }
+    // Viewer entries change with the status only (the keys are fixed at creation): most commits
+    // (votes, redemption, outcomes) keep the status and write none.
+    const previous = transition.previous;
+    if (expectedVersion === 0 || previous === undefined || previous.status !== request.status) {
+      if (expectedVersion > 0) s.deleteVisible.run(request.id);
+      if (request.status !== 'pending') {
+        for (const key of viewerKeys(request)) {
+          s.insertVisible.run(key, request.status, request.createdAt, request.id);
+        }
+      }
+    }
   }
 
   async get(requestId: string): Promise<ActionRequest | undefined> {
@@ -389,6 +436,40 @@ export class SqliteRequestStore implements RequestStore {
       }),
     );
     const page = mergeRuns(runs, order === 'newest' ? 'desc' : 'asc', limit);
+    const items = await this.#read(() =>
+      page.keys.flatMap((key) => {
+        const row = this.#statements.getRequest.get(key.id);
+        return row ? [JSON.parse(row.body) as ActionRequest] : [];
+      }),
+    );
+    const last = page.keys.at(-1);
+    return page.more && last
+      ? { items, cursor: cursorAfter({ createdAt: last.at, id: last.id }) }
+      : { items };
+  }
+
+  async listVisible(
+    keys: readonly string[],
+    status: Status,
+    options: ListVisibleOptions = {},
+  ): Promise<Page<ActionRequest>> {
+    const limit = pageLimit(options.limit);
+    const after = options.cursor ? readCursor(options.cursor) : { createdAt: '\uffff', id: '\uffff' };
+    // One bounded read per key, merged: the work is the page times the caller's keys.
+    const runs = await this.#read(() =>
+      [...new Set(keys)].map((key) => {
+        const rows = this.#statements.visibleNewest.all(
+          key,
+          status,
+          after.createdAt,
+          after.createdAt,
+          after.id,
+          limit + 1,
+        );
+        return { keys: rows.slice(0, limit), truncated: rows.length > limit };
+      }),
+    );
+    const page = mergeRuns(runs, 'desc', limit);
     const items = await this.#read(() =>
       page.keys.flatMap((key) => {
         const row = this.#statements.getRequest.get(key.id);

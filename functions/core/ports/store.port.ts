@@ -53,6 +53,12 @@ export interface ListPendingOptions {
   readonly order?: PendingOrder;
 }
 
+export interface ListVisibleOptions {
+  readonly limit?: number;
+  /** Made by `cursorAfter(last item)` (core/paging.ts), newest first. */
+  readonly cursor?: string;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   /**
@@ -65,7 +71,8 @@ export interface Page<T> {
 /**
  * Persistence of requests, their audit chains and idempotency keys. Adapters must:
  * - commit a transition atomically (all or nothing) with the version condition, the index of
- *   pending requests by approving group and the requester's pending count in the same commit;
+ *   pending requests by approving group, the index of decided requests by viewer key and the
+ *   requester's pending count in the same commit;
  * - throw `StaleStateError` when the version does not match (another writer won),
  *   `IdempotencyKeyTakenError` when the key exists, `PendingCapReachedError` when `pendingCap`
  *   would be exceeded, `StoreUnavailableError` when the backend fails;
@@ -90,6 +97,17 @@ export interface RequestStore {
    * than `limit` and still carry a cursor.
    */
   listPendingForGroups(groups: readonly string[], options?: ListPendingOptions): Promise<Page<ActionRequest>>;
+  /**
+   * Requests in `status` (not `pending`: that listing is by eligibility, listPendingForGroups) that
+   * carry any of `viewerKeys` (core/eligibility.ts `viewerKeys`), each once, newest first. Kept in
+   * the same commit as the request; the work is bounded by the page and the number of keys, not by
+   * how many requests are stored. A page may be shorter than `limit` and still carry a cursor.
+   */
+  listVisible(
+    viewerKeys: readonly string[],
+    status: Status,
+    options?: ListVisibleOptions,
+  ): Promise<Page<ActionRequest>>;
   /**
    * How many pending requests `requester` has, counting at most `atMost` (a bound on the work: the
    * caller only needs to know whether a cap is reached). The exact check is `pendingCap` on commit.

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ActionRequest, ActionRequestInput } from '../../core/model.ts';
 import type { AppDependencies, GatewayApp } from '../context.ts';
-import { COMMON_ERRORS, errorResponses, json, jsonBody, REQUEST_LINKS, security } from '../openapi.ts';
+import { COMMON_ERRORS, errorResponses, json, jsonBody, SUBMISSION_LINKS, security } from '../openapi.ts';
 import {
   ActionRequestBody,
   ActionRequestList,
@@ -40,9 +40,9 @@ const submitRoute = createRoute({
   responses: {
     200: {
       ...json(ActionRequestView, 'Decided (allowed, denied, or decided while waiting)'),
-      links: REQUEST_LINKS,
+      links: SUBMISSION_LINKS,
     },
-    202: { ...json(ActionRequestView, 'Pending human approval'), links: REQUEST_LINKS },
+    202: { ...json(ActionRequestView, 'Pending human approval'), links: SUBMISSION_LINKS },
     ...errorResponses(...COMMON_ERRORS, 403, 409),
   },
 });
@@ -53,7 +53,7 @@ const listRoute = createRoute({
   operationId: 'listActionRequests',
   summary: 'List requests: by default, the pending ones awaiting your vote',
   description:
-    'Pages through the requests in one status that you may see, newest first. For `pending`, the requests you may vote on now and have not voted on yet (`include_voted=true` adds those you have), read from an index of pending requests by approving group, newest first or (`order=deadline`) soonest deadline first. Follow `cursor` until it is absent.',
+    'Pages through the requests in one status that you may see, newest first. For `pending`, the requests you may vote on now and have not voted on yet (`include_voted=true` adds those you have), read from an index of pending requests by approving group, newest first or (`order=deadline`) soonest deadline first. Other statuses are read from an index of decided requests by viewer (requester, person acted for, owners of the requesting agent, approving groups; auditors see all), newest first. Follow `cursor` until it is absent.',
   security,
   request: { query: ListQuery },
   responses: { 200: json(ActionRequestList, 'Requests'), ...errorResponses(400, 401, 503) },

@@ -147,3 +147,75 @@ describe('Class: DynamoDbRequestStore, listing pending requests by group', () =>
     expect(reads.filter((r) => r.command.startsWith('BatchGet'))).toEqual([]);
   });
 });
+
+describe('Class: DynamoDbRequestStore, listing decided requests by viewer key', () => {
+  const tables: TableNames = { requests: uniqueName('requests'), audit: uniqueName('audit') };
+  const ids = ulidIds();
+  const MANY = 2000;
+  const FEW = 3;
+  let client: DynamoDBClient;
+  let store: DynamoDbRequestStore;
+  let reads: Read[];
+  const few: string[] = [];
+
+  beforeAll(async () => {
+    client = dynamoClient();
+    await ensureTables(client, tables);
+    store = new DynamoDbRequestStore(client, tables, { shards: SHARDS });
+    const all: Transition[] = [];
+    for (let i = 0; i < MANY + FEW; i++) {
+      // Every 667th request is the few agent's; the rest are other agents' auto-allowed traffic.
+      const mine = i % Math.floor(MANY / FEW) === 0 && few.length < FEW;
+      const t = lifecycle.submit({
+        id: ids.requestId(),
+        subject: lifecycle.subjectOf(mine ? 'agent:few' : `agent:bulk-${i % 7}`),
+        input: { ...exportInput, context: { justification: 'bulk' } },
+        decision: decision({ outcome: 'allow', approval: undefined }),
+        now: new Date(Date.UTC(2026, 10, 22, 10, 0, 0, i)),
+      });
+      all.push(t);
+      if (mine) few.push(t.request.id);
+    }
+    for (let i = 0; i < all.length; i += 20) {
+      await Promise.all(all.slice(i, i + 20).map((t) => store.commit(t)));
+    }
+    reads = countReads(client);
+  }, 600_000);
+
+  afterAll(() => client?.destroy());
+
+  it(`reads a page's worth of keys for a caller who may see ${FEW} of ${MANY + FEW} approved requests`, async () => {
+    reads.length = 0;
+    const page = await store.listVisible(['p:agent:few', 'g:some-group'], 'approved', { limit: 20 });
+
+    expect(page.items.map((r) => r.id)).toEqual([...few].reverse());
+    expect(page.cursor).toBeUndefined();
+    const queries = reads.filter((r) => r.command === 'QueryCommand');
+    expect(queries.every((q) => q.index === 'visible-by')).toBe(true);
+    expect(new Set(queries.map((q) => q.partition))).toEqual(
+      new Set(
+        ['p:agent:few', 'g:some-group'].flatMap((key) =>
+          Array.from({ length: SHARDS }, (_, s) => `${key}#approved#${s}`),
+        ),
+      ),
+    );
+    const keysRead = queries.reduce((sum, q) => sum + q.items, 0);
+    const recordsRead = reads
+      .filter((r) => r.command.startsWith('BatchGet'))
+      .reduce((s, r) => s + r.items, 0);
+    expect(keysRead).toBe(FEW);
+    expect(recordsRead).toBe(FEW);
+  });
+
+  it('reads at most its keys times shards times a share of the page for a caller who may see many', async () => {
+    reads.length = 0;
+    const page = await store.listVisible(['p:agent:bulk-3'], 'approved', { limit: 20 });
+    // A merged page stops at the first truncated shard's last key, so it may be short; the cursor goes on.
+    expect(page.items.length).toBeGreaterThan(0);
+    expect(page.items.length).toBeLessThanOrEqual(20);
+    expect(page.items.every((r) => r.subject.id === 'agent:bulk-3')).toBe(true);
+    expect(page.cursor).toBeDefined();
+    const keysRead = reads.filter((r) => r.command === 'QueryCommand').reduce((sum, q) => sum + q.items, 0);
+    expect(keysRead).toBeLessThanOrEqual(SHARDS * (Math.ceil(20 / SHARDS) + 1));
+  });
+});

@@ -173,9 +173,9 @@ describe('Class: SqliteRequestStore', () => {
     await store.commit(escalated);
     await store.commit(lifecycle.cancel(decided.request, 'agent:demo', new Date()));
     store.close();
-    // As a gateway of schema 2 left it: no index table.
+    // As a gateway of schema 2 left it: no index tables.
     const raw = new Database(path);
-    raw.exec('DROP TABLE pending_by_group');
+    raw.exec('DROP TABLE pending_by_group; DROP TABLE visible_by');
     raw.pragma('user_version = 2');
     raw.close();
 
@@ -184,6 +184,39 @@ describe('Class: SqliteRequestStore', () => {
       (await reopened.listPendingForGroups(groups, { limit: 10 })).items.map((r) => r.id).sort();
     expect(await ids(['data-owners'])).toEqual([plain.request.id, escalating.request.id].sort());
     expect(await ids(['data-owner-leads'])).toEqual([escalating.request.id]);
+    reopened.close();
+  });
+
+  it('fills the viewer index from the decided requests of a database made before it (schema 3 to 4)', async () => {
+    const path = fresh();
+    const store = new SqliteRequestStore({ path });
+    const pending = submitted();
+    const cancelled = submitted();
+    const allowed = lifecycle.submit({
+      ...{ id: `ar_${Date.now()}allowed`, subject: lifecycle.subjectOf('agent:demo') },
+      input: exportInput,
+      decision: decision({ outcome: 'allow', approval: undefined }),
+      now: new Date(),
+    });
+    for (const t of [pending, cancelled, allowed]) await store.commit(t);
+    await store.commit(lifecycle.cancel(cancelled.request, 'agent:demo', new Date()));
+    store.close();
+    // As a gateway of schema 3 left it: no viewer index.
+    const raw = new Database(path);
+    raw.exec('DROP TABLE visible_by');
+    raw.pragma('user_version = 3');
+    raw.close();
+
+    const reopened = new SqliteRequestStore({ path });
+    const ids = async (keys: string[], status: 'cancelled' | 'approved' | 'pending') =>
+      (await reopened.listVisible(keys, status, { limit: 10 })).items.map((r) => r.id);
+    expect(await ids(['p:agent:demo'], 'cancelled')).toEqual([cancelled.request.id]);
+    expect(await ids(['p:user:alice@example.gov'], 'cancelled')).toEqual([cancelled.request.id]);
+    expect(await ids(['g:data-owners'], 'cancelled')).toEqual([cancelled.request.id]);
+    expect(await ids(['g:data-owner-leads'], 'cancelled')).toEqual([cancelled.request.id]);
+    expect(await ids(['p:agent:demo'], 'approved')).toEqual([allowed.request.id]);
+    expect(await ids(['p:agent:demo'], 'pending')).toEqual([]);
+    expect(reopened.db.pragma('user_version', { simple: true })).toBe(4);
     reopened.close();
   });
 

@@ -211,17 +211,17 @@ describe('audit archive in the stack', () => {
           });
         }
         // A commit's index upkeep: UpdateItem only on `pending#` counters, DeleteItem only on `grp#`
-        // pointers, both on the requests table (never an audit item, never a request).
-        const upkeep: Record<string, [string, string]> = {
-          PendingCounters: ['dynamodb:UpdateItem', 'pending#*'],
-          PendingPointers: ['dynamodb:DeleteItem', 'grp#*'],
+        // and `view#` pointers, both on the requests table (never an audit item, never a request).
+        const upkeep: Record<string, [string, string[]]> = {
+          PendingCounters: ['dynamodb:UpdateItem', ['pending#*']],
+          PendingPointers: ['dynamodb:DeleteItem', ['grp#*', 'view#*']],
         };
         for (const s of statements.filter((s) => s.Sid !== undefined && s.Sid in upkeep)) {
-          const [action, keys] = upkeep[s.Sid as string] as [string, string];
+          const [action, keys] = upkeep[s.Sid as string] as [string, string[]];
           expect(s).toMatchObject({
             Action: action,
             Resource: requestsTable,
-            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys] } },
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': keys } },
           });
         }
         const actions = statements

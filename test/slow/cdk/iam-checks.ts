@@ -94,7 +94,8 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
         } else {
           expect(counters).toEqual([]);
         }
-        // A commit's index upkeep: UpdateItem on `pending#…` counters, DeleteItem on `grp#…` pointers.
+        // A commit's index upkeep: UpdateItem on `pending#…` counters, DeleteItem on `grp#…` and
+        // `view#…` pointers.
         const upkeep = policy.statements.filter(
           (s) => s.Sid === 'PendingCounters' || s.Sid === 'PendingPointers',
         );
@@ -107,7 +108,7 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
           [
             'PendingPointers',
             ['dynamodb:DeleteItem'],
-            { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['grp#*'] } },
+            { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['grp#*', 'view#*'] } },
           ],
         ]);
         for (const statement of upkeep)
@@ -134,7 +135,7 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
       }
     });
 
-    it('grants the requests table and only its three keys-only indexes', () => {
+    it('grants the requests table and only its four keys-only indexes', () => {
       const policy = policyOfRole(synth.json, 'ApiFunctionRole');
       const statement = policy.statements.find((s) => s.Sid === 'RequestsTable');
       expect(statement).toBeDefined();
@@ -142,6 +143,7 @@ export function describeIamChecks(synthesized: () => Synthesized): void {
       expect(rendered).toContain('/index/by-status-shard');
       expect(rendered).toContain('/index/pending-by-group');
       expect(rendered).toContain('/index/pending-by-group-deadline');
+      expect(rendered).toContain('/index/visible-by');
       expect(rendered).not.toContain('/index/by-requester');
       expect(rendered).not.toContain('/index/*');
     });

@@ -86,7 +86,7 @@ describe('OpenAPI conformance (schemathesis)', () => {
     await gw?.stop();
   });
 
-  it('passes every check in every phase, the stateful one reaching votes, grants and cancel', {
+  it('passes every check in every phase, the stateful one recording votes and cancels and reaching grants', {
     timeout: SCHEMATHESIS_TIMEOUT_MS,
   }, async ({ signal }) => {
     const { code, output } = await run(
@@ -129,8 +129,7 @@ describe('OpenAPI conformance (schemathesis)', () => {
     expect(summary?.[1]).toBe(summary?.[2]);
     // The gateway itself logged no unexpected failure while being fuzzed.
     expect(gw.output()).not.toMatch(/"level":"ERROR"/);
-    // The stateful phase got past submission: it voted, reached the grant of requests that exist
-    // (redeemed, or refused as not approved yet) and cancelled; before the hooks, all were 404.
+    // The stateful phase got past submission (before the hooks, every vote, grant and cancel was 404).
     const calls = gw
       .output()
       .split('\n')
@@ -150,11 +149,11 @@ describe('OpenAPI conformance (schemathesis)', () => {
         }, {}),
       ),
     );
-    // Votes reached on requests that exist, answered by the vote rules (recorded, refused to the
-    // requester, or refused as decided or stale). Whether one is recorded depends on the order the
-    // run follows a request's links in (a cancel first leaves nothing to vote on); the vote rules
-    // have tests of their own.
-    expect(answered('/decisions', [200, 403, 409]), `votes reached; POST calls: ${seen}`).toBeGreaterThan(0);
+    // The stateful phase recorded votes (a submission's answer links to the vote, a vote's answer to
+    // the cancel, so a vote comes before a cancel), reached grants (redeemed, or refused as not
+    // approved yet) and cancelled requests a vote had left pending.
+    console.info(`schemathesis: ${summary?.[0]}; POST answers: ${seen}`);
+    expect(answered('/decisions', [200]), `votes recorded; POST calls: ${seen}`).toBeGreaterThan(0);
     expect(answered('/grant', [200, 409]), `grants reached; POST calls: ${seen}`).toBeGreaterThan(0);
     expect(answered('/cancel', [200]), `requests cancelled; POST calls: ${seen}`).toBeGreaterThan(0);
   });

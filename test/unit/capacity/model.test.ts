@@ -74,7 +74,7 @@ describe('flows from the lifecycle', () => {
     expect(total).toBeCloseTo(1, 12);
   });
 
-  it('charges an auto-allowed request one transaction of the request item and three events, and no execution', () => {
+  it('charges an auto-allowed request one transaction of the request item, its viewer pointer and three events, and no execution', () => {
     const facts = flowFacts(inputs.mix, definition, stackSizing(inputs.mix));
     const auto = facts.find((f) => f.kind === 'auto_allowed');
     const commit = templateFlow({ kind: 'auto_allowed', minApprovals: 1, channels: 1 })[0];
@@ -82,8 +82,12 @@ describe('flows from the lifecycle', () => {
     if (!auto || !commit) return;
     const requestUnits = 2 * Math.ceil((commit.requestBytes + 200) / 1024);
     const eventUnits = commit.eventBytes.reduce((sum, bytes) => sum + 2 * Math.ceil(bytes / 1024), 0);
-    // + calls and submissions rate counters (1 each) + the expected idempotency item.
-    expect(auto.writeUnits.requests).toBeCloseTo(requestUnits + 2 + inputs.mix.idempotencyKeyShare * 2, 9);
+    // + its requester's viewer pointer (a small item in the transaction, 2) + calls and submissions
+    // rate counters (1 each) + the expected idempotency item.
+    expect(auto.writeUnits.requests).toBeCloseTo(
+      requestUnits + 2 + 2 + inputs.mix.idempotencyKeyShare * 2,
+      9,
+    );
     expect(auto.writeUnits.audit).toBe(eventUnits);
     expect([auto.executions, auto.transitions, auto.workflowInvocations]).toEqual([0, 0, 0]);
   });

@@ -34,6 +34,7 @@ describe('a synthetic day through partitionWritesForCommit', () => {
       'requests/by-status-shard',
       'requests/pending-by-group',
       'requests/pending-by-group-deadline',
+      'requests/visible-by',
     ]);
     expect(result.commits).toBeGreaterThan(SAMPLE);
   });

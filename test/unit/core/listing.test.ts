@@ -30,6 +30,10 @@ function countingStore(inner: RequestStore): RequestStore & { listCalls: number 
       store.listCalls++;
       return inner.listPendingForGroups(...args);
     },
+    listVisible: (...args: Parameters<RequestStore['listVisible']>) => {
+      store.listCalls++;
+      return inner.listVisible(...args);
+    },
   };
   return store;
 }
@@ -170,6 +174,38 @@ describe('Class: ApprovalService, listing', () => {
     store.listCalls = 0;
     expect(await service.pendingFor('user:stranger@example.gov')).toEqual({ items: [] });
     expect(store.listCalls).toBe(0);
+  });
+
+  it('lists the decided requests a caller may see from its own keys, in one read however many others exist', async () => {
+    const { store, service, submit } = setup();
+    const others: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const request = await submit();
+      await service.cancel(request.id, AGENT);
+      others.push(request.id);
+    }
+    const mine: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { request } = await service.submit('agent:quiet', {
+        ...exportInput,
+        context: { justification: 'its own' },
+      });
+      await service.cancel(request.id, 'agent:quiet');
+      mine.push(request.id);
+    }
+
+    store.listCalls = 0;
+    const page = await service.list('cancelled', 'agent:quiet', { limit: 10 });
+    expect(page).toEqual({ items: expect.any(Array) });
+    expect(page.items.map((r) => r.id)).toEqual([...mine].reverse());
+    expect(store.listCalls).toBe(1);
+    // Its owner sees what it sees, and so do the approving group's members and the auditors.
+    expect((await service.list('cancelled', 'user:alice@example.gov', { limit: 50 })).items).toHaveLength(30);
+    expect((await service.list('cancelled', BOB, { limit: 50 })).items).toHaveLength(33);
+    expect((await service.list('cancelled', 'user:audrey@example.gov', { limit: 50 })).items).toHaveLength(
+      33,
+    );
+    expect((await service.list('cancelled', 'user:stranger@example.gov')).items).toEqual([]);
   });
 
   it('refuses a cursor it did not issue', async () => {

@@ -29,6 +29,7 @@ function losingAnswers(inner: RequestStore): RequestStore & { lose: number } {
     listEvents: (id: string) => inner.listEvents(id),
     countPending: (r: string, n: number) => inner.countPending(r, n),
     listByStatus: (...args: Parameters<RequestStore['listByStatus']>) => inner.listByStatus(...args),
+    listVisible: (...args: Parameters<RequestStore['listVisible']>) => inner.listVisible(...args),
     listPendingForGroups: (...args: Parameters<RequestStore['listPendingForGroups']>) =>
       inner.listPendingForGroups(...args),
   };

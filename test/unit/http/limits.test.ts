@@ -46,6 +46,42 @@ describe('Limits: calls and submissions per minute, open pending requests', () =
     });
   });
 
+  it('refuses a principal known over its submissions per minute before reading its body: an invalid body gets 429, not 400', async () => {
+    const { call } = testApp(undefined, { limits: { submissionsPerMinute: 1 }, clockStart });
+    const json = { 'content-type': 'application/json' };
+    const invalid = { raw: '{"action": {"name": "data.export", "name": "logs.tail"', headers: json };
+    // Under its limit, the same bytes are read and refused as the invalid JSON they are.
+    expect((await call('POST', '/v1/action-requests', invalid)).status).toBe(400);
+    expect((await call('POST', '/v1/action-requests', { body: exportInput })).status).toBe(202);
+    expect((await call('POST', '/v1/action-requests', { body: exportInput })).status).toBe(429);
+
+    // Now known over its limit: refused before the body is parsed, with Retry-After.
+    expect(await errorOf(await call('POST', '/v1/action-requests', invalid))).toMatchObject({
+      status: 429,
+      error: 'rate_limited',
+      retryAfter: '40',
+    });
+    // A submission with an Idempotency-Key still reaches the store, so a replay stays free.
+    expect(
+      (
+        await call('POST', '/v1/action-requests', {
+          ...invalid,
+          headers: { ...json, 'idempotency-key': 'replay-1' },
+        })
+      ).status,
+    ).toBe(400);
+    // Another principal's submissions, and this one's other calls, go on.
+    expect(
+      (
+        await call('POST', '/v1/action-requests', {
+          token: 'other',
+          body: { ...exportInput, context: { justification: 'the other agent' } },
+        })
+      ).status,
+    ).toBe(202);
+    expect((await call('GET', '/v1/action-requests?status=approved')).status).toBe(200);
+  });
+
   it("refuses an agent past its open pending cap, while another agent's request reaches the approvers' first page", async () => {
     const { call, store } = testApp(undefined, { limits: { maxPending: 5 }, clockStart });
     const flood: string[] = [];

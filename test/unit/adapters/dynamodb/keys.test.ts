@@ -11,6 +11,8 @@ import {
   planCommit,
   STATUS_SHARD_INDEX,
   shardOf,
+  VIEWER_INDEX,
+  viewerPartitions,
 } from '../../../../functions/adapters/dynamodb/keys.ts';
 import * as lifecycle from '../../../../functions/core/lifecycle.ts';
 import type { ActionRequest } from '../../../../functions/core/model.ts';
@@ -115,6 +117,43 @@ describe('Module: dynamodb keys', () => {
       index: STATUS_SHARD_INDEX,
       partitionKey: `approved#${shardOf(ID, 8)}`,
     });
+  });
+
+  it('puts one viewer pointer per viewer key when a request is decided, and moves them on a later change of status', () => {
+    const before = pending(['data-owners'], ['security']);
+    expect(planCommit(undefined, before, options).filter((w) => w.kind.startsWith('viewer'))).toEqual([]);
+    const decided = next(before, { status: 'rejected' }, 2);
+    const shard = shardOf(ID, 4);
+    const puts = planCommit(before, decided, options).filter((w) => w.kind === 'viewer-put');
+    expect(puts.map((w) => (w.kind === 'viewer-put' ? w.pointer.viewerShard : ''))).toEqual([
+      `p:agent:demo-exporter#rejected#${shard}`,
+      `p:user:alice@example.gov#rejected#${shard}`,
+      `g:data-owners#rejected#${shard}`,
+      `g:security#rejected#${shard}`,
+    ]);
+    expect(puts.every((w) => w.kind === 'viewer-put' && w.pointer.id.startsWith(`view#${ID}#`))).toBe(true);
+    // A commit that keeps the status (an outcome, a redemption) writes no viewer pointer.
+    expect(
+      planCommit(decided, next(decided, {}), options).filter((w) => w.kind.startsWith('viewer')),
+    ).toEqual([]);
+    const expired = next(decided, { status: 'expired' });
+    const writes = partitionWritesForCommit(decided, expired, options);
+    expect(writes).toContainEqual({
+      table: 'requests',
+      index: VIEWER_INDEX,
+      partitionKey: `g:security#rejected#${shard}`,
+    });
+    expect(writes).toContainEqual({
+      table: 'requests',
+      index: VIEWER_INDEX,
+      partitionKey: `g:security#expired#${shard}`,
+    });
+    expect(viewerPartitions(['p:x', 'p:x', 'g:y'], 'approved', { shards: 2 })).toEqual([
+      'p:x#approved#0',
+      'p:x#approved#1',
+      'g:y#approved#0',
+      'g:y#approved#1',
+    ]);
   });
 
   it('touches no index and no counter for a vote that leaves the request pending', () => {
