@@ -39,6 +39,11 @@ export const LocalConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8787),
   host: z.string().default('127.0.0.1'),
   dataDir: z.string().default('.ala'),
+  /**
+   * Processes serving the port (docs/local-mode.md#workers): a number, or "auto" for one per core.
+   * One process needs no coordination; more share the port through node:cluster.
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
   policy: z
     .strictObject({
       wasm: z.string(),
