@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbReplayGuard } from '../../../functions/adapters/aws/replay-guard.ts';
 import { ensureTables } from '../../../functions/adapters/dynamodb/tables.ts';
 import { MemoryReplayGuard } from '../../../functions/adapters/local/replay-guard.ts';
@@ -70,13 +70,6 @@ describeReplayGuardContract(
 
 describe('DynamoDB replay guard', () => {
   const dynamo = dynamoClient();
-  let guard: DynamoDbReplayGuard;
-
-  beforeAll(async () => {
-    const tables = { requests: uniqueName('ala-requests'), audit: uniqueName('ala-audit') };
-    await ensureTables(dynamo, tables);
-    guard = new DynamoDbReplayGuard(dynamo, { tableName: tables.requests });
-  });
   afterAll(() => dynamo.destroy());
 
   it('fails closed when the table cannot be written', async () => {
