@@ -36,6 +36,8 @@ export async function loadLocalPolicy(
   config: LocalConfig,
   demo: boolean,
   logger: Logger,
+  /** Load only a bundle with this digest at start (a worker joining others that decide with it). */
+  startDigest?: string,
 ): Promise<LocalPolicy> {
   const trust = localTrust(config, demo);
   const paths = bundlePaths(config.policy);
@@ -59,7 +61,7 @@ export async function loadLocalPolicy(
     };
   };
 
-  const first = await loadSet();
+  const first = await loadSet(startDigest);
   const log = decisionLog(config, logger);
   const policy = new GatewayPolicy(first.set, {
     ...(log ? { decisionLog: log.write } : {}),

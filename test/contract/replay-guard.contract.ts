@@ -1,5 +1,5 @@
 /**
- * The contract every ReplayGuard adapter passes (memory, SQLite, DynamoDB): a key is first seen
+ * The contract every ReplayGuard adapter passes (SQLite, DynamoDB): a key is first seen
  * once within its window, however many callers race with it, and again once the window has passed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The replay guards through the port's contract (memory, SQLite, DynamoDB on DynamoDB Local), and
+ * The replay guards through the port's contract (SQLite, DynamoDB on DynamoDB Local), and
  * what only one adapter does: the DynamoDB guard failing closed, the SQLite guard surviving a reopen.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,26 +8,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbReplayGuard } from '../../../functions/adapters/aws/replay-guard.ts';
 import { ensureTables } from '../../../functions/adapters/dynamodb/tables.ts';
-import { MemoryReplayGuard } from '../../../functions/adapters/local/replay-guard.ts';
 import { SqliteReplayGuard } from '../../../functions/adapters/sqlite/sqlite-replay-guard.ts';
 import { StoreUnavailableError } from '../../../functions/core/errors.ts';
 import { describeReplayGuardContract } from '../../contract/replay-guard.contract.ts';
 import { dynamoClient, uniqueName } from '../../harness/index.ts';
-
-describeReplayGuardContract(
-  'memory',
-  async () => {
-    let offset = 0;
-    return {
-      guard: new MemoryReplayGuard(() => Date.now() + offset),
-      advance: (ms) => {
-        offset += ms;
-      },
-      close: async () => {},
-    };
-  },
-  { peer: false, clock: true },
-);
 
 describeReplayGuardContract(
   'SQLite (file, two connections as two gateway processes would hold)',
