@@ -25,25 +25,27 @@ export type PeerMessage =
   /** Load the bundle again; with `digest`, only a bundle with that digest. */
   | { readonly t: 'reload'; readonly trigger: string; readonly digest?: string }
   /** What a worker's reload came to. */
-  | { readonly t: 'reloaded'; readonly result: ReloadResult }
-  /** Finish what is in flight and exit. */
-  | { readonly t: 'stop' };
+  | { readonly t: 'reloaded'; readonly trigger: string; readonly result: ReloadResult };
 
 /** A worker's end of the IPC channel to the primary. */
 export interface PeerLink {
   /** This worker owns the timers, Socket Mode, the owed cards and the policy watch. */
   readonly coordinator: boolean;
+  /** How many workers serve the port (per-gateway caps are shared among them). */
+  readonly workers: number;
   send(message: PeerMessage): void;
   onMessage(listener: (message: PeerMessage) => void): void;
 }
 
 const INDEX_ENV = 'ALA_WORKER_INDEX';
+const COUNT_ENV = 'ALA_WORKER_COUNT';
 const SESSION_SECRET_ENV = 'ALA_WORKER_SESSION_SECRET';
 const DIGEST_ENV = 'ALA_WORKER_POLICY_DIGEST';
 
 /** Settings the primary hands a worker it forks (environment, read once at the worker's start). */
 export interface WorkerStart {
   readonly index: number;
+  readonly workers: number;
   /** The review page's cookie key, one for every worker (a session made on one is valid on all). */
   readonly sessionSecret: string;
   /** The digest the other workers decide with: a replacement loads only that bundle. */
@@ -52,18 +54,22 @@ export interface WorkerStart {
 
 export function workerStart(env: NodeJS.ProcessEnv = process.env): WorkerStart {
   const index = Number(env[INDEX_ENV]);
+  const workers = Number(env[COUNT_ENV]);
   const sessionSecret = env[SESSION_SECRET_ENV];
-  if (!Number.isInteger(index) || index < 0 || !sessionSecret) {
-    throw new Error(`a gateway worker needs ${INDEX_ENV} and ${SESSION_SECRET_ENV} from the primary`);
+  if (!Number.isInteger(index) || index < 0 || !Number.isInteger(workers) || !sessionSecret) {
+    throw new Error(
+      `a gateway worker needs ${INDEX_ENV}, ${COUNT_ENV} and ${SESSION_SECRET_ENV} from the primary`,
+    );
   }
   const digest = env[DIGEST_ENV];
-  return { index, sessionSecret, ...(digest ? { digest } : {}) };
+  return { index, workers, sessionSecret, ...(digest ? { digest } : {}) };
 }
 
 /** The worker's link over `process.send`. Messages sent while the primary is gone are dropped. */
-export function processLink(coordinator: boolean): PeerLink {
+export function processLink(start: WorkerStart): PeerLink {
   return {
-    coordinator,
+    coordinator: start.index === 0,
+    workers: start.workers,
     send: (message) => {
       if (process.connected) process.send?.(message);
     },
@@ -133,6 +139,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const fork = (index: number): Worker => {
     const worker = cluster.fork({
       [INDEX_ENV]: String(index),
+      [COUNT_ENV]: String(workers),
       [SESSION_SECRET_ENV]: options.sessionSecret,
       ...(digest ? { [DIGEST_ENV]: digest } : {}),
     });
@@ -152,7 +159,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         if (index !== 0) send(coordinator(), message);
         return;
       case 'reloaded':
-        onReloaded(index, message.result);
+        onReloaded(index, message.trigger, message.result);
         return;
       case 'ready':
         onReady(index, message);
@@ -162,34 +169,35 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     }
   };
 
-  const banners = new Map<number, string>();
+  let ready = 0;
   const onReady = (index: number, message: Extract<PeerMessage, { t: 'ready' }>) => {
     digest ??= message.digest;
     if (!starting) {
       logger.info('gateway worker replaced', { worker: index, pid: slots.get(index)?.process.pid });
       return;
     }
-    banners.set(index, message.banner);
     // The coordinator first: it migrates the database, writes the demo tokens, re-arms the timers.
-    if (index === 0) for (let i = 1; i < workers; i++) fork(i);
-    if (banners.size < workers) return;
-    starting = false;
-    const [first = '', ...rest] = (banners.get(0) ?? '').split('\n');
-    const pids = [...slots.entries()].map(([i, w]) => `${w.process.pid}${i === 0 ? ' (coordinator)' : ''}`);
-    options.out(
-      [first, `  workers   ${workers} processes on one port: ${pids.join(', ')}`, ...rest].join('\n'),
-    );
+    // It serves alone until the others join (the primary hands connections to workers that listen).
+    if (index === 0) {
+      for (let i = 1; i < workers; i++) fork(i);
+      const [first = '', ...rest] = message.banner.split('\n');
+      const pids = [...slots.entries()].map(([i, w]) => `${w.process.pid}${i === 0 ? ' (coordinator)' : ''}`);
+      options.out(
+        [first, `  workers   ${workers} processes on one port: ${pids.join(', ')}`, ...rest].join('\n'),
+      );
+    }
+    if (++ready === workers) starting = false;
   };
 
   // The coordinator reloads first (SIGHUP, or its watch saw the files change); the others then
   // load the bundle it loaded, pinned to its digest, so every worker decides with one bundle.
-  const onReloaded = (index: number, result: ReloadResult) => {
+  const onReloaded = (index: number, trigger: string, result: ReloadResult) => {
     if (index === 0) {
       reloading = false;
       if (!result.ok) return;
       digest = result.current;
       for (const [i, worker] of slots) {
-        if (i !== 0) send(worker, { t: 'reload', trigger: 'coordinator reloaded', digest: result.current });
+        if (i !== 0) send(worker, { t: 'reload', trigger, digest: result.current });
       }
       return;
     }
@@ -243,7 +251,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     }
     stopping = true;
     logger.info('stopping', { signal, workers: slots.size });
-    for (const worker of slots.values()) send(worker, { t: 'stop' });
+    // A signal, not a message: a worker still loading has no listener yet, and then simply exits.
+    for (const worker of slots.values()) worker.process.kill('SIGTERM');
     if (slots.size === 0) resolveStopped(0);
     setTimeout(() => {
       for (const worker of slots.values()) worker.process.kill('SIGKILL');

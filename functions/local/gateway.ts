@@ -181,7 +181,8 @@ export async function startGateway(
     throw listenError(error, config);
   });
   // Past the cap the kernel's accepted sockets are closed at once: one client cannot hold them all.
-  server.maxConnections = config.server.maxConnections;
+  // The cap is the gateway's: workers take equal shares (the primary hands connections out in turn).
+  server.maxConnections = Math.ceil(config.server.maxConnections / (peers?.workers ?? 1));
   const port = (server.address() as AddressInfo).port;
   let closed = false;
   return {

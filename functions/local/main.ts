@@ -3,16 +3,16 @@
  * loads the policy bundle, opens the SQLite store, re-arms pending approvals, and serves the API.
  */
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CookieSealer } from '../http/review/session.ts';
 import { type Logger, localLogger, logFormat } from '../observability/logger.ts';
 import { type PeerLink, processLink, runPrimary, workerStart } from './cluster.ts';
 import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
-import { type RunningGateway, startGateway } from './gateway.ts';
-import { loadLocalPolicy, type ReloadResult } from './policy.ts';
+import type { RunningGateway } from './gateway.ts';
+import type { ReloadResult } from './policy.ts';
 
 const USAGE = `Usage: npm start -- [--config <file>] [--port <n>] [--data-dir <dir>] [--workers <n|auto>]
 
@@ -119,7 +119,8 @@ export async function run(argv: readonly string[]): Promise<void> {
     workers: settings.workers,
     logger: mainLogger(settings.config),
     out,
-    sessionSecret: CookieSealer.randomSecret(),
+    // One cookie key for every worker (the config's review.sessionSecret, when set, wins).
+    sessionSecret: randomBytes(32).toString('base64url'),
   });
   process.exit(code);
 }
@@ -127,10 +128,35 @@ export async function run(argv: readonly string[]): Promise<void> {
 /** A worker of `run`: serves, tells the primary it is ready, and stops when the primary says so. */
 async function runWorker(argv: readonly string[]): Promise<void> {
   const start = workerStart();
-  const peers = processLink(start.index === 0);
+  const peers = processLink(start);
   const settings = readSettings(argv, () => undefined);
+  let gateway: ServedGateway | undefined;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // Asked to stop while starting: nothing is served yet, and SQLite undoes a half-done write.
+    if (!gateway) process.exit(0);
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  peers.onMessage((message) => {
+    if (message.t === 'reload' && gateway) {
+      void gateway
+        .reload(message.trigger, message.digest)
+        .then((result) => peers.send({ t: 'reloaded', trigger: message.trigger, result }));
+    }
+  });
+  // The primary stops its workers with SIGTERM; a terminal's Ctrl-C reaches every process of the
+  // group: either way each finishes its own work.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // The primary relays SIGHUP to the coordinator, then the others (one bundle for all).
+  process.on('SIGHUP', () => undefined);
   let banner = '';
-  const gateway = await serve(
+  gateway = await serve(
     settings,
     mainLogger(settings.config),
     (line) => {
@@ -140,28 +166,6 @@ async function runWorker(argv: readonly string[]): Promise<void> {
     { peers, sessionSecret: start.sessionSecret, ...(start.digest ? { digest: start.digest } : {}) },
   );
   peers.send({ t: 'ready', banner, digest: gateway.digest });
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  peers.onMessage((message) => {
-    if (message.t === 'stop') stop();
-    else if (message.t === 'reload') {
-      void gateway
-        .reload(message.trigger, message.digest)
-        .then((result) => peers.send({ t: 'reloaded', result }));
-    }
-  });
-  // A terminal's Ctrl-C reaches every process of the group: each finishes its own work.
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  // The primary relays SIGHUP to the coordinator, then the others (one bundle for all).
-  process.on('SIGHUP', () => undefined);
 }
 
 interface ServedGateway extends RunningGateway {
@@ -176,6 +180,11 @@ async function serve(
   handleSignals: boolean,
   cluster?: { readonly peers: PeerLink; readonly sessionSecret: string; readonly digest?: string },
 ): Promise<ServedGateway> {
+  // Loaded here, not at the top: a primary serves nothing and starts without the application.
+  const [{ startGateway }, { loadLocalPolicy }] = await Promise.all([
+    import('./gateway.ts'),
+    import('./policy.ts'),
+  ]);
   let config = settings.config;
   const demo = settings.demo;
   const local = await loadLocalPolicy(config, demo, logger, cluster?.digest);
@@ -207,7 +216,7 @@ async function serve(
   };
   // One watcher per gateway: the coordinator's; the primary has the others follow its reloads.
   if (config.policy.watch && (peers?.coordinator ?? true)) {
-    local.watch((result) => peers?.send({ t: 'reloaded', result }));
+    local.watch((result) => peers?.send({ t: 'reloaded', trigger: 'file change', result }));
   }
 
   // One write, so a reader that waits for the first line sees the whole banner.
