@@ -69,6 +69,34 @@ function fresh(
   });
 }
 
+/** One call on a connection of its own, answering the raw text and the cookies it sets. */
+function freshRaw(
+  gw: GatewayProcess,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; text: string; cookies: string[] }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${gw.url}${path}`, { method, agent: false, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          text,
+          cookies: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0] ?? ''),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 const submission = (i: number) =>
   JSON.stringify({
     ...PROD_CUI_EXPORT,
@@ -172,6 +200,28 @@ describe('Local gateway, two processes on one port', () => {
     const trail = (await fresh(gw, 'agent', 'GET', `/v1/action-requests/${view.id}/audit`))
       .json as unknown as AuditTrail;
     expect(trail.events.filter((e) => e.type === 'review.recorded')).toHaveLength(1);
+  }, 60_000);
+
+  it('keeps a review page session made on one process valid on the other (one cookie key)', async () => {
+    const login = await freshRaw(gw, 'GET', '/review/auth/login', {});
+    const csrf = /name="csrf" value="([^"]+)"/.exec(login.text)?.[1];
+    expect(csrf).toBeDefined();
+    const form = new URLSearchParams({ csrf: csrf ?? '', return_to: '/review', token: PRINCIPALS.bob.token });
+    const signedIn = await freshRaw(
+      gw,
+      'POST',
+      '/review/auth/demo',
+      { cookie: login.cookies.join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+      form.toString(),
+    );
+    expect(signedIn.status).toBe(303);
+    const session = signedIn.cookies.join('; ');
+    // Four calls on four connections: both workers open the cookie the first one sealed.
+    for (let i = 0; i < 4; i++) {
+      const page = await freshRaw(gw, 'GET', '/review', { cookie: session });
+      expect(page.status).toBe(200);
+      expect(page.text).toContain(PRINCIPALS.bob.id);
+    }
   }, 60_000);
 
   it('escalates and expires each request once, across a coordinator killed and replaced', async () => {
