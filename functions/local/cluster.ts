@@ -186,7 +186,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         [first, `  workers   ${workers} processes on one port: ${pids.join(', ')}`, ...rest].join('\n'),
       );
     }
-    if (++ready === workers) starting = false;
+    if (++ready === workers) {
+      starting = false;
+      logger.info('all gateway workers serving', { workers });
+    }
   };
 
   // The coordinator reloads first (SIGHUP, or its watch saw the files change); the others then

@@ -127,7 +127,12 @@ describe('Local gateway, two processes on one port', () => {
       },
     );
     gw = await startGatewayProcess(config, 90_000);
-  }, 120_000);
+    // The banner comes once the coordinator serves; the other worker joins when it has started.
+    await waitFor(async () => /all gateway workers serving/.test(gw.output()) || undefined, {
+      what: 'the second worker',
+      timeoutMs: 90_000,
+    });
+  }, 180_000);
 
   afterAll(async () => {
     await gw?.stop();
