@@ -39,8 +39,8 @@ const WAKE_ROUNDS = Number(process.env.BENCH_WAKE_ROUNDS ?? 200);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 50;
 /**
- * Gateway runs, by the config's `workers`: "default" is what `npm start` runs (one per core).
- * BENCH_WORKERS=1,default compares one process with the default in the same sitting.
+ * Gateway runs, by the config's `workers`: "default" is what `npm start` runs.
+ * BENCH_WORKERS=default,2 compares it with two processes in the same sitting.
  */
 const WORKER_RUNS = (process.env.BENCH_WORKERS ?? 'default').split(',').map((w) => w.trim());
 

@@ -59,7 +59,7 @@ export interface GatewayOptions {
   readonly server?: Record<string, number>;
   /** Extra Node flags for the gateway process (e.g. --max-old-space-size). */
   readonly nodeArgs?: readonly string[];
-  /** The config's `workers`; @default left out, as `npm start` runs with the default (one per core). */
+  /** The config's `workers`; @default left out, as `npm start` runs with the default. */
   readonly workers?: number | 'auto';
 }
 

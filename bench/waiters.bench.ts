@@ -6,6 +6,7 @@
  * the deciding approval to its answer. Goal (issue 18): every waiter answered within 100 ms.
  *
  *   npm run bench -- waiters        BENCH_WAITERS=2000 npm run bench -- waiters
+ *   BENCH_WORKERS=2 npm run bench -- waiters   (the waiters spread over two worker processes)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
     principals: [AGENT, APPROVER],
     limits: { callsPerMinute: 1_000_000, submissionsPerMinute: 100_000, maxPending: 1_000_000 },
     server: { maxConnections: WAITERS + 1_000 },
+    // BENCH_WORKERS=2: the waiters spread over two processes (default: as `npm start` runs).
+    ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
   });
   const pid = gateway.child.pid;
   try {

@@ -21,7 +21,7 @@ Runs the Action-Level Approvals gateway locally (SQLite store, local timers).
   --config <file>      gateway configuration (JSON); also ALA_CONFIG. See docs/local-mode.md.
   --port <n>           override the port (0 picks a free one)
   --data-dir <dir>     override where the SQLite database and demo tokens live
-  --workers <n|auto>   processes serving the port (default auto: one per core)
+  --workers <n|auto>   processes serving the port (default 1; auto: one per core)
   -h, --help           this help`;
 
 /** Demo principals of the default policy data that are in no group; group members are added too. */

@@ -20,8 +20,12 @@ describe('local configuration: workers', () => {
     return file;
   }
 
-  it('defaults to one process per core', () => {
-    expect(loadConfig(write({})).config.workers).toBe('auto');
+  it('defaults to one process', () => {
+    expect(loadConfig(write({})).config.workers).toBe(1);
+  });
+
+  it('accepts auto (one per core)', () => {
+    expect(loadConfig(write({ workers: 'auto' })).config.workers).toBe('auto');
   });
 
   it('accepts a number of processes', () => {
