@@ -19,6 +19,7 @@ import { buttonClick, SlackStandIn, signedInteraction } from '../../support/slac
 
 const SIGNING_SECRET = `test-signing-${randomBytes(8).toString('hex')}`;
 const BOT_TOKEN = 'xoxb-test-0000-standin';
+const APP_TOKEN = 'xapp-1-cluster-standin';
 const CHANNEL = 'C0APPROVALS';
 const MAX_PENDING = 5;
 
@@ -109,7 +110,7 @@ describe('Local gateway, two processes on one port', () => {
   const accepted: View[] = [];
 
   beforeAll(async () => {
-    slack = await SlackStandIn.start({ botToken: BOT_TOKEN });
+    slack = await SlackStandIn.start({ botToken: BOT_TOKEN, appToken: APP_TOKEN });
     const config = gatewayConfig(
       (data) => {
         const profiles = data.approval_profiles as Record<string, Record<string, unknown>>;
@@ -123,7 +124,13 @@ describe('Local gateway, two processes on one port', () => {
       {
         workers: 2,
         limits: { callsPerMinute: 10_000, submissionsPerMinute: 1_000, maxPending: MAX_PENDING },
-        slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.url, channel: CHANNEL },
+        slack: {
+          signingSecret: SIGNING_SECRET,
+          botToken: BOT_TOKEN,
+          appToken: APP_TOKEN,
+          apiUrl: slack.url,
+          channel: CHANNEL,
+        },
       },
     );
     gw = await startGatewayProcess(config, 90_000);
@@ -141,6 +148,11 @@ describe('Local gateway, two processes on one port', () => {
 
   it('says it runs two processes, and which one coordinates', () => {
     expect(gw.output()).toMatch(/workers {3}2 processes on one port: \d+ \(coordinator\), \d+/);
+  });
+
+  it("opens one Slack Socket Mode connection, the coordinator's", () => {
+    expect(slack.callsOf('apps.connections.open')).toHaveLength(1);
+    expect(slack.socketConnections).toBe(1);
   });
 
   it(`accepts exactly ${MAX_PENDING} of 20 parallel submissions spread over both processes (the pending cap)`, async () => {
@@ -238,6 +250,15 @@ describe('Local gateway, two processes on one port', () => {
       timeoutMs: 60_000,
     });
     expect(gw.output()).toMatch(/gateway worker exited; starting a replacement/);
+    // The replacement coordinator connects Socket Mode again; still one connection.
+    await waitFor(async () => slack.callsOf('apps.connections.open').length === 2 || undefined, {
+      what: 'the replacement Socket Mode connection',
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => slack.socketConnections === 1 || undefined, {
+      what: `one Socket Mode connection (open: ${slack.socketConnections})`,
+      timeoutMs: 30_000,
+    });
     for (const view of accepted.slice(2)) {
       let ended = await fresh(gw, 'agent', 'GET', `/v1/action-requests/${view.id}?wait=25`);
       // A long-poll answers on any change (the escalation, too) or after 25 s: ask until it ends.
