@@ -4,7 +4,7 @@
  * by a key made for the run, autocannon runs, and one way to print a goal as met / NOT met.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -35,7 +35,7 @@ export function startChild(
   args: string[],
   ready: RegExp,
   options: { cwd?: string; env?: NodeJS.ProcessEnv; command?: string } = {},
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(options.command ?? process.execPath, args, {
       cwd: options.cwd ?? ROOT,
@@ -46,7 +46,7 @@ export function startChild(
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = ready.exec(out);
-      if (match?.[1]) resolvePromise({ child, url: match[1] });
+      if (match?.[1]) resolvePromise({ child, url: match[1], output: () => out });
     });
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`exited with ${code} before ready:\n${out}`)));
@@ -59,13 +59,17 @@ export interface GatewayOptions {
   readonly server?: Record<string, number>;
   /** Extra Node flags for the gateway process (e.g. --max-old-space-size). */
   readonly nodeArgs?: readonly string[];
+  /** The config's `workers`; @default left out, as `npm start` runs with the default. */
+  readonly workers?: number | 'auto';
 }
 
 /**
  * The gateway bundle (`npm start`; bench/run.ts builds it first) on an empty data directory, with
  * the default policy bundle signed by a key made for this run (configured principals require it).
  */
-export async function startGateway(options: GatewayOptions): Promise<{ child: ChildProcess; url: string }> {
+export async function startGateway(
+  options: GatewayOptions,
+): Promise<{ child: ChildProcess; url: string; workers: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'ala-bench-'));
   const keys = testKeys(dir);
   const bundle = signedBundleCopy(keys, undefined, join(dir, 'bundle'));
@@ -80,12 +84,16 @@ export async function startGateway(options: GatewayOptions): Promise<{ child: Ch
       logLevel: 'warn',
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.server ? { server: options.server } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
     }),
   );
-  return startChild(
+  const started = await startChild(
     [...(options.nodeArgs ?? []), 'dist/gateway.js', '--config', config],
     /listening on (http:\/\/127\.0\.0\.1:\d+)/,
   );
+  // The banner (one write) names the workers; one process prints no such line.
+  const workers = Number(/workers {3}(\d+) processes/.exec(started.output())?.[1] ?? 1);
+  return { ...started, workers };
 }
 
 /** Stops a child and waits for it to exit. */
@@ -146,6 +154,34 @@ export async function hammer(
  * shared machine, CPU time per request is steadier than requests per second: it does not count the
  * time the process waited for a core.
  */
+/** A process and its descendants (Linux /proc; just the process elsewhere): a gateway's workers. */
+export function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const children = new Map<number, number[]>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  } catch {
+    return [pid];
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] ?? -1) ?? []));
+  return tree;
+}
+
+/** CPU time of a process and its descendants (a gateway's primary and workers), in ms. */
+export function treeCpuMs(pid: number | undefined): number {
+  return processTree(pid).reduce((sum, p) => sum + cpuMs(p), 0);
+}
+
 export function cpuMs(pid: number | undefined): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -6,10 +6,11 @@
  * the deciding approval to its answer. Goal (issue 18): every waiter answered within 100 ms.
  *
  *   npm run bench -- waiters        BENCH_WAITERS=2000 npm run bench -- waiters
+ *   BENCH_WORKERS=2 npm run bench -- waiters   (the waiters spread over two worker processes)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { goal, machine, startGateway, stop } from './harness.ts';
+import { goal, machine, processTree, startGateway, stop } from './harness.ts';
 
 const WAITERS = Number(process.env.BENCH_WAITERS ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_WAITER_REQUESTS ?? 100);
@@ -28,8 +29,18 @@ const PROD_READ = JSON.stringify({
   context: { justification: 'benchmark' },
 });
 
-/** Resident memory of a process in bytes (Linux /proc; NaN elsewhere). */
+/** Resident memory of the gateway's processes (primary and workers) in bytes. */
 function rssBytes(pid: number | undefined): number {
+  return processTree(pid).reduce((sum, p) => sum + processRss(p), 0);
+}
+
+/** Open files of the gateway's processes: one per held socket, in whichever worker holds it. */
+function openFiles(pid: number | undefined): number {
+  return processTree(pid).reduce((sum, p) => sum + processFiles(p), 0);
+}
+
+/** Resident memory of one process in bytes (Linux /proc; NaN elsewhere). */
+function processRss(pid: number | undefined): number {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match?.[1] ? Number(match[1]) * 1024 : Number.NaN;
@@ -38,7 +49,7 @@ function rssBytes(pid: number | undefined): number {
   }
 }
 
-function openFiles(pid: number | undefined): number {
+function processFiles(pid: number | undefined): number {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
   } catch {
@@ -91,6 +102,8 @@ async function main(): Promise<void> {
     principals: [AGENT, APPROVER],
     limits: { callsPerMinute: 1_000_000, submissionsPerMinute: 100_000, maxPending: 1_000_000 },
     server: { maxConnections: WAITERS + 1_000 },
+    // BENCH_WORKERS=2: the waiters spread over two processes (default: as `npm start` runs).
+    ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
   });
   const pid = gateway.child.pid;
   try {
@@ -104,6 +117,7 @@ async function main(): Promise<void> {
     await sleep(500);
     const rssBefore = rssBytes(pid);
     const filesBefore = openFiles(pid);
+    const filesBeforeEach = new Map(processTree(pid).map((p) => [p, processFiles(p)]));
 
     const decidedAt = new Map<string, number>();
     const latencies: number[] = [];
@@ -152,6 +166,10 @@ async function main(): Promise<void> {
     await sleep(1_000);
     const connectMs = performance.now() - connectStarted;
     const rssHeld = rssBytes(pid);
+    // Where the waiters are: the sockets each process holds beyond what it held before.
+    const spread = processTree(pid)
+      .map((p) => processFiles(p) - (filesBeforeEach.get(p) ?? 0))
+      .filter((n) => n > 0);
 
     const decideStarted = performance.now();
     for (const { id, actionHash } of pending) {
@@ -173,7 +191,10 @@ async function main(): Promise<void> {
     const at = (q: number) =>
       latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
     const perWaiter = (rssHeld - rssBefore) / WAITERS;
-    console.log(`${WAITERS} long-poll waiters on ${REQUESTS} pending requests; ${machine()}`);
+    console.log(
+      `${WAITERS} long-poll waiters on ${REQUESTS} pending requests, held by ${gateway.workers} worker process(es) ` +
+        `(${spread.join(' + ')} sockets); ${machine()}`,
+    );
     console.log(
       `connected in ${(connectMs / 1000).toFixed(1)} s; gateway RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB → ` +
         `${(rssHeld / 2 ** 20).toFixed(0)} MB with the waiters held: ${(perWaiter / 1024).toFixed(1)} KiB per waiter`,

@@ -2,14 +2,22 @@
 import type { ActionRequest } from '../core/model.ts';
 import type { Transition } from '../core/ports/store.port.ts';
 
-/** In-process change notifications (local mode): the service's onCommit publishes here. */
+/**
+ * Change notifications (local mode): the service's onCommit publishes here, and with several
+ * processes a commit made by another one arrives as `wake(requestId)` (functions/local/cluster.ts).
+ */
 export class ChangeHub {
   readonly #listeners = new Map<string, Set<() => void>>();
 
   publish = (transition: Transition): void => {
-    const listeners = this.#listeners.get(transition.request.id);
-    if (listeners) for (const listener of [...listeners]) listener();
+    this.wake(transition.request.id);
   };
+
+  /** Wakes the waiters of one request; they re-read it, so a wake for no change costs one read. */
+  wake(requestId: string): void {
+    const listeners = this.#listeners.get(requestId);
+    if (listeners) for (const listener of [...listeners]) listener();
+  }
 
   subscribe(requestId: string, listener: () => void): () => void {
     let set = this.#listeners.get(requestId);

@@ -39,6 +39,12 @@ export const LocalConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8787),
   host: z.string().default('127.0.0.1'),
   dataDir: z.string().default('.ala'),
+  /**
+   * Processes serving the port (docs/local-mode.md#workers): a number, or "auto" for one per core.
+   * More than one share the port through node:cluster. @default 1: on the 2-core machine measured
+   * (decision 0018) two workers cost more CPU per call than they gained.
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default(1),
   policy: z
     .strictObject({
       wasm: z.string(),

@@ -11,6 +11,7 @@ import { roleArn, StsCredentialBroker } from '../adapters/aws/sts-credential-bro
 import type { TeamsInbound } from '../adapters/chat/teams/index.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
 import { SqliteRateCounter } from '../adapters/sqlite/sqlite-rate-counter.ts';
+import { SqliteReplayGuard } from '../adapters/sqlite/sqlite-replay-guard.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
 import { systemClock, ulidIds } from '../adapters/system/system.ts';
 import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
@@ -19,12 +20,14 @@ import { ApprovalNotifications } from '../core/notifications.ts';
 import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
 import type { RequestStore } from '../core/ports/store.port.ts';
+import type { ApprovalWorkflow } from '../core/ports/workflow.port.ts';
 import { ApprovalService } from '../core/service.ts';
 import { createApp } from '../http/app.ts';
 import { bearerTokenAuthenticator } from '../http/auth.ts';
 import { ChangeHub } from '../http/waiter.ts';
 import { logLifecycle } from '../observability/lifecycle-log.ts';
 import type { Logger } from '../observability/logger.ts';
+import { type PeerLink, RelayedTimerWorkflow } from './cluster.ts';
 import { ConfigError, type LocalConfig } from './config.ts';
 import { localNotifiers, localTeams } from './notifiers.ts';
 import { localReviewPage } from './review.ts';
@@ -34,26 +37,46 @@ export interface RunningGateway {
   readonly url: string;
   readonly port: number;
   readonly service: ApprovalService;
-  readonly workflow: LocalTimerWorkflow;
+  /** The timers (one process, or the coordinator of several); a follower hands them on. */
+  readonly workflow: ApprovalWorkflow;
   readonly notifications: ApprovalNotifications;
   /** Pending approvals whose timers were re-armed from the store at start. */
   readonly recovered: number;
   close(): Promise<void>;
 }
 
+export interface GatewayOptions {
+  /** One of several processes (functions/local/cluster.ts); without it, the only one. */
+  readonly peers?: PeerLink;
+  /** The review page's cookie key when the config sets none (the same for every worker). */
+  readonly sessionSecret?: string;
+}
+
 export async function startGateway(
   config: LocalConfig,
   policy: PolicyEvaluator,
   logger: Logger,
+  options: GatewayOptions = {},
 ): Promise<RunningGateway> {
+  const peers = options.peers;
+  // What happens once per gateway (timers, Socket Mode, owed cards): here unless a follower.
+  const coordinator = peers?.coordinator ?? true;
   // Owner-only: the folder holds the database and the demo tokens (an existing folder is left as is).
-  const review = localReviewPage(config);
+  const review = localReviewPage(config, options.sessionSecret);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
   const counter = new SqliteRateCounter({ path: join(config.dataDir, 'limits.db') });
+  const replay = new SqliteReplayGuard({ path: join(config.dataDir, 'replay.db') });
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
-  const workflow = new LocalTimerWorkflow({ logger });
+  const timers = coordinator ? new LocalTimerWorkflow({ logger }) : undefined;
+  const workflow: ApprovalWorkflow = timers ?? new RelayedTimerWorkflow(peers as PeerLink);
+  peers?.onMessage((message) => {
+    if (message.t === 'wake') hub.wake(message.requestId);
+    else if (message.t === 'timer' && timers) {
+      void (message.op === 'start' ? timers.start(message.request) : timers.decided(message.request));
+    }
+  });
   const credentials = stsBroker(config);
   const tags = await resourceTags(config, logger);
   const notifiers = await localNotifiers(config, logger);
@@ -97,6 +120,7 @@ export async function startGateway(
       }),
     onCommit: (transition) => {
       hub.publish(transition);
+      peers?.send({ t: 'wake', requestId: transition.request.id });
       logCommit(transition);
       if (notifications?.configured) track(notifications.afterCommit(transition, { announce: true }));
     },
@@ -110,14 +134,20 @@ export async function startGateway(
     onError: (error, where) =>
       logger.error('notifier failed; approvers can still review through the API', { ...where, error }),
   });
-  workflow.attach(service);
-  const recovered = await workflow.recover(store);
+  timers?.attach(service);
+  const recovered = timers ? await timers.recover(store) : 0;
   // Cards owed from before a restart (announced once per stage: the audit chain says which went out).
-  if (notifications.configured) track(announcePending(store, notifications));
-  const slack = await startLocalSlack(config, service, logger).catch((error: unknown) => {
-    workflow.stop();
+  if (coordinator && notifications.configured) track(announcePending(store, notifications));
+  // One Socket Mode connection per gateway: Slack would hand each click to one of them at random.
+  const slackConfig =
+    !coordinator && config.slack?.appToken
+      ? { ...config, slack: { ...config.slack, appToken: undefined } }
+      : config;
+  const slack = await startLocalSlack(slackConfig, service, replay, logger).catch((error: unknown) => {
+    timers?.stop();
     tags?.close();
     store.close();
+    replay.close();
     throw error;
   });
   const app = createApp({
@@ -142,15 +172,17 @@ export async function startGateway(
     );
     s.once('error', reject);
   }).catch(async (error: unknown) => {
-    workflow.stop();
+    timers?.stop();
     await slack?.close();
     tags?.close();
     store.close();
     counter.close();
+    replay.close();
     throw listenError(error, config);
   });
   // Past the cap the kernel's accepted sockets are closed at once: one client cannot hold them all.
-  server.maxConnections = config.server.maxConnections;
+  // The cap is the gateway's: workers take equal shares (the primary hands connections out in turn).
+  server.maxConnections = Math.ceil(config.server.maxConnections / (peers?.workers ?? 1));
   const port = (server.address() as AddressInfo).port;
   let closed = false;
   return {
@@ -163,7 +195,7 @@ export async function startGateway(
     close: async () => {
       if (closed) return;
       closed = true;
-      workflow.stop();
+      timers?.stop();
       await slack?.close();
       await Promise.allSettled([...inFlight]);
       tags?.close();
@@ -174,6 +206,7 @@ export async function startGateway(
       credentials?.destroy();
       store.close();
       counter.close();
+      replay.close();
     },
   };
 }

@@ -2,22 +2,27 @@
  * `npm start`: the local gateway. Reads the config (--config or ALA_CONFIG, else dev defaults),
  * loads the policy bundle, opens the SQLite store, re-arms pending approvals, and serves the API.
  */
+import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { localLogger, logFormat } from '../observability/logger.ts';
+import { type Logger, localLogger, logFormat } from '../observability/logger.ts';
+import { type PeerLink, processLink, runPrimary, workerStart } from './cluster.ts';
 import { ConfigError, demoPrincipals, type LocalConfig, loadConfig } from './config.ts';
-import { type RunningGateway, startGateway } from './gateway.ts';
-import { loadLocalPolicy } from './policy.ts';
+import type { RunningGateway } from './gateway.ts';
+import type { ReloadResult } from './policy.ts';
 
-const USAGE = `Usage: npm start -- [--config <file>] [--port <n>] [--data-dir <dir>]
+const USAGE = `Usage: npm start -- [--config <file>] [--port <n>] [--data-dir <dir>] [--workers <n|auto>]
 
-Runs the Action-Level Approvals gateway locally (SQLite store, in-process timers).
+Runs the Action-Level Approvals gateway locally (SQLite store, local timers).
 
-  --config <file>    gateway configuration (JSON); also ALA_CONFIG. See docs/local-mode.md.
-  --port <n>         override the port (0 picks a free one)
-  --data-dir <dir>   override where the SQLite database and demo tokens live
-  -h, --help         this help`;
+  --config <file>      gateway configuration (JSON); also ALA_CONFIG. See docs/local-mode.md.
+  --port <n>           override the port (0 picks a free one)
+  --data-dir <dir>     override where the SQLite database and demo tokens live
+  --workers <n|auto>   processes serving the port (default 1; auto: one per core)
+  -h, --help           this help`;
 
 /** Demo principals of the default policy data that are in no group; group members are added too. */
 const DEMO_PRINCIPALS = [
@@ -34,14 +39,21 @@ export interface MainOptions {
   readonly handleSignals?: boolean;
 }
 
-export async function main(argv: readonly string[], options: MainOptions = {}): Promise<RunningGateway> {
-  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+interface Settings {
+  readonly config: LocalConfig;
+  readonly demo: boolean;
+  /** Processes to run: the config's `workers`, or --workers, with "auto" resolved. */
+  readonly workers: number;
+}
+
+function readSettings(argv: readonly string[], out: (line: string) => void): Settings {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       config: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -60,13 +72,122 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     config = { ...config, port };
   }
   if (values['data-dir'] !== undefined) config = { ...config, dataDir: values['data-dir'] };
+  if (values.workers !== undefined) {
+    const workers = values.workers === 'auto' ? 'auto' : Number(values.workers);
+    if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 1 || workers > 64)) {
+      throw new ConfigError(
+        `--workers must be a whole number from 1 to 64, or auto; got "${values.workers}"`,
+      );
+    }
+    config = { ...config, workers };
+  }
+  const workers = config.workers === 'auto' ? Math.min(64, availableParallelism()) : config.workers;
+  return { config, demo, workers };
+}
 
+function mainLogger(config: LocalConfig): Logger {
   // Readable lines on a terminal, JSON lines for anything that collects them (LOG_FORMAT overrides).
-  const logger = localLogger({
+  return localLogger({
     level: config.logLevel,
     format: logFormat(process.env, process.stdout.isTTY === true),
   });
-  const local = await loadLocalPolicy(config, demo, logger);
+}
+
+/**
+ * The gateway in this process, whatever the `workers` setting says: tests start it in-process
+ * this way. `npm start` goes through `run`, which starts several processes when asked.
+ */
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<RunningGateway> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const settings = readSettings(argv, out);
+  return serve(settings, mainLogger(settings.config), out, options.handleSignals ?? true);
+}
+
+/** `npm start`: one process, or a primary and its workers (config `workers`, --workers). */
+export async function run(argv: readonly string[]): Promise<void> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (cluster.isWorker) {
+    await runWorker(argv);
+    return;
+  }
+  const settings = readSettings(argv, out);
+  if (settings.workers <= 1) {
+    await serve(settings, mainLogger(settings.config), out, true);
+    return;
+  }
+  const code = await runPrimary({
+    workers: settings.workers,
+    logger: mainLogger(settings.config),
+    out,
+    // One cookie key for every worker (the config's review.sessionSecret, when set, wins).
+    sessionSecret: randomBytes(32).toString('base64url'),
+  });
+  process.exit(code);
+}
+
+/** A worker of `run`: serves, tells the primary it is ready, and stops when the primary says so. */
+async function runWorker(argv: readonly string[]): Promise<void> {
+  const start = workerStart();
+  const peers = processLink(start);
+  const settings = readSettings(argv, () => undefined);
+  let gateway: ServedGateway | undefined;
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // Asked to stop while starting: nothing is served yet, and SQLite undoes a half-done write.
+    if (!gateway) process.exit(0);
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  peers.onMessage((message) => {
+    if (message.t === 'reload' && gateway) {
+      void gateway
+        .reload(message.trigger, message.digest)
+        .then((result) => peers.send({ t: 'reloaded', trigger: message.trigger, result }));
+    }
+  });
+  // The primary stops its workers with SIGTERM; a terminal's Ctrl-C reaches every process of the
+  // group: either way each finishes its own work.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // The primary relays SIGHUP to the coordinator, then the others (one bundle for all).
+  process.on('SIGHUP', () => undefined);
+  let banner = '';
+  gateway = await serve(
+    settings,
+    mainLogger(settings.config),
+    (line) => {
+      banner = line;
+    },
+    false,
+    { peers, sessionSecret: start.sessionSecret, ...(start.digest ? { digest: start.digest } : {}) },
+  );
+  peers.send({ t: 'ready', banner, digest: gateway.digest });
+}
+
+interface ServedGateway extends RunningGateway {
+  readonly digest: string;
+  reload(trigger: string, digest?: string): Promise<ReloadResult>;
+}
+
+async function serve(
+  settings: Settings,
+  logger: Logger,
+  out: (line: string) => void,
+  handleSignals: boolean,
+  cluster?: { readonly peers: PeerLink; readonly sessionSecret: string; readonly digest?: string },
+): Promise<ServedGateway> {
+  // Loaded here, not at the top: a primary serves nothing and starts without the application.
+  const [{ startGateway }, { loadLocalPolicy }] = await Promise.all([
+    import('./gateway.ts'),
+    import('./policy.ts'),
+  ]);
+  let config = settings.config;
+  const demo = settings.demo;
+  const local = await loadLocalPolicy(config, demo, logger, cluster?.digest);
   const policy = local.policy;
   if (demo) {
     const people = new Set(Object.values(policy.directory.groups).flat());
@@ -75,18 +196,28 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       principals: demoPrincipals(config.dataDir, [...DEMO_PRINCIPALS, ...[...people].sort()]),
     };
   }
-  const started = await startGateway(config, policy, logger).catch(async (error: unknown) => {
+  const peers = cluster?.peers;
+  const started = await startGateway(config, policy, logger, {
+    ...(peers ? { peers, sessionSecret: cluster.sessionSecret } : {}),
+  }).catch(async (error: unknown) => {
     await local.close();
     throw error;
   });
-  const gateway: RunningGateway = {
+  const gateway: ServedGateway = {
     ...started,
+    get digest() {
+      return policy.digest;
+    },
+    reload: (trigger, digest) => local.reload(trigger, digest ? { digest } : {}),
     close: async () => {
       await started.close();
       await local.close();
     },
   };
-  if (config.policy.watch) local.watch();
+  // One watcher per gateway: the coordinator's; the primary has the others follow its reloads.
+  if (config.policy.watch && (peers?.coordinator ?? true)) {
+    local.watch((result) => peers?.send({ t: 'reloaded', trigger: 'file change', result }));
+  }
 
   // One write, so a reader that waits for the first line sees the whole banner.
   const banner = [
@@ -106,7 +237,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   }
   out(banner.join('\n'));
 
-  if (options.handleSignals ?? true) {
+  if (handleSignals) {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) process.exit(1);
@@ -129,7 +260,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
+  run(process.argv.slice(2)).catch((error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${message}\n`);
     process.exit(2);

@@ -18,10 +18,13 @@ export interface LocalPolicy {
   readonly policy: GatewayPolicy;
   /** `verified`, or why demo mode went on without a verified signature. */
   readonly signature: string;
-  /** Verifies, loads and swaps in the configured bundles again; never throws. */
-  reload(trigger: string): Promise<ReloadResult>;
-  /** Starts watching the bundle files (config `policy.watch`). */
-  watch(): void;
+  /**
+   * Verifies, loads and swaps in the configured bundles again; never throws. With `digest`, the
+   * bundle read must have that digest or it is refused (every worker decides with one bundle).
+   */
+  reload(trigger: string, options?: { readonly digest?: string }): Promise<ReloadResult>;
+  /** Starts watching the bundle files (config `policy.watch`); `reloaded` hears each outcome. */
+  watch(reloaded?: (result: ReloadResult) => void): void;
   close(): Promise<void>;
 }
 
@@ -33,13 +36,15 @@ export async function loadLocalPolicy(
   config: LocalConfig,
   demo: boolean,
   logger: Logger,
+  /** Load only a bundle with this digest at start (a worker joining others that decide with it). */
+  startDigest?: string,
 ): Promise<LocalPolicy> {
   const trust = localTrust(config, demo);
   const paths = bundlePaths(config.policy);
   const shadowPaths = config.policy.shadow;
 
-  const loadSet = async (): Promise<{ set: PolicySet; signature: string }> => {
-    const active = await loadTrustedPolicy(paths, trust, { logger });
+  const loadSet = async (pin?: string): Promise<{ set: PolicySet; signature: string }> => {
+    const active = await loadTrustedPolicy(paths, pin ? { ...trust, digest: pin } : trust, { logger });
     if (active.warning !== undefined) logger.warn('policy bundle not verified', { problem: active.warning });
     let shadow: PolicySet['shadow'];
     if (shadowPaths !== undefined) {
@@ -56,7 +61,7 @@ export async function loadLocalPolicy(
     };
   };
 
-  const first = await loadSet();
+  const first = await loadSet(startDigest);
   const log = decisionLog(config, logger);
   const policy = new GatewayPolicy(first.set, {
     ...(log ? { decisionLog: log.write } : {}),
@@ -76,11 +81,11 @@ export async function loadLocalPolicy(
 
   // Reloads run one at a time: a watch firing during a SIGHUP reload waits for it.
   let queue: Promise<unknown> = Promise.resolve();
-  const reload = (trigger: string): Promise<ReloadResult> => {
+  const reload = (trigger: string, options: { readonly digest?: string } = {}): Promise<ReloadResult> => {
     const run = async (): Promise<ReloadResult> => {
       const previous = policy.digest;
       try {
-        const next = await loadSet();
+        const next = await loadSet(options.digest);
         policy.swap(next.set);
         const changed = previous !== policy.digest;
         logger.info(changed ? 'policy reloaded' : 'policy reloaded; digest unchanged', {
@@ -114,7 +119,7 @@ export async function loadLocalPolicy(
     policy,
     signature: first.signature,
     reload,
-    watch: () => {
+    watch: (reloaded) => {
       // Folders, not files: a deploy that renames a new file into place replaces the inode a file
       // watch would be bound to, and every later change would go unseen.
       const files = [
@@ -136,7 +141,7 @@ export async function loadLocalPolicy(
               if (name !== null && !names.has(name)) return;
               // A rebuild writes several files; wait until the writes settle, then reload once.
               clearTimeout(timer);
-              timer = setTimeout(() => void reload('file change'), 300);
+              timer = setTimeout(() => void reload('file change').then(reloaded), 300);
             }),
           );
         } catch (error) {

@@ -7,7 +7,8 @@ import { ConfigError, type LocalConfig } from './config.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-export function localReviewPage(config: LocalConfig): ReviewPageSettings {
+/** `sessionSecret`: the cookie key when the config sets none (@default a random one per process). */
+export function localReviewPage(config: LocalConfig, sessionSecret?: string): ReviewPageSettings {
   const review = config.review;
   if (review?.oidc && !review.baseUrl) {
     throw new ConfigError(
@@ -28,7 +29,7 @@ export function localReviewPage(config: LocalConfig): ReviewPageSettings {
     throw new ConfigError(`review.oidc.issuer ${oidc?.issuer} must be https (plain http only on 127.0.0.1)`);
   }
   return {
-    sealer: new CookieSealer(review?.sessionSecret ?? CookieSealer.randomSecret()),
+    sealer: new CookieSealer(review?.sessionSecret ?? sessionSecret ?? CookieSealer.randomSecret()),
     secureCookies,
     sessionTtlSeconds: review?.sessionTtlSeconds ?? 1800,
     stepUpMaxAgeSeconds: review?.stepUpMaxAgeSeconds ?? 300,

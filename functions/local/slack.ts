@@ -5,6 +5,7 @@
  * authenticated the connection the app opened with its token.
  */
 import type { SocketModeClient } from '@slack/socket-mode';
+import type { ReplayGuard } from '../core/ports/replay.port.ts';
 import type { ApprovalService } from '../core/service.ts';
 import type { SlackEndpoint } from '../http/context.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -20,6 +21,7 @@ export interface LocalSlack {
 export async function startLocalSlack(
   config: LocalConfig,
   service: ApprovalService,
+  replay: ReplayGuard,
   logger: Logger,
 ): Promise<LocalSlack | undefined> {
   const slack = config.slack;
@@ -27,7 +29,6 @@ export async function startLocalSlack(
   // Loaded only when configured: a gateway without Slack starts without the Slack SDK.
   const { slackWebClient } = await import('../adapters/chat/slack/client.ts');
   const { SlackInteractions } = await import('../adapters/chat/slack/interactions.ts');
-  const { MemoryReplayGuard } = await import('../adapters/local/replay-guard.ts');
   const client = slackWebClient({ botToken: slack.botToken, apiUrl: slack.apiUrl }, logger);
   const interactions = new SlackInteractions({
     service,
@@ -37,7 +38,7 @@ export async function startLocalSlack(
   });
   const endpoint: SlackEndpoint = {
     signingSecret: slack.signingSecret,
-    replay: new MemoryReplayGuard(),
+    replay,
     interactions,
   };
   if (!slack.appToken) return { endpoint, close: async () => {} };

@@ -204,6 +204,12 @@ export class SlackStandIn {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => this.#sockets.delete(socket));
+    // An HTTP server's sockets are half-open: a client gone without a close frame (a killed
+    // process) only ends its side, and 'close' would never come.
+    socket.on('end', () => {
+      this.#sockets.delete(socket);
+      socket.end();
+    });
     let buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);

@@ -1,4 +1,4 @@
-/** `ala serve`: the local gateway, exactly as `npm start` runs it. */
+/** `ala serve`: the local gateway as `npm start` runs it, in one process (no `workers`). */
 import type { Command } from 'commander';
 import { EXIT, UsageError } from '../errors.ts';
 import { parseCount } from '../input.ts';
@@ -17,7 +17,8 @@ export function registerServeCommand(program: Command, runtime: Runtime): void {
     .description(
       'Run the gateway on this machine: the same HTTP API as on AWS, an embedded SQLite store and the\n' +
         'policy bundle of the configuration (docs/design.md#5-local-mode). Without --config or ALA_CONFIG, a development\n' +
-        'configuration is used and demo tokens are printed. Runs until Ctrl-C (SIGINT) or SIGTERM.',
+        'configuration is used and demo tokens are printed. Runs until Ctrl-C (SIGINT) or SIGTERM.\n' +
+        'One process: the config\'s "workers" applies to npm start (docs/local-mode.md#workers).',
     )
     .option('--config <path>', 'local configuration JSON file (env ALA_CONFIG)')
     .option('--port <n>', 'override the port; 0 picks a free one', (value: string) =>

@@ -23,6 +23,9 @@ let configPath: string;
 
 beforeAll(async () => {
   configPath = gatewayConfig(undefined, 'warn', {
+    // One process: the connection cap is then exact. With several, each worker holds an equal
+    // share and the primary's hand-out decides how evenly they fill (docs/local-mode.md#workers).
+    workers: 1,
     server: {
       headersTimeoutMs: HEADERS_TIMEOUT_MS,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,

@@ -36,6 +36,8 @@ function setup(
     JSON.stringify({
       port: 0,
       dataDir: join(dir, 'data'),
+      // Two processes: a reload must reach both, and both decide with one digest.
+      workers: 2,
       logLevel: 'info',
       principals: Object.values(PRINCIPALS),
       policy: {
