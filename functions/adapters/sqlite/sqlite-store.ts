@@ -435,17 +435,7 @@ export class SqliteRequestStore implements RequestStore {
         return { keys: rows.slice(0, limit), truncated: rows.length > limit };
       }),
     );
-    const page = mergeRuns(runs, order === 'newest' ? 'desc' : 'asc', limit);
-    const items = await this.#read(() =>
-      page.keys.flatMap((key) => {
-        const row = this.#statements.getRequest.get(key.id);
-        return row ? [JSON.parse(row.body) as ActionRequest] : [];
-      }),
-    );
-    const last = page.keys.at(-1);
-    return page.more && last
-      ? { items, cursor: cursorAfter({ createdAt: last.at, id: last.id }) }
-      : { items };
+    return this.#recordsOf(mergeRuns(runs, order === 'newest' ? 'desc' : 'asc', limit));
   }
 
   async listVisible(
@@ -469,7 +459,11 @@ export class SqliteRequestStore implements RequestStore {
         return { keys: rows.slice(0, limit), truncated: rows.length > limit };
       }),
     );
-    const page = mergeRuns(runs, 'desc', limit);
+    return this.#recordsOf(mergeRuns(runs, 'desc', limit));
+  }
+
+  /** The records of a merged page of index keys, with the cursor after its last key. */
+  async #recordsOf(page: ReturnType<typeof mergeRuns>): Promise<Page<ActionRequest>> {
     const items = await this.#read(() =>
       page.keys.flatMap((key) => {
         const row = this.#statements.getRequest.get(key.id);
