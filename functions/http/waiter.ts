@@ -7,19 +7,25 @@ import type { Transition } from '../core/ports/store.port.ts';
  * processes a commit made by another one arrives as `wake(requestId)` (functions/local/cluster.ts).
  */
 export class ChangeHub {
-  readonly #listeners = new Map<string, Set<() => void>>();
+  readonly #listeners = new Map<string, Set<(reads: SharedReads) => void>>();
 
   publish = (transition: Transition): void => {
     this.wake(transition.request.id);
   };
 
-  /** Wakes the waiters of one request; they re-read it, so a wake for no change costs one read. */
+  /**
+   * Wakes the waiters of one request; they re-read it, so a wake for no change costs one read. The
+   * waiters of one wake share their reads (one per share key): every such read starts after the
+   * wake, so it sees the commit that caused it; a later wake brings a fresh set.
+   */
   wake(requestId: string): void {
     const listeners = this.#listeners.get(requestId);
-    if (listeners) for (const listener of [...listeners]) listener();
+    if (!listeners) return;
+    const reads: SharedReads = new Map();
+    for (const listener of [...listeners]) listener(reads);
   }
 
-  subscribe(requestId: string, listener: () => void): () => void {
+  subscribe(requestId: string, listener: (reads: SharedReads) => void): () => void {
     let set = this.#listeners.get(requestId);
     if (!set) {
       set = new Set();
@@ -33,10 +39,18 @@ export class ChangeHub {
   }
 }
 
+/** The reads made for one wake of one request, by share key (the reader, whose access they checked). */
+export type SharedReads = Map<string, Promise<ActionRequest>>;
+
 export interface WaitOptions {
   readonly timeoutMs: number;
   /** Local mode: wake on commits. Without it (Lambda) the store is polled with backoff. */
   readonly hub?: ChangeHub;
+  /**
+   * Waiters woken by the same commit with the same key share one `load` (e.g. the 100 long-polls of
+   * one agent on one request); without a key every waiter reads for itself.
+   */
+  readonly shareKey?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -52,7 +66,13 @@ export async function waitForStatusChange(
   if (options.timeoutMs <= 0 || initial.status !== 'pending') return initial;
   const deadline = Date.now() + options.timeoutMs;
   let wake: (() => void) | undefined;
-  const unsubscribe = options.hub?.subscribe(initial.id, () => wake?.());
+  // The reads of the last wake not yet acted on: a wake that lands during a read is kept, so the
+  // next round reads again at once instead of sleeping until the backstop poll.
+  let woken: SharedReads | undefined;
+  const unsubscribe = options.hub?.subscribe(initial.id, (reads) => {
+    woken = reads;
+    wake?.();
+  });
   // One abort listener for the whole wait (not one per poll, which would pile up).
   const onAbort = () => wake?.();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -63,15 +83,21 @@ export async function waitForStatusChange(
     while (current.status === initial.status) {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || options.signal?.aborted) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(pollMs, remaining));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-      current = await load();
+      if (!woken) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(pollMs, remaining));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+      const reads = woken;
+      woken = undefined;
+      current = await (reads && options.shareKey !== undefined
+        ? sharedRead(reads, options.shareKey, load)
+        : load());
       if (!options.hub) pollMs = Math.min(pollMs * 2, 2_000);
     }
     return current;
@@ -79,4 +105,18 @@ export async function waitForStatusChange(
     unsubscribe?.();
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The read of this wake for this key: the first waiter starts it, the others await the same one. */
+function sharedRead(
+  reads: SharedReads,
+  key: string,
+  load: () => Promise<ActionRequest>,
+): Promise<ActionRequest> {
+  let read = reads.get(key);
+  if (!read) {
+    read = load();
+    reads.set(key, read);
+  }
+  return read;
 }

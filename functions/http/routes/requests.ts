@@ -159,6 +159,8 @@ function waitIfAsked(
   const signal = c.req.raw.signal as AbortSignal | undefined;
   return waitForStatusChange(request, () => deps.service.get(request.id, principal), {
     timeoutMs: seconds * 1000,
+    // The long-polls of one caller on one request read it once per commit (access checked for it).
+    shareKey: principal,
     ...(deps.hub ? { hub: deps.hub } : {}),
     ...(signal ? { signal } : {}),
   });

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { ActionRequest } from '../../../functions/core/model.ts';
-import { ChangeHub, waitForStatusChange } from '../../../functions/http/waiter.ts';
+import { ChangeHub, type SharedReads, waitForStatusChange } from '../../../functions/http/waiter.ts';
 
 const pending = { id: 'ar_X', status: 'pending' } as ActionRequest;
 
@@ -13,7 +13,7 @@ class CountingHub extends ChangeHub {
     return this.#live.get(requestId) ?? 0;
   }
 
-  override subscribe(requestId: string, listener: () => void): () => void {
+  override subscribe(requestId: string, listener: (reads: SharedReads) => void): () => void {
     const unsubscribe = super.subscribe(requestId, listener);
     this.#live.set(requestId, this.listening(requestId) + 1);
     let done = false;
@@ -58,6 +58,61 @@ describe('Function: waitForStatusChange', () => {
     expect((await waiting).status).toBe('approved');
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(hub.listening('ar_X')).toBe(0);
+  });
+
+  it('waiters woken by one commit with the same share key read once; other keys and later wakes read again', async () => {
+    const hub = new ChangeHub();
+    let current: ActionRequest = pending;
+    const loads = new Map<string, number>();
+    const waiter = (key: string) =>
+      waitForStatusChange(
+        pending,
+        async () => {
+          loads.set(key, (loads.get(key) ?? 0) + 1);
+          return current;
+        },
+        { timeoutMs: 10_000, hub, shareKey: key },
+      );
+    const agent = [waiter('agent:a'), waiter('agent:a'), waiter('agent:a')];
+    const other = waiter('agent:b');
+    // A wake for no change: each key reads once, and everyone goes back to waiting.
+    hub.wake('ar_X');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(loads.get('agent:a')).toBe(1);
+    expect(loads.get('agent:b')).toBe(1);
+    // The decision's wake: a fresh read per key (not the earlier one, which saw pending).
+    current = { ...pending, status: 'approved' };
+    hub.publish({ request: current, expectedVersion: 1, events: [] });
+    const answers = await Promise.all([...agent, other]);
+    expect(answers.map((a) => a.status)).toEqual(['approved', 'approved', 'approved', 'approved']);
+    expect(loads.get('agent:a')).toBe(2);
+    expect(loads.get('agent:b')).toBe(2);
+  });
+
+  it('a wake that lands while the waiter is reading makes it read again at once, not at the backstop poll', async () => {
+    const hub = new ChangeHub();
+    let current: ActionRequest = pending;
+    let loads = 0;
+    const started = Date.now();
+    const waiting = waitForStatusChange(
+      pending,
+      async () => {
+        loads++;
+        const seen = current;
+        if (loads === 1) {
+          // The commit lands after this read saw pending, before the waiter goes back to sleep.
+          current = { ...pending, status: 'approved' };
+          hub.wake('ar_X');
+        }
+        return seen;
+      },
+      { timeoutMs: 20_000, hub },
+    );
+    hub.wake('ar_X');
+    expect((await waiting).status).toBe('approved');
+    expect(loads).toBe(2);
+    // The backstop poll is 5 s; the second read came from the remembered wake.
+    expect(Date.now() - started).toBeLessThan(4_000);
   });
 
   it('stops waiting when the client goes away, and unsubscribes', async () => {
