@@ -9,7 +9,8 @@
  *
  * Each row also gives the server process's CPU time per call (from /proc), which a shared machine
  * colors less than requests per second. Goals (issue 18): /v1/evaluate ≥ 1.0× OPA's decisions/s,
- * durable submission ≥ 0.8× OPA, ≥ 5,000 submissions/s, p99 ≤ 5 ms at 1,000 req/s, approve click →
+ * durable submission ≥ 0.8× OPA, ≥ 5,000 submissions/s, p99 ≤ 5 ms at 1,000 req/s (an even open-loop
+ * rate, `paced` in harness.ts; autocannon's rate is a per-second budget sent in bursts), approve click →
  * waiting agent answered ≤ 100 ms.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -22,6 +23,7 @@ import {
   hammer,
   type LoadResult,
   machine,
+  paced,
   ROOT,
   startChild,
   startGateway,
@@ -345,14 +347,25 @@ async function gatewayRows(
       workers,
     );
     rows.push(submit);
-    const paced = await measure(
-      'gateway submit at 1,000 req/s (20 connections)',
-      gateway.child,
-      url,
-      { ...load, connections: 20, rate: 1000 },
-      workers,
+    rows.push(
+      await measure(
+        'gateway submit, autocannon 1,000/s budget (bursts)',
+        gateway.child,
+        url,
+        { ...load, connections: 20, rate: 1000 },
+        workers,
+      ),
     );
-    rows.push(paced);
+    // The goal's "at 1,000 req/s": an even open-loop rate, latency from each request's due time.
+    const before = treeCpuMs(gateway.child.pid);
+    const evenly = await paced(url, { ...load, rate: 1000 });
+    const paced1000: Row = {
+      what: 'gateway submit paced evenly at 1,000 req/s (open loop)',
+      ...evenly,
+      cpuUsPerCall: ((treeCpuMs(gateway.child.pid) - before) * 1000) / Math.max(1, evenly.total),
+      workers,
+    };
+    rows.push(paced1000);
     const wake = await approveToAnswer(gateway.url);
     rows.push(
       await measure(
@@ -363,7 +376,7 @@ async function gatewayRows(
         workers,
       ),
     );
-    return { rows, workers, evaluate, submit, paced, wake };
+    return { rows, workers, evaluate, submit, paced: paced1000, wake };
   } finally {
     await stop(gateway.child);
   }

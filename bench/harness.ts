@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -145,6 +146,85 @@ export async function hammer(
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     total: result.requests.total,
+    load: load(),
+  };
+}
+
+/**
+ * An open-loop load at an even rate: one request every 1/rate s whatever the answers do, over
+ * keep-alive connections (as many as are in flight at once, up to `maxConnections`). Each latency
+ * is measured from the moment its request was due, not from when it went out, so a server (or a
+ * generator) that falls behind shows in the figures (no coordinated omission). autocannon's
+ * `overallRate` is a budget per second per connection instead: every connection sends its share
+ * back to back at the start of each second, then waits, so its "1,000 req/s" is a burst of
+ * `connections` requests in flight at a time.
+ */
+export async function paced(
+  url: string,
+  options: { body: string; token?: string; rate: number; durationS: number; maxConnections?: number },
+): Promise<LoadResult> {
+  const target = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 64 });
+  const headers = {
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(options.body),
+  };
+  const total = Math.round(options.rate * options.durationS);
+  const intervalMs = 1000 / options.rate;
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const inFlight = new Set<Promise<void>>();
+  const fire = (due: number): void => {
+    const done = new Promise<void>((settle) => {
+      const req = request(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) latencies.push(performance.now() - due);
+            else non2xx++;
+            settle();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        settle();
+      });
+      req.end(options.body);
+    });
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+  };
+  const start = performance.now();
+  let sent = 0;
+  await new Promise<void>((finish) => {
+    const tick = (): void => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+      while (sent < due) fire(start + sent++ * intervalMs);
+      if (sent < total) setTimeout(tick, Math.max(0, start + sent * intervalMs - performance.now()));
+      else finish();
+    };
+    tick();
+  });
+  await Promise.all([...inFlight]);
+  const elapsedS = (performance.now() - start) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    Math.round(
+      (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN) * 10,
+    ) / 10;
+  return {
+    rps: Math.round(latencies.length / elapsedS),
+    p50: at(0.5),
+    p99: at(0.99),
+    non2xx,
+    errors,
+    total: sent,
     load: load(),
   };
 }
