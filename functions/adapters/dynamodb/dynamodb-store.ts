@@ -255,15 +255,11 @@ export class DynamoDbRequestStore implements RequestStore {
         }),
       ),
     );
-    const page = mergeRuns(runs, newestFirst ? 'desc' : 'asc', limit);
     // The index lags the table a moment: what changed status since is left out here.
-    const items = (await this.#getMany(page.keys.map((key) => key.id))).filter(
+    return this.#recordsOf(
+      mergeRuns(runs, newestFirst ? 'desc' : 'asc', limit),
       (request) => request.status === status,
     );
-    const last = page.keys.at(-1);
-    return page.more && last
-      ? { items, cursor: cursorAfter({ createdAt: last.at, id: last.id }) }
-      : { items };
   }
 
   async listPendingForGroups(
@@ -290,16 +286,11 @@ export class DynamoDbRequestStore implements RequestStore {
         }),
       ),
     );
-    const page = mergeRuns(runs, order === 'newest' ? 'desc' : 'asc', limit);
     // Read from the table itself (strongly consistent): an entry the index still holds for a
     // request decided meanwhile is left out.
-    const items = (await this.#getMany(page.keys.map((key) => key.id))).filter((request) =>
+    return this.#recordsOf(mergeRuns(runs, order === 'newest' ? 'desc' : 'asc', limit), (request) =>
       listedGroups(request).some((group) => wanted.has(group)),
     );
-    const last = page.keys.at(-1);
-    return page.more && last
-      ? { items, cursor: cursorAfter({ createdAt: last.at, id: last.id }) }
-      : { items };
   }
 
   async listVisible(
@@ -325,11 +316,19 @@ export class DynamoDbRequestStore implements RequestStore {
         }),
       ),
     );
-    const page = mergeRuns(runs, 'desc', limit);
     // The index lags the table a moment: what changed status since is left out here.
-    const items = (await this.#getMany(page.keys.map((key) => key.id))).filter(
-      (request) => request.status === status,
-    );
+    return this.#recordsOf(mergeRuns(runs, 'desc', limit), (request) => request.status === status);
+  }
+
+  /**
+   * The records of a merged page of index keys, read from the table (strongly consistent), those
+   * `keep` still accepts, with the cursor after the page's last key.
+   */
+  async #recordsOf(
+    page: ReturnType<typeof mergeRuns>,
+    keep: (request: ActionRequest) => boolean,
+  ): Promise<Page<ActionRequest>> {
+    const items = (await this.#getMany(page.keys.map((key) => key.id))).filter(keep);
     const last = page.keys.at(-1);
     return page.more && last
       ? { items, cursor: cursorAfter({ createdAt: last.at, id: last.id }) }
