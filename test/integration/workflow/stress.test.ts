@@ -199,11 +199,16 @@ describe('Throttling, lost callbacks and the sweeper on the synthesized state ma
     const approvals = service({ timeoutSeconds: 60, minApprovals: 1 }, errors);
     const { request } = await approvals.submit(REQUESTER, exportInput);
 
-    // Notify ran once the throttling passed: it stored its token and told the channels.
+    // Notify ran once the throttling passed: it stored its token and told the channels. The token is
+    // stored before the handler returns, so wait for the driver to record the handler's answer too.
     await tokenStored(request.id);
+    const notify = await waitFor(
+      async () =>
+        driver.invocationsOf(request.id).find((r) => r.stage === 'notify' && 'result' in r.outcome),
+      { what: 'the notify handler to answer', timeoutMs: 40_000, intervalMs: 50 },
+    );
     const runs = driver.invocationsOf(request.id);
     expect(runs.filter((r) => 'error' in r.outcome)).toHaveLength(throttled);
-    const notify = runs.find((r) => r.stage === 'notify' && 'result' in r.outcome);
     expect((notify?.outcome as { result: StageResult } | undefined)?.result).toMatchObject({
       stage: 'notify',
       status: 'pending',
