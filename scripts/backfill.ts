@@ -90,7 +90,10 @@ function parse(argv: string[]) {
   if (positionals.length !== 1 || positionals[0] !== 'viewers') {
     throw new UsageError(`name the backfill to run (viewers), got "${positionals.join(' ')}"`);
   }
-  if (!values.table) throw new UsageError('--table is required: the stack’s requests table name (its RequestsTableName output)');
+  if (!values.table)
+    throw new UsageError(
+      '--table is required: the stack’s requests table name (its RequestsTableName output)',
+    );
   return {
     table: values.table,
     region: values.region,
