@@ -38,6 +38,9 @@ function setup(
       dataDir: join(dir, 'data'),
       // Two processes: a reload must reach both, and both decide with one digest.
       workers: 2,
+      // The load below submits as fast as it is answered: on a fast machine it would reach the
+      // default limits (120 submissions a minute, 100 pending), which are not what is tested here.
+      limits: { callsPerMinute: 1_000_000, submissionsPerMinute: 100_000, maxPending: 1_000_000 },
       logLevel: 'info',
       principals: Object.values(PRINCIPALS),
       policy: {
