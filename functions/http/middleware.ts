@@ -48,10 +48,10 @@ export function requestContext(logger: Logger): Middleware {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      principal: c.var.principal,
+      principal: c.get('principal'),
     };
     if (c.res.status >= 400 && c.res.status < 500) {
-      logger.info('request refused', { ...call, error: c.var.refusal ?? 'refused' });
+      logger.info('request refused', { ...call, error: c.get('refusal') ?? 'refused' });
     }
     logger.debug('http', { ...call, ms: Math.round((performance.now() - started) * 10) / 10 });
   };
@@ -141,7 +141,7 @@ export function authentication(authenticate: Authenticator): Middleware {
  */
 export function rateLimit(admit: (principal: string) => Promise<void>): Middleware {
   return async (c, next) => {
-    const principal = c.var.principal as string | undefined;
+    const principal = c.get('principal') as string | undefined;
     if (principal !== undefined) await admit(principal);
     await next();
   };
@@ -155,7 +155,7 @@ export function rateLimit(admit: (principal: string) => Promise<void>): Middlewa
  */
 export function earlySubmissionRefusal(refuse: (principal: string) => void): Middleware {
   return async (c, next) => {
-    const principal = c.var.principal as string | undefined;
+    const principal = c.get('principal') as string | undefined;
     if (
       principal !== undefined &&
       c.req.method === 'POST' &&
