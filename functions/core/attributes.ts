@@ -46,7 +46,7 @@ export function vouchedResource(resource: Pick<Resource, 'id'>, directory: Direc
  * Whatever `vouched` the caller passed is replaced: only the gateway sets it.
  */
 export function withVouched(input: PolicyInput, directory: Directory): PolicyInput {
-  return { ...input, vouched: { resource: vouchedResource(input.resource, directory) } };
+  return withVouchedResource(input, vouchedResource(input.resource, directory));
 }
 
 export const UNKNOWN_RESOURCE: VouchedResource = Object.freeze({
@@ -83,5 +83,16 @@ export function inventoryThenTags(
 
 /** `withVouched` over any source: whatever `vouched` the caller passed is replaced. */
 export async function withVouchedFrom(input: PolicyInput, source: ResourceAttributes): Promise<PolicyInput> {
-  return { ...input, vouched: { resource: await source.vouchedFor(input.resource) } };
+  return withVouchedResource(input, await source.vouchedFor(input.resource));
+}
+
+/**
+ * `{ ...input, vouched: { resource } }`, by `Object.assign`: the same members in the same order,
+ * where the literal (a member after a leading spread) costs several µs per call in Node 20's V8.
+ * An own `__proto__` member (which validation refuses anyway) would be a prototype to
+ * `Object.assign`, so such an input goes the literal's way.
+ */
+function withVouchedResource(input: PolicyInput, resource: VouchedResource): PolicyInput {
+  if (Object.hasOwn(input, '__proto__')) return { ...input, vouched: { resource } };
+  return Object.assign({}, input, { vouched: { resource } });
 }

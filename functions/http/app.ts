@@ -60,8 +60,8 @@ export function createApp(deps: AppDependencies): OpenAPIHono<GatewayEnv> {
   app.onError((error, c) => {
     const problem = toHttpError(error);
     const { status, body, expected } = problem;
-    const httpRequestId = c.var.requestId;
-    const principal = c.var.principal;
+    const httpRequestId = c.get('requestId');
+    const principal = c.get('principal');
     if (status >= 500 && body.error !== 'contention') {
       // Outages and missing configuration (503) and bugs (500) need an operator: error. An
       // expected one has no stack worth logging.

@@ -1,5 +1,5 @@
 /** Who is calling. The body can never say; only the transport's authentication can. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { type IamMappingConfig, iamPrincipalMapper } from './iam-principal.ts';
 
@@ -11,8 +11,9 @@ export interface BearerPrincipal {
   readonly id: string;
 }
 
+/** SHA-256 by one-shot `crypto.hash` (no Hash object per call: it is computed on every call). */
 function digest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return hash('sha256', token, 'buffer');
 }
 
 /**

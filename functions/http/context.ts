@@ -41,7 +41,10 @@ export interface SlackEndpoint {
   readonly now?: () => Date;
 }
 
-/** Set by the middleware for every call under /v1 (principal) and every call at all (requestId). */
+/**
+ * Set by the middleware for every call under /v1 (principal) and every call at all (requestId).
+ * Read them with `c.get(name)`: hono's `c.var` builds a new object of all of them on every read.
+ */
 export type GatewayEnv = {
   Variables: {
     principal: string;

@@ -42,18 +42,19 @@ export function requestContext(logger: Logger): Middleware {
     const started = performance.now();
     await next();
     setAnswerHeader(c, 'x-request-id', requestId);
-    // `httpRequestId` in logs: `requestId` there always means an action request's id (ar_…).
-    const call = {
-      httpRequestId: requestId,
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      principal: c.var.principal,
-    };
-    if (c.res.status >= 400 && c.res.status < 500) {
-      logger.info('request refused', { ...call, error: c.var.refusal ?? 'refused' });
+    // `httpRequestId` in logs: `requestId` there always means an action request's id (ar_…). The
+    // members are spelled out in each line: `{ ...call, ms }` (a member after a leading spread)
+    // cost several µs per call in Node 20's V8, for a debug line that is usually off.
+    const method = c.req.method;
+    const path = c.req.path;
+    const status = c.res.status;
+    const principal = c.get('principal');
+    if (status >= 400 && status < 500) {
+      const error = c.get('refusal') ?? 'refused';
+      logger.info('request refused', { httpRequestId: requestId, method, path, status, principal, error });
     }
-    logger.debug('http', { ...call, ms: Math.round((performance.now() - started) * 10) / 10 });
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    logger.debug('http', { httpRequestId: requestId, method, path, status, principal, ms });
   };
 }
 
@@ -141,7 +142,7 @@ export function authentication(authenticate: Authenticator): Middleware {
  */
 export function rateLimit(admit: (principal: string) => Promise<void>): Middleware {
   return async (c, next) => {
-    const principal = c.var.principal as string | undefined;
+    const principal = c.get('principal') as string | undefined;
     if (principal !== undefined) await admit(principal);
     await next();
   };
@@ -155,7 +156,7 @@ export function rateLimit(admit: (principal: string) => Promise<void>): Middlewa
  */
 export function earlySubmissionRefusal(refuse: (principal: string) => void): Middleware {
   return async (c, next) => {
-    const principal = c.var.principal as string | undefined;
+    const principal = c.get('principal') as string | undefined;
     if (
       principal !== undefined &&
       c.req.method === 'POST' &&

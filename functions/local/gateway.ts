@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { roleArn, StsCredentialBroker } from '../adapters/aws/sts-credential-broker.ts';
 import type { TeamsInbound } from '../adapters/chat/teams/index.ts';
+import { MemoryRateCounter } from '../adapters/local/memory-rate-counter.ts';
 import { LocalTimerWorkflow } from '../adapters/local/timer-workflow.ts';
+import { claimLimitsLock, type LimitsLock, LimitsLockHeldError } from '../adapters/sqlite/limits-lock.ts';
 import { SqliteRateCounter } from '../adapters/sqlite/sqlite-rate-counter.ts';
 import { SqliteReplayGuard } from '../adapters/sqlite/sqlite-replay-guard.ts';
 import { SqliteRequestStore } from '../adapters/sqlite/sqlite-store.ts';
@@ -18,6 +20,7 @@ import { inventoryAttributes, inventoryThenTags } from '../core/attributes.ts';
 import { RateLimits } from '../core/limits.ts';
 import { ApprovalNotifications } from '../core/notifications.ts';
 import type { ResourceAttributes } from '../core/ports/attributes.port.ts';
+import type { RateCounter } from '../core/ports/counter.port.ts';
 import type { PolicyEvaluator } from '../core/ports/policy.port.ts';
 import type { RequestStore } from '../core/ports/store.port.ts';
 import type { ApprovalWorkflow } from '../core/ports/workflow.port.ts';
@@ -64,8 +67,15 @@ export async function startGateway(
   // Owner-only: the folder holds the database and the demo tokens (an existing folder is left as is).
   const review = localReviewPage(config, options.sessionSecret);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
-  const counter = new SqliteRateCounter({ path: join(config.dataDir, 'limits.db') });
+  const { counter, lock } = rateCounter(config, peers !== undefined);
+  let store: SqliteRequestStore;
+  try {
+    store = new SqliteRequestStore({ path: join(config.dataDir, 'gateway.db') });
+  } catch (error) {
+    counter.close();
+    lock.release();
+    throw error;
+  }
   const replay = new SqliteReplayGuard({ path: join(config.dataDir, 'replay.db') });
   const hub = new ChangeHub();
   const logCommit = logLifecycle(logger);
@@ -147,6 +157,8 @@ export async function startGateway(
     timers?.stop();
     tags?.close();
     store.close();
+    counter.close();
+    lock.release();
     replay.close();
     throw error;
   });
@@ -177,6 +189,7 @@ export async function startGateway(
     tags?.close();
     store.close();
     counter.close();
+    lock.release();
     replay.close();
     throw listenError(error, config);
   });
@@ -206,9 +219,54 @@ export async function startGateway(
       credentials?.destroy();
       store.close();
       counter.close();
+      lock.release();
       replay.close();
     },
   };
+}
+
+/** Another gateway process counts this data folder's rate limits in a way this one cannot join. */
+export class DataDirInUseError extends ConfigError {
+  override name = 'DataDirInUseError';
+}
+
+/**
+ * The rate counter: in memory when this process is the only one serving the data folder (the
+ * default single process), else `limits.db`, shared with the other processes (the workers of a
+ * cluster, or a single gateway started beside them). The lock beside `limits.db` says which:
+ * counting in memory needs it alone, counting in `limits.db` excludes only a process that counts
+ * in memory. So the counts are never split between two processes that serve the same principals.
+ */
+function rateCounter(
+  config: LocalConfig,
+  clustered: boolean,
+): { counter: RateCounter & { close(): void }; lock: LimitsLock } {
+  const path = join(config.dataDir, 'limits.lock');
+  try {
+    if (!clustered) {
+      try {
+        return { counter: new MemoryRateCounter(), lock: claimLimitsLock(path, 'sole') };
+      } catch (error) {
+        // Others share limits.db (a cluster on this folder): count with them.
+        if (!(error instanceof LimitsLockHeldError)) throw error;
+      }
+    }
+    const lock = claimLimitsLock(path, 'shared');
+    try {
+      return { counter: new SqliteRateCounter({ path: join(config.dataDir, 'limits.db') }), lock };
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  } catch (error) {
+    if (!(error instanceof LimitsLockHeldError)) throw error;
+    throw new DataDirInUseError(
+      `another gateway process serves the data folder ${config.dataDir} and counts its rate limits in memory; ` +
+        'stop that gateway, or give this one a data folder of its own with --data-dir <dir> or the "dataDir" key ' +
+        'of the config file',
+      { cause: error },
+    );
+  }
 }
 
 /** The Teams messaging endpoint's dependencies, when the config has a Teams bot. */

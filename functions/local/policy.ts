@@ -3,13 +3,14 @@
  * a decision log, and reloads without a restart (SIGHUP, or a file watch): the new bundle is
  * verified and compiled first, then swapped in; a bad one is refused and the old one keeps serving.
  */
-import { createWriteStream, readFileSync, type WriteStream, watch as watchFolder } from 'node:fs';
+import { readFileSync, watch as watchFolder } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Logger } from '../observability/logger.ts';
 import { type DecisionLogEntry, GatewayPolicy, type PolicySet } from '../policy/gateway-policy.ts';
 import { parseVerificationKey, type VerificationKey } from '../policy/signature.ts';
 import { type BundleTrust, loadTrustedPolicy, type TrustedBundlePaths } from '../policy/trusted.ts';
 import { ConfigError, type LocalConfig, REPO_ROOT } from './config.ts';
+import { DecisionLogFile } from './decision-log.ts';
 
 /** The public half of the committed demo signing key: trusted in demo mode only. */
 export const DEMO_VERIFICATION_KEY = resolve(REPO_ROOT, 'policies/keys/demo-verification-key.pem');
@@ -222,31 +223,9 @@ function decisionLog(
   if (target === '-') {
     return { write: (entry) => process.stdout.write(`${JSON.stringify(entry)}\n`), close: async () => {} };
   }
-  const file = target ?? join(config.dataDir, 'decisions.jsonl');
-  let stream: WriteStream | undefined;
+  const file = new DecisionLogFile(target ?? join(config.dataDir, 'decisions.jsonl'), logger);
   return {
-    write: (entry) => {
-      if (stream === undefined) {
-        stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
-        stream.on('error', (error) =>
-          logger.error('cannot write the decision log; decisions go on unlogged', {
-            file,
-            error: error.message,
-          }),
-        );
-      }
-      // The lines of one turn of the event loop go out in one write, not one file write each.
-      if (!stream.writableCorked) {
-        stream.cork();
-        const corked = stream;
-        setImmediate(() => corked.uncork());
-      }
-      stream.write(`${JSON.stringify(entry)}\n`);
-    },
-    close: () =>
-      new Promise<void>((done) => {
-        if (stream === undefined) done();
-        else stream.end(() => done());
-      }),
+    write: (entry) => file.append(JSON.stringify(entry)),
+    close: async () => file.close(),
   };
 }

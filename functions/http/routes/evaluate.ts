@@ -20,7 +20,7 @@ const evaluateRoute = createRoute({
 export function registerEvaluateRoutes(app: GatewayApp, { service }: AppDependencies): void {
   app.openapi(evaluateRoute, async (c) => {
     const input = c.req.valid('json') as ActionRequestInput;
-    const subject = lifecycle.subjectOf(c.var.principal);
+    const subject = lifecycle.subjectOf(c.get('principal'));
     const decision = await service.evaluate({ subject, ...input, now: new Date().toISOString() });
     return c.json(toEvaluationView(decision, lifecycle.actionHash(subject, input)), 200);
   });

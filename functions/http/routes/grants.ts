@@ -42,14 +42,14 @@ export function registerGrantRoutes(app: GatewayApp, { service }: AppDependencie
     // Credentials must not be kept by any cache between the gateway and the agent.
     c.header('cache-control', 'no-store');
     c.header('pragma', 'no-cache');
-    const { request, credentials } = await service.redeem(id, c.var.principal);
+    const { request, credentials } = await service.redeem(id, c.get('principal'));
     return c.json(toGrantView(request, credentials), 200);
   });
 
   app.openapi(outcomeRoute, async (c) => {
     const { id } = c.req.valid('param');
     const outcome = c.req.valid('json');
-    const request = await service.reportOutcome(id, c.var.principal, {
+    const request = await service.reportOutcome(id, c.get('principal'), {
       status: outcome.status,
       ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
     });

@@ -90,7 +90,7 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
 
   app.openapi(submitRoute, async (c) => {
     const input = c.req.valid('json') as ActionRequestInput;
-    const principal = c.var.principal;
+    const principal = c.get('principal');
     const key = c.req.header('idempotency-key');
     const { request } = await service.submit(
       principal,
@@ -104,7 +104,7 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
 
   app.openapi(listRoute, async (c) => {
     const { status, limit, cursor, include_voted, order } = c.req.valid('query');
-    const page = await service.list(status, c.var.principal, {
+    const page = await service.list(status, c.get('principal'), {
       limit,
       ...(cursor ? { cursor } : {}),
       ...(order ? { order } : {}),
@@ -122,7 +122,7 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const request = await service.get(id, c.var.principal);
+    const request = await service.get(id, c.get('principal'));
     const answer = await waitIfAsked(c, deps, request, waitSeconds(c, deps, c.req.valid('query').wait));
     return c.json(toView(answer), 200);
   });
@@ -131,7 +131,7 @@ export function registerRequestRoutes(app: GatewayApp, deps: AppDependencies): v
     const { id } = c.req.valid('param');
     // Absent, empty or `{}`: no reason. The body was parsed strictly by the middleware.
     const reason = c.req.valid('json').reason;
-    return c.json(toView(await service.cancel(id, c.var.principal, reason)), 200);
+    return c.json(toView(await service.cancel(id, c.get('principal'), reason)), 200);
   });
 }
 
@@ -155,7 +155,7 @@ function waitIfAsked(
   seconds: number,
 ): Promise<ActionRequest> {
   if (seconds <= 0) return Promise.resolve(request);
-  const principal = c.var.principal as string;
+  const principal = c.get('principal') as string;
   const signal = c.req.raw.signal as AbortSignal | undefined;
   return waitForStatusChange(request, () => deps.service.get(request.id, principal), {
     timeoutMs: seconds * 1000,

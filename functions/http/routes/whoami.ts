@@ -26,7 +26,7 @@ const whoamiRoute = createRoute({
 
 export function registerWhoamiRoutes(app: GatewayApp, { service }: AppDependencies): void {
   app.openapi(whoamiRoute, async (c) => {
-    const principal = c.var.principal;
+    const principal = c.get('principal');
     const { request_id: requestId } = c.req.valid('query');
     const directory = service.directory;
     const view: WhoamiView = {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { REQUEST_ID_PATTERN, ulidIds } from '../../../functions/adapters/system/system.ts';
 
 describe('Function: ulidIds', () => {
@@ -22,5 +22,24 @@ describe('Function: ulidIds', () => {
     );
     expect(decoded).toBeGreaterThanOrEqual(before);
     expect(decoded).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('Function: ulidIds, random parts', () => {
+  it('gives every millisecond fresh random bytes, across refills of its pool', () => {
+    // Prepare: every id in a millisecond of its own, so none counts up from the one before.
+    let now = 1_800_000_000_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now++);
+    try {
+      const ids = ulidIds();
+
+      // Act: more ids than one pool holds.
+      const randomParts = Array.from({ length: 1_000 }, () => ids.requestId().slice(13));
+
+      // Assert
+      expect(new Set(randomParts).size).toBe(randomParts.length);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

@@ -63,5 +63,29 @@ describe('vouched resource attributes', () => {
     } as PolicyInput;
     expect(withVouched(forged, directory).vouched?.resource.attributes).toEqual({ environment: 'prod' });
     expect(withVouched(forged, directory).resource.properties).toEqual({ environment: 'sandbox' });
+    // The caller's members, in their order, and vouched where the caller had it.
+    expect(Object.keys(withVouched(forged, directory))).toEqual(Object.keys(forged));
+  });
+
+  it('keeps an own __proto__ member a member (never a prototype), as an object literal would', () => {
+    const input = JSON.parse(
+      '{"subject":{"id":"agent:demo-ops","type":"agent"},"__proto__":{"polluted":true},' +
+        '"action":{"name":"x","args":{}},"resource":{"type":"t","id":"arn:aws:s3:::payments-prod"},' +
+        '"context":{},"now":"2026-11-29T00:00:00.000Z"}',
+    ) as PolicyInput;
+
+    const vouched = withVouched(input, directory) as PolicyInput & { polluted?: unknown };
+
+    expect(Object.getPrototypeOf(vouched)).toBe(Object.prototype);
+    expect(vouched.polluted).toBeUndefined();
+    expect(Object.keys(vouched)).toEqual([
+      'subject',
+      '__proto__',
+      'action',
+      'resource',
+      'context',
+      'now',
+      'vouched',
+    ]);
   });
 });

@@ -137,7 +137,41 @@ describe('Class: GatewayPolicy', () => {
       expect(entry.result.outcome).toBe(request.decision.outcome);
       expect(entry.metrics.timer_rego_query_eval_ns).toBeGreaterThan(0);
       expect(JSON.stringify(entry)).not.toContain(request.context.justification ?? '\u0000');
+      // The documented order, and no member for what is absent (no shadow bundle here).
+      expect(Object.keys(entry.custom)).toEqual([
+        'request_id',
+        'principal',
+        'action',
+        'outcome',
+        'policy_digest',
+        'input_hash',
+        'duration_ms',
+      ]);
     }
+  });
+
+  it('logs a dry run without a request id, and a shadow verdict last', async () => {
+    const entries: DecisionLogEntry[] = [];
+    const policy = new GatewayPolicy(
+      { active: await loadDefaultPack(), shadow: await exportTighteningCandidate() },
+      { decisionLog: (e) => entries.push(e) },
+    );
+    policy.evaluate({
+      subject: { id: 'agent:demo-exporter', type: 'agent' },
+      ...exportIn('dev', 1),
+      now: '2026-11-22T10:00:00Z',
+    });
+    const custom = entries[0]?.custom;
+    expect(custom && Object.keys(custom)).toEqual([
+      'principal',
+      'action',
+      'outcome',
+      'policy_digest',
+      'input_hash',
+      'duration_ms',
+      'shadow',
+    ]);
+    expect(custom?.shadow?.diverged).toBe(true);
   });
 
   it('swaps bundles between two evaluations: each decision names the digest it was made with', async () => {
