@@ -114,11 +114,14 @@ type FromWriter =
   | { readonly failed: FailureInfo }
   | { readonly closed: true };
 
-/** The writer thread's program. Self-contained, like writerOf: it runs from its source text. */
-function writerThread(makeWriter: typeof writerOf): void {
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+/**
+ * The writer thread's program. Self-contained, like writerOf: it runs from its source text, and is
+ * handed the thread's `require` (a bundler rewrites the name `require` in the code it bundles).
+ */
+function writerThread(load: NodeJS.Require, makeWriter: typeof writerOf): void {
+  const { parentPort, workerData } = load('node:worker_threads') as typeof import('node:worker_threads');
   const data = workerData as WriterData;
-  const Driver = require(data.driver) as typeof Database;
+  const Driver = load(data.driver) as typeof Database;
   const db = new Driver(data.path);
   const write = makeWriter(db, data.statements);
   parentPort?.on('message', (message: { batch?: readonly (readonly Step[])[]; close?: true }) => {
@@ -144,11 +147,12 @@ function writerThread(makeWriter: typeof writerOf): void {
   });
 }
 
-// A tool that names functions at run time (keepNames) may wrap the inner functions in a `__name`
-// helper: the script brings a harmless one.
+// The worker's script: CommonJS (eval), so `require` is the thread's own. A tool that names
+// functions at run time (keepNames) may wrap inner functions in a `__name` helper: the script
+// brings a harmless one.
 const WRITER_SCRIPT = `"use strict";
 var __name = (target) => target;
-(${writerThread.toString()})(${writerOf.toString()});
+(${writerThread.toString()})(require, ${writerOf.toString()});
 `;
 
 /** Why the writer thread is gone, for the callers whose batch it held. */
