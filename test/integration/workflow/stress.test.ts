@@ -203,8 +203,7 @@ describe('Throttling, lost callbacks and the sweeper on the synthesized state ma
     // stored before the handler returns, so wait for the driver to record the handler's answer too.
     await tokenStored(request.id);
     const notify = await waitFor(
-      async () =>
-        driver.invocationsOf(request.id).find((r) => r.stage === 'notify' && 'result' in r.outcome),
+      async () => driver.invocationsOf(request.id).find((r) => r.stage === 'notify' && 'result' in r.outcome),
       { what: 'the notify handler to answer', timeoutMs: 40_000, intervalMs: 50 },
     );
     const runs = driver.invocationsOf(request.id);
