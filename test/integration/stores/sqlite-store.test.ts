@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -119,6 +121,53 @@ describe('Class: SqliteRequestStore', () => {
     expect(await store.get(t.request.id)).toBeUndefined();
     blocker.prepare('COMMIT').run();
     blocker.close();
+    await commit;
+    expect(await store.get(t.request.id)).toEqual(t.request);
+    await store.close();
+  });
+
+  it('waits for the write lock of another process (not a connection of its own), then commits', async () => {
+    const path = fresh();
+    const store = new SqliteRequestStore({ path, busyTimeoutMs: 30_000 });
+    await store.commit(submitted());
+    // Another process takes the write lock and holds it until told to let go.
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require(${JSON.stringify(driver)}))(${JSON.stringify(path)});
+         db.prepare('BEGIN IMMEDIATE').run();
+         process.stdout.write('locked\\n');
+         process.stdin.once('data', () => { db.prepare('COMMIT').run(); db.close(); process.exit(0); });`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<number | null>((resolve) => holder.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('locked')) resolve();
+      });
+      holder.once('exit', (code) => reject(new Error(`the lock holder exited with ${code}`)));
+    });
+    const t = submitted();
+    let settled = false;
+    const commit = store.commit(t).finally(() => {
+      settled = true;
+    });
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (++ticks >= 20) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    expect(settled).toBe(false);
+    expect(await store.get(t.request.id)).toBeUndefined();
+    holder.stdin.write('go\n');
+    expect(await exited).toBe(0);
     await commit;
     expect(await store.get(t.request.id)).toEqual(t.request);
     await store.close();
