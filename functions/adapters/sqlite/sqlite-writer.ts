@@ -190,12 +190,18 @@ export class ThreadWriter {
 
   write(batch: readonly (readonly Step[])[]): Promise<Outcome[]> {
     if (this.#pending) return Promise.reject(new Error('a batch is already in flight'));
-    const worker = this.#worker ?? this.#start();
     return new Promise((resolve, reject) => {
-      this.#pending = { resolve, reject, worker };
-      // While a batch is in flight the thread keeps the process alive; idle, it does not.
-      worker.ref();
-      worker.postMessage({ batch });
+      try {
+        const worker = this.#worker ?? this.#start();
+        this.#pending = { resolve, reject, worker };
+        // While a batch is in flight the thread keeps the process alive; idle, it does not.
+        worker.ref();
+        worker.postMessage({ batch });
+      } catch (error) {
+        // Not started, or the batch could not be handed over: nothing was written.
+        this.#pending = undefined;
+        reject(error);
+      }
     });
   }
 
