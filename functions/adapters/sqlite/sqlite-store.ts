@@ -1,6 +1,9 @@
 /**
- * RequestStore on SQLite (better-sqlite3) for local mode. Every transition is one transaction;
- * triggers make audit rows append-only, so not even a bug in this file can rewrite history.
+ * RequestStore on SQLite (better-sqlite3) for local mode. Every transition is written in one
+ * transaction (with those that arrive beside it, each in its own savepoint); triggers make audit
+ * rows append-only, so not even a bug in this file can rewrite history. A database file is
+ * written by a worker thread with its own connection (sqlite-writer.ts), so no statement or fsync
+ * of a commit runs on the event loop; this thread's connection reads.
  */
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
