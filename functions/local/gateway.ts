@@ -153,10 +153,10 @@ export async function startGateway(
     !coordinator && config.slack?.appToken
       ? { ...config, slack: { ...config.slack, appToken: undefined } }
       : config;
-  const slack = await startLocalSlack(slackConfig, service, replay, logger).catch((error: unknown) => {
+  const slack = await startLocalSlack(slackConfig, service, replay, logger).catch(async (error: unknown) => {
     timers?.stop();
     tags?.close();
-    store.close();
+    await store.close();
     counter.close();
     lock.release();
     replay.close();
@@ -187,7 +187,7 @@ export async function startGateway(
     timers?.stop();
     await slack?.close();
     tags?.close();
-    store.close();
+    await store.close();
     counter.close();
     lock.release();
     replay.close();
@@ -217,7 +217,8 @@ export async function startGateway(
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
       credentials?.destroy();
-      store.close();
+      // Drains the commits in flight and stops the writer thread.
+      await store.close();
       counter.close();
       lock.release();
       replay.close();

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfig } from '../support/gateway-process.ts';
+import { gatewayConfig, PRINCIPALS } from '../support/gateway-process.ts';
 import {
   descendants,
   pidListeningOn,
@@ -45,6 +45,33 @@ describe.runIf(process.platform === 'linux')('npm start', () => {
     expect(tree.filter((p) => /tsx|esbuild/.test(p.command))).toEqual([]);
     // Besides the gateway there is at most the shell npm runs scripts with (some exec node instead).
     expect(tree.filter((p) => p.pid !== server && !/^(\S*\/)?sh -c /.test(p.command))).toEqual([]);
+  });
+
+  it('commits a submission durably and reads it back (the store writes from a thread started by the bundle)', async () => {
+    if (!started) throw new Error('npm start did not start');
+    const headers = {
+      authorization: `Bearer ${PRINCIPALS.agent.token}`,
+      'content-type': 'application/json',
+    };
+    const submitted = await fetch(`${started.url}/v1/action-requests`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        action: { name: 's3.objects.list', args: { prefix: 'reports/' } },
+        resource: {
+          type: 'aws:s3:bucket',
+          id: 'arn:aws:s3:::dev-reports',
+          properties: { environment: 'dev' },
+        },
+        context: { justification: 'packaging check' },
+      }),
+    });
+    const body = (await submitted.json()) as { id?: string; status?: string; message?: string };
+    expect(submitted.status, body.message).toBe(200);
+    expect(body.status).toBe('approved');
+    const read = await fetch(`${started.url}/v1/action-requests/${body.id}`, { headers });
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { status?: string }).status).toBe('approved');
   });
 
   it('stops on Ctrl-C (SIGINT to the group) and leaves no process behind', async () => {

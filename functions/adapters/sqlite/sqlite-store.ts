@@ -1,8 +1,13 @@
 /**
- * RequestStore on SQLite (better-sqlite3) for local mode. Every transition is one transaction;
- * triggers make audit rows append-only, so not even a bug in this file can rewrite history.
+ * RequestStore on SQLite (better-sqlite3) for local mode. Every transition is written in one
+ * transaction (with those that arrive beside it, each in its own savepoint); triggers make audit
+ * rows append-only, so not even a bug in this file can rewrite history. A database file is
+ * written by a worker thread with its own connection (sqlite-writer.ts), so no statement or fsync
+ * of a commit runs on the event loop; this thread's connection reads.
  */
 import { chmodSync, closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { listedGroups, viewerKeys } from '../../core/eligibility.ts';
 import {
@@ -22,6 +27,14 @@ import type {
   RequestStore,
   Transition,
 } from '../../core/ports/store.port.ts';
+import {
+  failureOf,
+  type Outcome,
+  type Step,
+  ThreadWriter,
+  WriterStoppedError,
+  writerOf,
+} from './sqlite-writer.ts';
 
 const SCHEMA_VERSION = 4;
 
@@ -123,51 +136,67 @@ export interface SqliteStoreOptions {
    */
   readonly busyTimeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Tests only (a database file): the writer thread waits before each batch while `gate[0]` is 0,
+   * so a test can hold a commit in flight. Over a SharedArrayBuffer; `Atomics.notify` releases it.
+   */
+  readonly writerGate?: Int32Array;
 }
 
-class Conflict extends Error {
-  override name = 'Conflict';
-  constructor(readonly which: 'version' | 'idempotency' | 'cap') {
-    super(which);
-  }
+/**
+ * The statements of a commit, run by the writer (sqlite-writer.ts) on its own connection: a file's
+ * on a worker thread, `:memory:`'s on this one.
+ */
+const WRITES = {
+  insertRequest:
+    'INSERT INTO requests (id, version, status, created_at, body, requester) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  updateRequest: 'UPDATE requests SET version = ?, status = ?, body = ? WHERE id = ? AND version = ?',
+  insertEvent:
+    'INSERT INTO audit_events (request_id, seq, type, time, hash, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  insertIdempotency:
+    'INSERT INTO idempotency_keys (requester, key, request_id, body_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  deletePointers: 'DELETE FROM pending_by_group WHERE request_id = ?',
+  insertPointer:
+    'INSERT OR IGNORE INTO pending_by_group (grp, request_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+  deleteVisible: 'DELETE FROM visible_by WHERE request_id = ?',
+  insertVisible:
+    'INSERT OR IGNORE INTO visible_by (viewer, status, created_at, request_id) VALUES (?, ?, ?, ?)',
+  countPending: `SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE requester = ? AND status = 'pending' LIMIT ?)`,
+} as const satisfies Record<string, string>;
+
+/** The writer a store sends its batches to: a worker thread's, or (`:memory:`) this thread's. */
+interface Writer {
+  write(batch: readonly (readonly Step[])[]): Promise<Outcome[]>;
+  close(): Promise<void>;
 }
 
 export class SqliteRequestStore implements RequestStore {
+  /** The connection on this thread: reads, migrations, and (`:memory:` only) the writes. */
   readonly db: Database.Database;
   readonly #statements;
   readonly #queue: QueuedCommit[] = [];
   #flushScheduled = false;
+  #inFlight = false;
+  #idle: (() => void)[] = [];
+  #closing: Promise<void> | undefined;
   readonly #busyTimeoutMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
-  readonly #writeBatch: Database.Transaction<
-    (batch: { transition: Transition }[], outcomes: unknown[]) => void
-  >;
+  readonly #writer: Writer;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') ownerOnly(options.path);
+    const inMemory = options.path === ':memory:';
+    if (!inMemory) ownerOnly(options.path);
     this.db = new Database(options.path);
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     // Never wait inside SQLite: better-sqlite3 is synchronous, so that wait would stall every call.
     this.db.pragma('busy_timeout = 0');
-    if (options.path !== ':memory:') this.db.pragma('journal_mode = WAL');
+    if (!inMemory) this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.#migrate();
     const db = this.db;
     this.#statements = {
-      insertRequest: db.prepare(
-        'INSERT INTO requests (id, version, status, created_at, body, requester) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      ),
-      updateRequest: db.prepare(
-        'UPDATE requests SET version = ?, status = ?, body = ? WHERE id = ? AND version = ?',
-      ),
-      insertEvent: db.prepare(
-        'INSERT INTO audit_events (request_id, seq, type, time, hash, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      ),
-      insertIdempotency: db.prepare(
-        'INSERT INTO idempotency_keys (requester, key, request_id, body_hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      ),
       getRequest: db.prepare<[string], { body: string }>('SELECT body FROM requests WHERE id = ?'),
       getIdempotency: db.prepare<[string, string], IdempotencyRow>(
         'SELECT requester, key, request_id, body_hash, created_at FROM idempotency_keys WHERE requester = ? AND key = ?',
@@ -189,10 +218,6 @@ export class SqliteRequestStore implements RequestStore {
         `SELECT body, created_at, id FROM requests WHERE status = ? AND (created_at < ? OR (created_at = ? AND id < ?))
          ORDER BY created_at DESC, id DESC LIMIT ?`,
       ),
-      deletePointers: db.prepare<[string]>('DELETE FROM pending_by_group WHERE request_id = ?'),
-      insertPointer: db.prepare<[string, string, string, string]>(
-        'INSERT OR IGNORE INTO pending_by_group (grp, request_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
-      ),
       groupNewest: db.prepare<[string, string, string, string, number], { at: string; id: string }>(
         `SELECT created_at AS at, request_id AS id FROM pending_by_group
          WHERE grp = ? AND (created_at < ? OR (created_at = ? AND request_id < ?))
@@ -203,48 +228,51 @@ export class SqliteRequestStore implements RequestStore {
          WHERE grp = ? AND (expires_at > ? OR (expires_at = ? AND request_id > ?))
          ORDER BY expires_at, request_id LIMIT ?`,
       ),
-      deleteVisible: db.prepare<[string]>('DELETE FROM visible_by WHERE request_id = ?'),
-      insertVisible: db.prepare<[string, string, string, string]>(
-        'INSERT OR IGNORE INTO visible_by (viewer, status, created_at, request_id) VALUES (?, ?, ?, ?)',
-      ),
       visibleNewest: db.prepare<[string, string, string, string, string, number], { at: string; id: string }>(
         `SELECT created_at AS at, request_id AS id FROM visible_by
          WHERE viewer = ? AND status = ? AND (created_at < ? OR (created_at = ? AND request_id < ?))
          ORDER BY created_at DESC, request_id DESC LIMIT ?`,
       ),
-      countPending: db.prepare<[string, number], { n: number }>(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE requester = ? AND status = 'pending' LIMIT ?)`,
-      ),
+      countPending: db.prepare<[string, number], { n: number }>(WRITES.countPending),
     };
-    const applyOne = this.db.transaction((transition: Transition) => this.#apply(transition));
-    this.#writeBatch = this.db.transaction((batch: { transition: Transition }[], outcomes: unknown[]) => {
-      batch.forEach((item, i) => {
-        try {
-          // A nested better-sqlite3 transaction is a savepoint: a refused transition rolls back alone.
-          applyOne(item.transition);
-        } catch (error) {
-          outcomes[i] = this.#outcome(error, item.transition);
-        }
+    if (inMemory) {
+      // No other connection can see a `:memory:` database: its writes run here, through the very
+      // same code the writer thread runs.
+      if (options.writerGate) throw new Error('writerGate needs a database file (a writer thread)');
+      const write = writerOf(this.db, WRITES);
+      this.#writer = { write: async (batch) => write(batch), close: async () => {} };
+    } else {
+      // A file: its commits (statements and fsync) run on a worker thread with its own connection,
+      // and this thread's connection reads (WAL: readers never wait for the writer).
+      this.#writer = new ThreadWriter({
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        path: options.path,
+        statements: WRITES,
+        ...(options.writerGate ? { gate: options.writerGate } : {}),
       });
-    });
+    }
   }
 
-  #outcome(error: unknown, transition: Transition): unknown {
-    if (error instanceof Conflict) {
+  /** The writer thread now running, if any (none for `:memory:`, none before the first commit). */
+  get writerThread(): Worker | undefined {
+    return this.#writer instanceof ThreadWriter ? this.#writer.thread : undefined;
+  }
+
+  #outcome(outcome: Outcome, transition: Transition): unknown {
+    if (outcome === undefined) return undefined;
+    if ('conflict' in outcome) {
       const { request, expectedVersion, idempotency } = transition;
-      if (error.which === 'cap') {
+      if (outcome.conflict === 'cap') {
         return new PendingCapReachedError(
           `${request.subject.id} has ${transition.pendingCap} pending requests, its cap`,
         );
       }
-      return error.which === 'idempotency'
+      return outcome.conflict === 'idempotency'
         ? new IdempotencyKeyTakenError(`idempotency key ${idempotency?.key} is taken`)
         : new StaleStateError(`request ${request.id} changed since version ${expectedVersion}`);
     }
-    // The database itself failing (busy, I/O, full) aborts the batch: nothing of it is written.
-    if (error instanceof Database.SqliteError && DATABASE_FAILURE.test(error.code)) throw error;
     // Anything else concerns this transition only (its savepoint was rolled back).
-    return error;
+    return failureOf(outcome.error);
   }
 
   #migrate(): void {
@@ -263,11 +291,14 @@ export class SqliteRequestStore implements RequestStore {
   }
 
   /**
-   * Group commit: transitions that arrive while the event loop is busy are written in one SQLite
-   * transaction (one fsync), each inside its own savepoint, so one refused transition never affects
-   * another and every caller still learns its own result. Durability stays `synchronous = FULL`.
+   * Group commit: transitions that arrive while a batch is being written form the next batch, one
+   * SQLite transaction (one fsync), each inside its own savepoint, so one refused transition never
+   * affects another and every caller still learns its own result. At most one batch is in flight.
+   * Durability stays `synchronous = FULL`: the promise resolves once the transaction is durable
+   * (and from then on this thread's reads see it).
    */
   commit(transition: Transition): Promise<void> {
+    if (this.#closing) return Promise.reject(new StoreUnavailableError('the local database is closed'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ transition, resolve, reject, since: Date.now(), attempt: 0 });
       this.#scheduleFlush(0);
@@ -284,96 +315,59 @@ export class SqliteRequestStore implements RequestStore {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const batch = this.#queue.splice(0);
-    if (batch.length === 0) return;
-    const outcomes: unknown[] = new Array(batch.length);
-    try {
-      this.#writeBatch.immediate(batch, outcomes);
-    } catch (error) {
-      // The batch as a whole failed: nothing of it was written. Locked by another process: try
-      // again later (without blocking) until each caller's deadline; anything else fails now.
-      const now = Date.now();
-      const retry = isBusy(error) ? batch.filter((item) => now - item.since < this.#busyTimeoutMs) : [];
-      const translated = translate(error);
-      for (const item of batch) if (!retry.includes(item)) item.reject(translated);
-      if (retry.length > 0) {
-        const attempt = Math.max(...retry.map((item) => ++item.attempt));
-        this.#queue.unshift(...retry);
-        this.#scheduleFlush(backoff(attempt));
+    // One batch at a time: what arrives meanwhile waits for its answer, then goes as the next.
+    if (this.#inFlight) return;
+    const batch: QueuedCommit[] = [];
+    const steps: Step[][] = [];
+    for (const item of this.#queue.splice(0)) {
+      try {
+        steps.push(stepsOf(item.transition));
+        batch.push(item);
+      } catch (error) {
+        item.reject(error);
       }
+    }
+    if (batch.length === 0) {
+      this.#settled();
       return;
     }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i];
-      if (outcome === undefined) item.resolve();
-      else item.reject(outcome);
-    });
+    this.#inFlight = true;
+    this.#writer.write(steps).then(
+      (outcomes) => {
+        this.#inFlight = false;
+        batch.forEach((item, i) => {
+          const error = this.#outcome(outcomes[i], item.transition);
+          if (error === undefined) item.resolve();
+          else item.reject(error);
+        });
+        this.#settled();
+      },
+      (error: unknown) => {
+        this.#inFlight = false;
+        // The batch as a whole failed: nothing of it was written. Locked by another process: try
+        // again later (without blocking) until each caller's deadline; anything else fails now.
+        const now = Date.now();
+        const retry = isBusy(error) ? batch.filter((item) => now - item.since < this.#busyTimeoutMs) : [];
+        const translated = translate(error);
+        for (const item of batch) if (!retry.includes(item)) item.reject(translated);
+        if (retry.length > 0) {
+          const attempt = Math.max(...retry.map((item) => ++item.attempt));
+          this.#queue.unshift(...retry);
+          this.#scheduleFlush(backoff(attempt));
+        }
+        this.#settled();
+      },
+    );
   }
 
-  #apply(transition: Transition): void {
-    const { request, expectedVersion, events, idempotency, pendingCap } = transition;
-    const s = this.#statements;
-    const body = JSON.stringify(request);
-    // Exact: commits are serialised by SQLite's write lock, so the count cannot change under us.
-    if (
-      pendingCap !== undefined &&
-      request.status === 'pending' &&
-      transition.previous?.status !== 'pending'
-    ) {
-      const open = s.countPending.get(request.subject.id, pendingCap)?.n ?? 0;
-      if (open >= pendingCap) throw new Conflict('cap');
+  /** After a batch: the next one if commits are waiting, else whoever waits for quiet (close). */
+  #settled(): void {
+    if (this.#queue.length > 0) {
+      this.#scheduleFlush(0);
+      return;
     }
-    if (expectedVersion === 0) {
-      if (
-        s.insertRequest.run(
-          request.id,
-          request.version,
-          request.status,
-          request.createdAt,
-          body,
-          request.subject.id,
-        ).changes !== 1
-      ) {
-        throw new Conflict('version');
-      }
-    } else if (
-      s.updateRequest.run(request.version, request.status, body, request.id, expectedVersion).changes !== 1
-    ) {
-      throw new Conflict('version');
-    }
-    for (const event of events) {
-      const row = [
-        event.request_id,
-        event.seq,
-        event.type,
-        event.time,
-        event.hash,
-        JSON.stringify(event),
-      ] as const;
-      if (s.insertEvent.run(...row).changes !== 1) throw new Conflict('version');
-    }
-    if (idempotency) {
-      const { requester, key, requestId, bodyHash, createdAt } = idempotency;
-      if (s.insertIdempotency.run(requester, key, requestId, bodyHash, createdAt).changes !== 1) {
-        throw new Conflict('idempotency');
-      }
-    }
-    if (expectedVersion > 0) s.deletePointers.run(request.id);
-    const deadline = request.approval?.expiresAt ?? request.createdAt;
-    for (const group of listedGroups(request)) {
-      s.insertPointer.run(group, request.id, request.createdAt, deadline);
-    }
-    // Viewer entries change with the status only (the keys are fixed at creation): most commits
-    // (votes, redemption, outcomes) keep the status and write none.
-    const previous = transition.previous;
-    if (expectedVersion === 0 || previous === undefined || previous.status !== request.status) {
-      if (expectedVersion > 0) s.deleteVisible.run(request.id);
-      if (request.status !== 'pending') {
-        for (const key of viewerKeys(request)) {
-          s.insertVisible.run(key, request.status, request.createdAt, request.id);
-        }
-      }
-    }
+    if (this.#inFlight) return;
+    for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   async get(requestId: string): Promise<ActionRequest | undefined> {
@@ -429,11 +423,13 @@ export class SqliteRequestStore implements RequestStore {
         : { createdAt: '', id: '' };
     const statement = order === 'newest' ? this.#statements.groupNewest : this.#statements.groupDeadline;
     // One bounded read per group, merged: the work is the page times the caller's groups.
-    const runs = await this.#read(() =>
-      [...new Set(groups)].map((group) => {
-        const rows = statement.all(group, after.createdAt, after.createdAt, after.id, limit + 1);
-        return { keys: rows.slice(0, limit), truncated: rows.length > limit };
-      }),
+    const runs = await this.#read(
+      this.#snapshot(() =>
+        [...new Set(groups)].map((group) => {
+          const rows = statement.all(group, after.createdAt, after.createdAt, after.id, limit + 1);
+          return { keys: rows.slice(0, limit), truncated: rows.length > limit };
+        }),
+      ),
     );
     return this.#recordsOf(mergeRuns(runs, order === 'newest' ? 'desc' : 'asc', limit));
   }
@@ -446,29 +442,33 @@ export class SqliteRequestStore implements RequestStore {
     const limit = pageLimit(options.limit);
     const after = options.cursor ? readCursor(options.cursor) : { createdAt: '\uffff', id: '\uffff' };
     // One bounded read per key, merged: the work is the page times the caller's keys.
-    const runs = await this.#read(() =>
-      [...new Set(keys)].map((key) => {
-        const rows = this.#statements.visibleNewest.all(
-          key,
-          status,
-          after.createdAt,
-          after.createdAt,
-          after.id,
-          limit + 1,
-        );
-        return { keys: rows.slice(0, limit), truncated: rows.length > limit };
-      }),
+    const runs = await this.#read(
+      this.#snapshot(() =>
+        [...new Set(keys)].map((key) => {
+          const rows = this.#statements.visibleNewest.all(
+            key,
+            status,
+            after.createdAt,
+            after.createdAt,
+            after.id,
+            limit + 1,
+          );
+          return { keys: rows.slice(0, limit), truncated: rows.length > limit };
+        }),
+      ),
     );
     return this.#recordsOf(mergeRuns(runs, 'desc', limit));
   }
 
   /** The records of a merged page of index keys, with the cursor after its last key. */
   async #recordsOf(page: ReturnType<typeof mergeRuns>): Promise<Page<ActionRequest>> {
-    const items = await this.#read(() =>
-      page.keys.flatMap((key) => {
-        const row = this.#statements.getRequest.get(key.id);
-        return row ? [JSON.parse(row.body) as ActionRequest] : [];
-      }),
+    const items = await this.#read(
+      this.#snapshot(() =>
+        page.keys.flatMap((key) => {
+          const row = this.#statements.getRequest.get(key.id);
+          return row ? [JSON.parse(row.body) as ActionRequest] : [];
+        }),
+      ),
     );
     const last = page.keys.at(-1);
     return page.more && last
@@ -481,8 +481,31 @@ export class SqliteRequestStore implements RequestStore {
     return row?.n ?? 0;
   }
 
-  close(): void {
-    this.db.close();
+  /**
+   * Stops taking commits, waits for those already taken (including lock retries, up to their
+   * deadline) to be written, then closes the connection and stops the writer thread. Idle, the
+   * connection closes at once.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.#queue.length === 0 && !this.#inFlight) {
+      this.db.close();
+      this.#closing = this.#writer.close();
+    } else {
+      this.#closing = new Promise<void>((resolve) => this.#idle.push(resolve)).then(() => {
+        this.db.close();
+        return this.#writer.close();
+      });
+    }
+    return this.#closing;
+  }
+
+  /**
+   * Reads of several statements in one read transaction: the writer thread commits whenever it
+   * likes, and each statement alone would see the database as of its own start.
+   */
+  #snapshot<T>(read: () => T): () => T {
+    return () => this.db.transaction(read).deferred();
   }
 
   /** A read; while another process holds a lock that blocks it, retried with backoff (never blocking). */
@@ -508,8 +531,62 @@ interface QueuedCommit {
   attempt: number;
 }
 
+/** The statements that write a transition (run by the writer in one savepoint). */
+function stepsOf(transition: Transition): Step[] {
+  const { request, expectedVersion, events, idempotency, pendingCap } = transition;
+  const steps: Step[] = [];
+  const body = JSON.stringify(request);
+  // Exact: commits are serialised by SQLite's write lock, so the count cannot change under us.
+  if (pendingCap !== undefined && request.status === 'pending' && transition.previous?.status !== 'pending') {
+    steps.push(['countPending', [request.subject.id, pendingCap], 'cap', pendingCap]);
+  }
+  steps.push(
+    expectedVersion === 0
+      ? [
+          'insertRequest',
+          [request.id, request.version, request.status, request.createdAt, body, request.subject.id],
+          'version',
+        ]
+      : ['updateRequest', [request.version, request.status, body, request.id, expectedVersion], 'version'],
+  );
+  for (const event of events) {
+    steps.push([
+      'insertEvent',
+      [event.request_id, event.seq, event.type, event.time, event.hash, JSON.stringify(event)],
+      'version',
+    ]);
+  }
+  if (idempotency) {
+    const { requester, key, requestId, bodyHash, createdAt } = idempotency;
+    steps.push(['insertIdempotency', [requester, key, requestId, bodyHash, createdAt], 'idempotency']);
+  }
+  if (expectedVersion > 0) steps.push(['deletePointers', [request.id]]);
+  const deadline = request.approval?.expiresAt ?? request.createdAt;
+  for (const group of listedGroups(request)) {
+    steps.push(['insertPointer', [group, request.id, request.createdAt, deadline]]);
+  }
+  // Viewer entries change with the status only (the keys are fixed at creation): most commits
+  // (votes, redemption, outcomes) keep the status and write none.
+  const previous = transition.previous;
+  if (expectedVersion === 0 || previous === undefined || previous.status !== request.status) {
+    if (expectedVersion > 0) steps.push(['deleteVisible', [request.id]]);
+    if (request.status !== 'pending') {
+      for (const key of viewerKeys(request)) {
+        steps.push(['insertVisible', [key, request.status, request.createdAt, request.id]]);
+      }
+    }
+  }
+  return steps;
+}
+
+/** SQLite's error code (from this thread's driver, or rebuilt from the writer thread's answer). */
+function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
 function isBusy(error: unknown): boolean {
-  return error instanceof Database.SqliteError && /^SQLITE_(BUSY|LOCKED)/.test(error.code);
+  return /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(error) ?? '');
 }
 
 /** 2, 4, 8 … ms, at most 100, jittered so that waiting processes do not retry in step. */
@@ -534,8 +611,14 @@ interface IdempotencyRow {
 const DATABASE_FAILURE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM|CORRUPT|NOTADB)/;
 
 function translate(error: unknown): unknown {
-  if (error instanceof Database.SqliteError && DATABASE_FAILURE.test(error.code)) {
-    return new StoreUnavailableError(`the local database is unavailable (${error.code}); retry shortly`, {
+  const code = sqliteCode(error);
+  if (code !== undefined && DATABASE_FAILURE.test(code)) {
+    return new StoreUnavailableError(`the local database is unavailable (${code}); retry shortly`, {
+      cause: error,
+    });
+  }
+  if (error instanceof WriterStoppedError) {
+    return new StoreUnavailableError(`the local database writer stopped; retry shortly (${error.message})`, {
       cause: error,
     });
   }

@@ -512,7 +512,7 @@ async function readStore(path: string) {
     }
     return all;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

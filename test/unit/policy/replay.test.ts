@@ -72,7 +72,7 @@ beforeAll(async () => {
     clock.advance(60);
     stored.push((await service.submit('agent:demo-exporter', input)).request);
   }
-  store.close();
+  await store.close();
   keys = testKeys(work);
   candidateDir = signedBundleCopy(
     keys,
@@ -194,7 +194,7 @@ describe('ala policy replay', () => {
     for (const request of stored) {
       for (const event of await store.listEvents(request.id)) lines.push(JSON.stringify(event));
     }
-    store.close();
+    await store.close();
     const file = join(work, 'audit.jsonl');
     writeFileSync(file, `${lines.join('\n')}\n`);
     const run = await ala(['--json', 'policy', 'replay', '--bundle', candidateDir, '--audit', file]);
