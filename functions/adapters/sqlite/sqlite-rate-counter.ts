@@ -13,6 +13,7 @@ import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../../core/errors.ts';
 import type { RateCounter } from '../../core/ports/counter.port.ts';
+import { FlushScheduler } from './flush-scheduler.ts';
 
 export interface SqliteRateCounterOptions {
   /** File path, or `:memory:`. Created owner-only. */
@@ -39,7 +40,7 @@ export class SqliteRateCounter implements RateCounter {
   readonly #write: Database.Transaction<(batch: readonly PendingIncrements[]) => number[]>;
   readonly #busyTimeoutMs: number;
   readonly #pending = new Map<string, PendingIncrements>();
-  #flushScheduled = false;
+  readonly #flushes = new FlushScheduler(() => this.#flush());
   #sincePrune = 0;
 
   constructor(options: SqliteRateCounterOptions) {
@@ -88,7 +89,7 @@ export class SqliteRateCounter implements RateCounter {
         this.#pending.set(slot, pending);
       }
       pending.waiters.push({ resolve, reject });
-      this.#scheduleFlush(0);
+      this.#flushes.schedule();
     });
   }
 
@@ -96,16 +97,7 @@ export class SqliteRateCounter implements RateCounter {
     this.#db.close();
   }
 
-  #scheduleFlush(delayMs: number): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    const run = () => this.#flush();
-    if (delayMs > 0) setTimeout(run, delayMs);
-    else setImmediate(run);
-  }
-
   #flush(): void {
-    this.#flushScheduled = false;
     const batch = [...this.#pending.values()];
     this.#pending.clear();
     if (batch.length === 0) return;
@@ -150,8 +142,7 @@ export class SqliteRateCounter implements RateCounter {
       this.#pending.set(slot, item);
     }
     if (attempt > 0) {
-      this.#flushScheduled = false;
-      this.#scheduleFlush(Math.min(50, 2 ** attempt));
+      this.#flushes.schedule(Math.min(50, 2 ** attempt));
     }
   }
 }

@@ -27,6 +27,7 @@ import type {
   RequestStore,
   Transition,
 } from '../../core/ports/store.port.ts';
+import { FlushScheduler } from './flush-scheduler.ts';
 import {
   failureOf,
   type Outcome,
@@ -175,7 +176,7 @@ export class SqliteRequestStore implements RequestStore {
   readonly db: Database.Database;
   readonly #statements;
   readonly #queue: QueuedCommit[] = [];
-  #flushScheduled = false;
+  readonly #flushes = new FlushScheduler(() => this.#flush());
   #inFlight = false;
   #idle: (() => void)[] = [];
   #closing: Promise<void> | undefined;
@@ -301,20 +302,11 @@ export class SqliteRequestStore implements RequestStore {
     if (this.#closing) return Promise.reject(new StoreUnavailableError('the local database is closed'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ transition, resolve, reject, since: Date.now(), attempt: 0 });
-      this.#scheduleFlush(0);
+      this.#flushes.schedule();
     });
   }
 
-  #scheduleFlush(delayMs: number): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    const run = () => this.#flush();
-    if (delayMs > 0) setTimeout(run, delayMs);
-    else setImmediate(run);
-  }
-
   #flush(): void {
-    this.#flushScheduled = false;
     // One batch at a time: what arrives meanwhile waits for its answer, then goes as the next.
     if (this.#inFlight) return;
     const batch: QueuedCommit[] = [];
@@ -353,7 +345,7 @@ export class SqliteRequestStore implements RequestStore {
         if (retry.length > 0) {
           const attempt = Math.max(...retry.map((item) => ++item.attempt));
           this.#queue.unshift(...retry);
-          this.#scheduleFlush(backoff(attempt));
+          this.#flushes.schedule(backoff(attempt));
         }
         this.#settled();
       },
@@ -363,7 +355,7 @@ export class SqliteRequestStore implements RequestStore {
   /** After a batch: the next one if commits are waiting, else whoever waits for quiet (close). */
   #settled(): void {
     if (this.#queue.length > 0) {
-      this.#scheduleFlush(0);
+      this.#flushes.schedule();
       return;
     }
     if (this.#inFlight) return;
