@@ -61,6 +61,32 @@ describe('Class: SqliteRequestStore', () => {
       decision: decision(),
       now: new Date(),
     });
+  /**
+   * With the database locked by someone else: a commit waits without stopping the event loop
+   * (timers keep firing, so the wait is not inside SQLite) and writes nothing; once `unlock` has
+   * let go, it commits.
+   */
+  const commitsOnceUnlocked = async (store: SqliteRequestStore, unlock: () => Promise<void>) => {
+    const t = submitted();
+    let settled = false;
+    const commit = store.commit(t).finally(() => {
+      settled = true;
+    });
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (++ticks >= 20) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    expect(settled).toBe(false);
+    expect(await store.get(t.request.id)).toBeUndefined();
+    await unlock();
+    await commit;
+    expect(await store.get(t.request.id)).toEqual(t.request);
+  };
 
   it('refuses UPDATE and DELETE of audit rows at the database level', async () => {
     const path = fresh();
@@ -102,27 +128,10 @@ describe('Class: SqliteRequestStore', () => {
     const store = new SqliteRequestStore({ path, busyTimeoutMs: 10_000 });
     const blocker = new Database(path);
     blocker.prepare('BEGIN IMMEDIATE').run();
-    const t = submitted();
-    let settled = false;
-    const commit = store.commit(t).finally(() => {
-      settled = true;
+    await commitsOnceUnlocked(store, async () => {
+      blocker.prepare('COMMIT').run();
+      blocker.close();
     });
-    // Timers keep firing while the commit waits: the wait is not inside SQLite.
-    let ticks = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (++ticks >= 20) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 5);
-    });
-    expect(settled).toBe(false);
-    expect(await store.get(t.request.id)).toBeUndefined();
-    blocker.prepare('COMMIT').run();
-    blocker.close();
-    await commit;
-    expect(await store.get(t.request.id)).toEqual(t.request);
     await store.close();
   });
 
@@ -150,26 +159,10 @@ describe('Class: SqliteRequestStore', () => {
       });
       holder.once('exit', (code) => reject(new Error(`the lock holder exited with ${code}`)));
     });
-    const t = submitted();
-    let settled = false;
-    const commit = store.commit(t).finally(() => {
-      settled = true;
+    await commitsOnceUnlocked(store, async () => {
+      holder.stdin.write('go\n');
+      expect(await exited).toBe(0);
     });
-    let ticks = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (++ticks >= 20) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 5);
-    });
-    expect(settled).toBe(false);
-    expect(await store.get(t.request.id)).toBeUndefined();
-    holder.stdin.write('go\n');
-    expect(await exited).toBe(0);
-    await commit;
-    expect(await store.get(t.request.id)).toEqual(t.request);
     await store.close();
   });
 
