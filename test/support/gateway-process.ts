@@ -115,6 +115,18 @@ export async function startGatewayProcess(configPath: string, timeoutMs = 30_000
           ...headers,
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }).catch((error: unknown) => {
+        // A refused or dropped connection: the gateway's own account says why (did it exit?).
+        const state =
+          child.exitCode !== null || child.signalCode !== null
+            ? `exited (code ${child.exitCode}, signal ${child.signalCode})`
+            : 'still running';
+        throw new Error(
+          `${method} ${path} failed; the gateway is ${state}; its output:\n${output.slice(-8000)}`,
+          {
+            cause: error,
+          },
+        );
       }),
   };
 }

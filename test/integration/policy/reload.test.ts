@@ -102,18 +102,7 @@ describe('Local gateway policy reload', () => {
     let n = 0;
     const worker = async () => {
       while (!stop) {
-        let res: Response;
-        try {
-          res = await gw.call('agent', 'POST', '/v1/action-requests', devExport(n++));
-        } catch (error) {
-          // A dropped connection fails the test; the gateway's own account of it says why.
-          throw new Error(
-            `a submission failed after ${answers.length} answers; gateway output:\n${gw.output().slice(-6000)}`,
-            {
-              cause: error,
-            },
-          );
-        }
+        const res = await gw.call('agent', 'POST', '/v1/action-requests', devExport(n++));
         const view = (await res.json()) as {
           decision?: { policy_digest: string };
           approval?: { required: number };
