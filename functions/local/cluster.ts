@@ -121,6 +121,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const { logger, workers } = options;
   const slots = new Map<number, Worker>();
   const startedAt = new Map<number, number>();
+  /** The digest each worker was forked pinned to (the coordinator may reload while it loads). */
+  const pinnedTo = new Map<number, string | undefined>();
   let digest: string | undefined;
   let starting = true;
   let stopping = false;
@@ -145,6 +147,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     });
     slots.set(index, worker);
     startedAt.set(index, Date.now());
+    pinnedTo.set(index, digest);
     worker.on('message', (message: PeerMessage) => onMessage(index, worker, message));
     worker.on('exit', (code, signal) => onExit(index, worker, code, signal));
     return worker;
@@ -172,6 +175,11 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   let ready = 0;
   const onReady = (index: number, message: Extract<PeerMessage, { t: 'ready' }>) => {
     digest ??= message.digest;
+    // The coordinator reloaded while this worker loaded (its reload message came before the worker
+    // listened): it now loads the coordinator's bundle too.
+    if (index !== 0 && message.digest !== digest) {
+      send(slots.get(index), { t: 'reload', trigger: 'joined after a reload', digest });
+    }
     if (!starting) {
       logger.info('gateway worker replaced', { worker: index, pid: slots.get(index)?.process.pid });
       return;
@@ -221,6 +229,13 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     if (index === 0) reloading = false;
     if (stopping) {
       if (slots.size === 0) resolveStopped(0);
+      return;
+    }
+    if (starting && index !== 0 && pinnedTo.get(index) !== digest) {
+      // Pinned to a bundle the coordinator has since replaced (the files changed while it loaded):
+      // not a failure to start; it starts again pinned to the bundle the coordinator now decides with.
+      logger.info('gateway worker starting again on the reloaded bundle', { worker: index, digest });
+      fork(index);
       return;
     }
     if (starting) {
