@@ -65,6 +65,20 @@ export interface GatewayOptions {
 }
 
 /**
+ * BENCH_WORKERS, the gateway settings a bench runs with, in order: `default` (the config leaves
+ * `workers` out, as `npm start` runs), `auto`, or a number of processes; e.g. `default,2`.
+ */
+export function workerSettings(): (number | 'auto' | undefined)[] {
+  return (process.env.BENCH_WORKERS ?? 'default').split(',').map((entry) => {
+    const value = entry.trim();
+    if (value === 'default') return undefined;
+    if (value === 'auto') return 'auto';
+    if (/^[1-9]\d*$/.test(value)) return Number(value);
+    throw new Error(`BENCH_WORKERS: "${value}" is not default, auto or a number of processes`);
+  });
+}
+
+/**
  * The gateway bundle (`npm start`; bench/run.ts builds it first) on an empty data directory, with
  * the default policy bundle signed by a key made for this run (configured principals require it).
  */
@@ -110,6 +124,14 @@ export interface LoadResult {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /**
+   * `paced` only: latency from the moment each request was handed to the socket (not from when it
+   * was due), and how late the generator itself sent its requests. The generator's timers fire to
+   * the millisecond at best, so its lateness is part of p50/p99 (from the due time) but none of
+   * the server's doing; the two together show which side the time is on.
+   */
+  readonly sent?: { readonly p50: number; readonly p99: number };
+  readonly late?: { readonly p50: number; readonly p99: number };
   readonly non2xx: number;
   readonly errors: number;
   readonly total: number;
@@ -173,10 +195,14 @@ export async function paced(
   const total = Math.round(options.rate * options.durationS);
   const intervalMs = 1000 / options.rate;
   const latencies: number[] = [];
+  const fromSent: number[] = [];
+  const lateness: number[] = [];
   let non2xx = 0;
   let errors = 0;
   const inFlight = new Set<Promise<void>>();
   const fire = (due: number): void => {
+    const sentAt = performance.now();
+    lateness.push(sentAt - due);
     const done = new Promise<void>((settle) => {
       const req = request(
         { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers, agent },
@@ -184,8 +210,11 @@ export async function paced(
           res.resume();
           res.on('end', () => {
             const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) latencies.push(performance.now() - due);
-            else non2xx++;
+            if (status >= 200 && status < 300) {
+              const answered = performance.now();
+              latencies.push(answered - due);
+              fromSent.push(answered - sentAt);
+            } else non2xx++;
             settle();
           });
         },
@@ -213,15 +242,12 @@ export async function paced(
   await Promise.all([...inFlight]);
   const elapsedS = (performance.now() - start) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number): number =>
-    Math.round(
-      (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN) * 10,
-    ) / 10;
   return {
     rps: Math.round(latencies.length / elapsedS),
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    sent: { p50: quantile(fromSent, 0.5), p99: quantile(fromSent, 0.99) },
+    late: { p50: quantile(lateness, 0.5), p99: quantile(lateness, 0.99) },
     non2xx,
     errors,
     total: sent,
@@ -229,11 +255,13 @@ export async function paced(
   };
 }
 
-/**
- * CPU time (user + system, ms) a process has used so far, from /proc (Linux; NaN elsewhere). On a
- * shared machine, CPU time per request is steadier than requests per second: it does not count the
- * time the process waited for a core.
- */
+/** The q-quantile of samples in ms, to 0.1 ms (sorts them in place); NaN when there are none. */
+export function quantile(samples: number[], q: number): number {
+  samples.sort((a, b) => a - b);
+  const value = samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
+  return Math.round(value * 10) / 10;
+}
+
 /** A process and its descendants (Linux /proc; just the process elsewhere): a gateway's workers. */
 export function processTree(pid: number | undefined): number[] {
   if (pid === undefined) return [];
@@ -262,6 +290,11 @@ export function treeCpuMs(pid: number | undefined): number {
   return processTree(pid).reduce((sum, p) => sum + cpuMs(p), 0);
 }
 
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux; NaN elsewhere). On a
+ * shared machine, CPU time per request is steadier than requests per second: it does not count the
+ * time the process waited for a core.
+ */
 export function cpuMs(pid: number | undefined): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -10,11 +10,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { goal, machine, processTree, startGateway, stop } from './harness.ts';
+import { goal, machine, processTree, startGateway, stop, workerSettings } from './harness.ts';
 
 const WAITERS = Number(process.env.BENCH_WAITERS ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_WAITER_REQUESTS ?? 100);
 const WAVE = 500;
+// One run: of a list (BENCH_WORKERS=default,2, as the gateway bench takes), the last setting.
+const WORKERS = workerSettings().at(-1);
 const AGENT = { token: 'bench-agent-token-0123456789', id: 'agent:bench' };
 // A platform member: the read below needs one platform approval.
 const APPROVER = { token: 'bench-erin-token-0123456789', id: 'user:erin@example.gov' };
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
     limits: { callsPerMinute: 1_000_000, submissionsPerMinute: 100_000, maxPending: 1_000_000 },
     server: { maxConnections: WAITERS + 1_000 },
     // BENCH_WORKERS=2: the waiters spread over two processes (default: as `npm start` runs).
-    ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}),
+    ...(WORKERS !== undefined ? { workers: WORKERS } : {}),
   });
   const pid = gateway.child.pid;
   try {
