@@ -77,9 +77,11 @@ writeFileSync(
 /**
  * /healthz every 20 ms from a thread of its own: on this thread the probe's answers would wait
  * behind autocannon's 50 connections in this process's event loop, and the figure would be the
- * bench's queue, not the gateway's.
+ * bench's queue, not the gateway's. Ready once one untimed call has gone through: a thread's first
+ * fetch compiles Node's HTTP client (undici) and opens the connection, which under the flood took
+ * 330–500 ms of the thread's own time and was the probe's slowest sample in every run.
  */
-function startProbe(url: string): { stop(): Promise<number[]> } {
+async function startProbe(url: string): Promise<{ stop(): Promise<number[]> }> {
   const worker = new Worker(
     `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -87,6 +89,8 @@ function startProbe(url: string): { stop(): Promise<number[]> } {
     let running = true;
     parentPort.on('message', () => { running = false; });
     (async () => {
+      await (await fetch(workerData + '/healthz')).arrayBuffer();
+      parentPort.postMessage('ready');
       while (running) {
         const started = performance.now();
         const response = await fetch(workerData + '/healthz');
@@ -99,6 +103,10 @@ function startProbe(url: string): { stop(): Promise<number[]> } {
     `,
     { eval: true, workerData: url },
   );
+  await new Promise<void>((resolveReady, reject) => {
+    worker.once('message', () => resolveReady());
+    worker.once('error', reject);
+  });
   return {
     stop: () =>
       new Promise((resolvePromise) => {
@@ -119,7 +127,7 @@ try {
     });
 
   // /healthz every 20 ms for the whole flood, on its own connection and thread.
-  const probe = startProbe(gateway.url);
+  const probe = await startProbe(gateway.url);
   const statuses = new Map<number, number>();
   const flood = await autocannon({
     url: `${gateway.url}/v1/action-requests`,
