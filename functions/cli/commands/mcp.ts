@@ -13,6 +13,7 @@ interface ProxyOptions {
   readonly header?: string[];
   readonly name?: string;
   readonly mapping?: string;
+  readonly tasks?: boolean;
 }
 
 function collectHeader(value: string, previous: string[] = []): string[] {
@@ -41,6 +42,10 @@ export function registerMcpCommands(program: Command, runtime: Runtime): void {
     .option('--header <name:value>', 'an HTTP header for --upstream (repeatable)', collectHeader)
     .option('--name <server>', "the <server> of action names (default: the upstream's own name)")
     .option('--mapping <file>', 'a JSON mapping of tools to actions and resources (docs/mcp.md#mapping)')
+    .option(
+      '--tasks',
+      'offer MCP Tasks (experimental): a call sent as a task ends with the result once approved (docs/mcp.md#tasks)',
+    )
     .action(
       run(runtime, async (command: string[], options: ProxyOptions) => {
         const spec = upstreamSpec(command, options);
@@ -75,12 +80,15 @@ export function registerMcpCommands(program: Command, runtime: Runtime): void {
           upstream,
           server,
           mapping,
+          ...(options.tasks ? { tasks: true } : {}),
           log: (line) => runtime.io.stderr.write(`ala mcp proxy: ${line}\n`),
         });
         runtime.io.stderr.write(
           `ala mcp proxy: serving the tools of ${server} over stdio, gated by ${runtime.url}\n`,
         );
         await serveUntilClosed(proxy, new StdioServerTransport());
+        // Stops the tasks' background waits and their timers, or they would hold the process.
+        await proxy.close();
         await upstream.close();
         return EXIT.ok;
       }),

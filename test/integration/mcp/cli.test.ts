@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalsClient } from '../../../client/index.ts';
 import { type GatewayProcess, PRINCIPALS, ROOT } from '../../support/gateway-process.ts';
@@ -97,6 +101,45 @@ describe('ala mcp proxy -- <command>', () => {
     const result = (await client.callTool({ name: 'get-env', arguments: {} })) as CallToolResult;
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/^Denied by policy/);
+  });
+});
+
+describe('ala mcp proxy --tasks', () => {
+  let client: Client;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ala-mcp-'));
+    writeFileSync(join(dir, 'mapping.json'), JSON.stringify(MAPPING));
+    client = await connectCli([
+      'mcp',
+      'proxy',
+      '--tasks',
+      '--mapping',
+      join(dir, 'mapping.json'),
+      '--',
+      process.execPath,
+      EVERYTHING,
+      'stdio',
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('offers the tools as tasks and ends an allowed call sent as a task with its result', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.find((tool) => tool.name === 'echo')?.execution?.taskSupport).toBe('optional');
+    const { task } = await client.request(
+      { method: 'tools/call', params: { name: 'echo', arguments: { message: 'a CLI task' }, task: {} } },
+      CreateTaskResultSchema,
+    );
+    const result = (await client.experimental.tasks.getTaskResult(
+      task.taskId,
+      CallToolResultSchema,
+    )) as CallToolResult;
+    expect(textOf(result)).toContain('a CLI task');
+    expect((await client.experimental.tasks.getTask(task.taskId)).status).toBe('completed');
   });
 });
 

@@ -129,7 +129,7 @@ export async function startUpstream(kind: 'stdio' | 'http'): Promise<Upstream> {
 export async function connectThroughProxy(
   gateway: ApprovalsClient,
   upstream: Upstream,
-  options: { callTimeoutMs?: number } = {},
+  options: { callTimeoutMs?: number; tasks?: boolean } = {},
 ): Promise<Client> {
   const proxy = createMcpProxy({
     gateway,

@@ -1,0 +1,192 @@
+/**
+ * MCP Tasks through the proxy (`tasks: true`): calls sent as tasks by the MCP SDK's client, gated
+ * by a real local gateway, before @modelcontextprotocol/server-everything over stdio.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  type GetTaskResult,
+} from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApprovalsClient } from '../../../client/index.ts';
+import { REQUEST_ID_META, STATUS_TOOL, WAIT_TOOL } from '../../../functions/mcp/proxy.ts';
+import type { GatewayProcess } from '../../support/gateway-process.ts';
+import { connectThroughProxy, startMcpGateway, startUpstream, textOf, type Upstream } from './fixtures.ts';
+
+let gateway: GatewayProcess;
+let agent: ApprovalsClient;
+let erin: ApprovalsClient;
+let upstream: Upstream;
+let client: Client;
+
+beforeAll(async () => {
+  ({ gateway, agent, erin } = await startMcpGateway());
+  upstream = await startUpstream('stdio');
+  client = await connectThroughProxy(agent, upstream, { callTimeoutMs: 8_000, tasks: true });
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await upstream?.close();
+  await gateway?.stop();
+});
+
+/** Sends a tools/call as a task; answers the task the proxy made for it. */
+async function callAsTask(name: string, args: Record<string, unknown>, ttl?: number) {
+  const created = await client.request(
+    { method: 'tools/call', params: { name, arguments: args, task: ttl === undefined ? {} : { ttl } } },
+    CreateTaskResultSchema,
+  );
+  return created.task;
+}
+
+/** Polls tasks/get until `done` holds (or 20 s pass). */
+async function taskUntil(taskId: string, done: (task: GetTaskResult) => boolean): Promise<GetTaskResult> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const task = await client.experimental.tasks.getTask(taskId);
+    if (done(task)) return task;
+    if (Date.now() > deadline) throw new Error(`task ${taskId} is still ${JSON.stringify(task)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The request a task awaits, from its status message, once it says it awaits a decision. */
+async function awaitedRequest(taskId: string): Promise<string> {
+  const task = await taskUntil(taskId, (t) => /request (ar_\w+)/.test(t.statusMessage ?? ''));
+  expect(task.status).toBe('working');
+  return /request (ar_\w+)/.exec(task.statusMessage ?? '')?.[1] ?? '';
+}
+
+async function decide(id: string, decision: 'approve' | 'reject'): Promise<void> {
+  const view = await erin.get(id);
+  await erin.decide(id, { decision, actionHash: view.action_hash, comment: `${decision} in a test` });
+}
+
+async function statusOf(id: string, wanted: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { status } = await agent.get(id);
+    if (status === wanted || Date.now() > deadline) return status;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the MCP proxy with tasks', () => {
+  it("offers the upstream's tools as tasks ('optional') and leaves its own two tools plain", async () => {
+    const direct = await upstream.client.listTools();
+    const proxied = await client.listTools();
+    const upstreamPart = proxied.tools.slice(0, direct.tools.length);
+    expect(upstreamPart.map((tool) => ({ ...tool, execution: undefined }))).toEqual(
+      direct.tools.map((tool) => ({ ...tool, execution: undefined })),
+    );
+    // What the upstream runs only as a task stays so (the proxy calls it plainly); the rest is optional.
+    direct.tools.forEach((tool, i) => {
+      expect(upstreamPart[i]?.execution?.taskSupport).toBe(
+        tool.execution?.taskSupport === 'required' ? 'required' : 'optional',
+      );
+    });
+    expect(upstreamPart.filter((tool) => tool.execution?.taskSupport === 'optional').length).toBeGreaterThan(
+      3,
+    );
+    const own = proxied.tools.slice(direct.tools.length);
+    expect(own.map((tool) => tool.name)).toEqual([STATUS_TOOL, WAIT_TOOL]);
+    for (const tool of own) expect(tool.execution).toBeUndefined();
+  });
+
+  it('ends the task of an allowed call with its result, run once', async () => {
+    const before = upstream.calls.length;
+    const task = await callAsTask('echo', { message: 'as a task' });
+    const result = (await client.experimental.tasks.getTaskResult(
+      task.taskId,
+      CallToolResultSchema,
+    )) as CallToolResult;
+    expect(textOf(result)).toContain('as a task');
+    expect((await client.experimental.tasks.getTask(task.taskId)).status).toBe('completed');
+    expect(upstream.calls.slice(before)).toEqual(['echo']);
+    const request = await agent.get(String(result._meta?.[REQUEST_ID_META]));
+    expect(request.outcome).toMatchObject({ status: 'succeeded', detail: 'approved-executed' });
+  });
+
+  it('waits for the human decision itself, then runs the call once and ends the task with its result', async () => {
+    const before = upstream.calls.length;
+    const task = await callAsTask('get-sum', { a: 4, b: 5 });
+    const id = await awaitedRequest(task.taskId);
+    expect((await agent.get(id)).status).toBe('pending');
+    expect(upstream.calls.length).toBe(before);
+
+    // tasks/result blocks until the task ends: asked before the approval, it answers after it.
+    const waiting = client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema, {
+      timeout: 30_000,
+    });
+    await decide(id, 'approve');
+    const result = (await waiting) as CallToolResult;
+    expect(textOf(result)).toBe('The sum of 4 and 5 is 9.');
+    expect(result._meta?.[REQUEST_ID_META]).toBe(id);
+    expect((await client.experimental.tasks.getTask(task.taskId)).status).toBe('completed');
+    expect(upstream.calls.slice(before)).toEqual(['get-sum']);
+    const request = await agent.get(id);
+    expect(request.grant?.redeemed_at).toBeTruthy();
+    expect(request.outcome).toMatchObject({ status: 'succeeded' });
+  }, 60_000);
+
+  it('fails the task of a rejected call with the agent message, and runs nothing', async () => {
+    const before = upstream.calls.length;
+    const task = await callAsTask('get-sum', { a: 6, b: 7 });
+    const id = await awaitedRequest(task.taskId);
+    await decide(id, 'reject');
+    const ended = await taskUntil(task.taskId, (t) => t.status !== 'working');
+    expect(ended.status).toBe('failed');
+    const result = (await client.experimental.tasks.getTaskResult(
+      task.taskId,
+      CallToolResultSchema,
+    )) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe((await agent.get(id)).agent_message);
+    expect(upstream.calls.length).toBe(before);
+  }, 60_000);
+
+  it('fails the task of a denied call at once, and runs nothing', async () => {
+    const before = upstream.calls.length;
+    const task = await callAsTask('get-env', {});
+    const ended = await taskUntil(task.taskId, (t) => t.status !== 'working');
+    expect(ended.status).toBe('failed');
+    const result = (await client.experimental.tasks.getTaskResult(
+      task.taskId,
+      CallToolResultSchema,
+    )) as CallToolResult;
+    const id = String((result._meta?.['ala/result'] as { request_id?: unknown } | undefined)?.request_id);
+    expect((await agent.get(id)).status).toBe('denied');
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('withdraws the pending request of a task the client cancels; an approval can no longer run it', async () => {
+    const before = upstream.calls.length;
+    const task = await callAsTask('get-sum', { a: 8, b: 9 });
+    const id = await awaitedRequest(task.taskId);
+    const cancelled = await client.experimental.tasks.cancelTask(task.taskId);
+    expect(cancelled.status).toBe('cancelled');
+    expect(await statusOf(id, 'cancelled')).toBe('cancelled');
+    await expect(decide(id, 'approve')).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await client.experimental.tasks.getTask(task.taskId)).status).toBe('cancelled');
+    expect(upstream.calls.length).toBe(before);
+  }, 60_000);
+
+  it('withdraws the pending request of a task whose time to live runs out', async () => {
+    const before = upstream.calls.length;
+    const task = await callAsTask('get-sum', { a: 10, b: 11 }, 1_500);
+    const id = await awaitedRequest(task.taskId);
+    expect(await statusOf(id, 'cancelled')).toBe('cancelled');
+    await expect(client.experimental.tasks.getTask(task.taskId)).rejects.toThrow(/not found/i);
+    expect(upstream.calls.length).toBe(before);
+  }, 60_000);
+
+  it('answers a call sent without a task as before: a pending result', async () => {
+    const result = (await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } })) as CallToolResult;
+    expect(result.structuredContent).toMatchObject({ status: 'pending' });
+    expect(textOf(result)).toContain(WAIT_TOOL);
+  });
+});
