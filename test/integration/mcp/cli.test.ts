@@ -61,22 +61,19 @@ async function connectCli(args: string[]): Promise<Client> {
   return client;
 }
 
+/** `ala mcp proxy [options] --mapping <the test mapping> -- <server-everything over stdio>`. */
+function connectProxyCli(options: string[]): Promise<Client> {
+  const dir = mkdtempSync(join(tmpdir(), 'ala-mcp-'));
+  writeFileSync(join(dir, 'mapping.json'), JSON.stringify(MAPPING));
+  const upstream = [process.execPath, EVERYTHING, 'stdio'];
+  return connectCli(['mcp', 'proxy', ...options, '--mapping', join(dir, 'mapping.json'), '--', ...upstream]);
+}
+
 describe('ala mcp proxy -- <command>', () => {
   let client: Client;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ala-mcp-'));
-    writeFileSync(join(dir, 'mapping.json'), JSON.stringify(MAPPING));
-    client = await connectCli([
-      'mcp',
-      'proxy',
-      '--mapping',
-      join(dir, 'mapping.json'),
-      '--',
-      process.execPath,
-      EVERYTHING,
-      'stdio',
-    ]);
+    client = await connectProxyCli([]);
   }, 60_000);
 
   afterAll(async () => {
@@ -108,19 +105,7 @@ describe('ala mcp proxy --tasks', () => {
   let client: Client;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ala-mcp-'));
-    writeFileSync(join(dir, 'mapping.json'), JSON.stringify(MAPPING));
-    client = await connectCli([
-      'mcp',
-      'proxy',
-      '--tasks',
-      '--mapping',
-      join(dir, 'mapping.json'),
-      '--',
-      process.execPath,
-      EVERYTHING,
-      'stdio',
-    ]);
+    client = await connectProxyCli(['--tasks']);
   }, 60_000);
 
   afterAll(async () => {

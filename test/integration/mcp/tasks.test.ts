@@ -60,6 +60,13 @@ async function awaitedRequest(taskId: string): Promise<string> {
   return /request (ar_\w+)/.exec(task.statusMessage ?? '')?.[1] ?? '';
 }
 
+/** Waits for the task to end, expects it `failed`, and answers its result. */
+async function failedResult(taskId: string): Promise<CallToolResult> {
+  const ended = await taskUntil(taskId, (t) => t.status !== 'working');
+  expect(ended.status).toBe('failed');
+  return (await client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)) as CallToolResult;
+}
+
 async function decide(id: string, decision: 'approve' | 'reject'): Promise<void> {
   const view = await erin.get(id);
   await erin.decide(id, { decision, actionHash: view.action_hash, comment: `${decision} in a test` });
@@ -137,12 +144,7 @@ describe('the MCP proxy with tasks', () => {
     const task = await callAsTask('get-sum', { a: 6, b: 7 });
     const id = await awaitedRequest(task.taskId);
     await decide(id, 'reject');
-    const ended = await taskUntil(task.taskId, (t) => t.status !== 'working');
-    expect(ended.status).toBe('failed');
-    const result = (await client.experimental.tasks.getTaskResult(
-      task.taskId,
-      CallToolResultSchema,
-    )) as CallToolResult;
+    const result = await failedResult(task.taskId);
     expect(result.isError).toBe(true);
     expect(textOf(result)).toBe((await agent.get(id)).agent_message);
     expect(upstream.calls.length).toBe(before);
@@ -151,12 +153,7 @@ describe('the MCP proxy with tasks', () => {
   it('fails the task of a denied call at once, and runs nothing', async () => {
     const before = upstream.calls.length;
     const task = await callAsTask('get-env', {});
-    const ended = await taskUntil(task.taskId, (t) => t.status !== 'working');
-    expect(ended.status).toBe('failed');
-    const result = (await client.experimental.tasks.getTaskResult(
-      task.taskId,
-      CallToolResultSchema,
-    )) as CallToolResult;
+    const result = await failedResult(task.taskId);
     const id = String((result._meta?.['ala/result'] as { request_id?: unknown } | undefined)?.request_id);
     expect((await agent.get(id)).status).toBe('denied');
     expect(upstream.calls.length).toBe(before);
