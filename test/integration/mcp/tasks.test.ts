@@ -72,6 +72,15 @@ async function decide(id: string, decision: 'approve' | 'reject'): Promise<void>
   await erin.decide(id, { decision, actionHash: view.action_hash, comment: `${decision} in a test` });
 }
 
+/** Polls `done` until it holds (or 20 s pass). */
+async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error('gave up waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function statusOf(id: string, wanted: string): Promise<string> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -167,14 +176,17 @@ describe('the MCP proxy with tasks', () => {
     expect(cancelled.status).toBe('cancelled');
     expect(await statusOf(id, 'cancelled')).toBe('cancelled');
     await expect(decide(id, 'approve')).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 300));
     expect((await client.experimental.tasks.getTask(task.taskId)).status).toBe('cancelled');
+    // The same call again asks anew: the withdrawn request is not bound to it any more.
+    const again = (await client.callTool({ name: 'get-sum', arguments: { a: 8, b: 9 } })) as CallToolResult;
+    expect(again.structuredContent).toMatchObject({ status: 'pending' });
+    expect(again._meta?.[REQUEST_ID_META]).not.toBe(id);
     expect(upstream.calls.length).toBe(before);
   }, 60_000);
 
   it('withdraws the pending request of a task whose time to live runs out', async () => {
     const before = upstream.calls.length;
-    const task = await callAsTask('get-sum', { a: 10, b: 11 }, 1_500);
+    const task = await callAsTask('get-sum', { a: 10, b: 11 }, 6_000);
     const id = await awaitedRequest(task.taskId);
     expect(await statusOf(id, 'cancelled')).toBe('cancelled');
     await expect(client.experimental.tasks.getTask(task.taskId)).rejects.toThrow(/not found/i);
@@ -185,5 +197,163 @@ describe('the MCP proxy with tasks', () => {
     const result = (await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } })) as CallToolResult;
     expect(result.structuredContent).toMatchObject({ status: 'pending' });
     expect(textOf(result)).toContain(WAIT_TOOL);
+  });
+
+  it('refuses, as the specification asks, a task for a tool not offered as one', async () => {
+    await expect(callAsTask(WAIT_TOOL, { request_id: 'ar_x' })).rejects.toThrow(/not offered as a task/);
+    await expect(callAsTask('no-such-tool', {})).rejects.toThrow(/not offered as a task/);
+  });
+
+  it('refuses a tool its server runs only as a task, before asking for any approval', async () => {
+    const before = upstream.calls.length;
+    // Sent as a plain tools/call (the SDK's callTool would refuse it on the client's side).
+    const result = (await client.request(
+      { method: 'tools/call', params: { name: 'simulate-research-query', arguments: { topic: 'x' } } },
+      CallToolResultSchema,
+    )) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(result._meta?.['ala/result']).toMatchObject({ reason: 'upstream_task_required' });
+    expect(result._meta?.['ala/result']).not.toHaveProperty('request_id');
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('keeps a request two tasks wait on when one of them is cancelled', async () => {
+    const ended: string[] = [];
+    const second = await connectThroughProxy(agent, upstream, {
+      tasks: true,
+      log: (line) => ended.push(line),
+    });
+    try {
+      const before = upstream.calls.length;
+      const call = async (args: Record<string, unknown>) =>
+        (
+          await second.request(
+            { method: 'tools/call', params: { name: 'get-sum', arguments: args, task: {} } },
+            CreateTaskResultSchema,
+          )
+        ).task;
+      const pendingOf = async (taskId: string) => {
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const task = await second.experimental.tasks.getTask(taskId);
+          const id = /request (ar_\w+)/.exec(task.statusMessage ?? '')?.[1];
+          if (id) return id;
+          if (Date.now() > deadline) throw new Error(`task ${taskId} is still ${JSON.stringify(task)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      const one = await call({ a: 12, b: 13 });
+      const id = await pendingOf(one.taskId);
+      // The same call again, once the first has its request: the proxy binds it to that request.
+      const two = await call({ a: 12, b: 13 });
+      expect(await pendingOf(two.taskId)).toBe(id);
+      await second.experimental.tasks.cancelTask(one.taskId);
+      // Once the cancelled task has wound up, its request is still there for the other one.
+      await until(() => ended.some((line) => line.startsWith(`task ${one.taskId} ended`)));
+      expect((await agent.get(id)).status).toBe('pending');
+      await decide(id, 'approve');
+      const result = (await second.experimental.tasks.getTaskResult(two.taskId, CallToolResultSchema, {
+        timeout: 30_000,
+      })) as CallToolResult;
+      expect(textOf(result)).toBe('The sum of 12 and 13 is 25.');
+      expect(upstream.calls.slice(before)).toEqual(['get-sum']);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
+  describe('with the gateway held at one step', () => {
+    const gates = new Map<'request' | 'evaluate', { entered: () => void; release: Promise<void> }>();
+    const submitted: string[] = [];
+    const heldLog: string[] = [];
+    let held: Client;
+    /** Until the held proxy's task has wound up (its log says so). */
+    const ended = (taskId: string) =>
+      until(() => heldLog.some((line) => line.startsWith(`task ${taskId} ended`)));
+
+    /** Holds the next call of `method` until the returned release is called; resolves on entry. */
+    function hold(method: 'request' | 'evaluate'): { entered: Promise<void>; release: () => void } {
+      let release = () => {};
+      let entered = () => {};
+      const enteredPromise = new Promise<void>((r) => {
+        entered = r;
+      });
+      gates.set(method, { entered, release: new Promise<void>((r) => (release = r)) });
+      return { entered: enteredPromise, release };
+    }
+
+    beforeAll(async () => {
+      // The real gateway client, with each of two methods able to wait at a gate first.
+      const gated = new Proxy(agent, {
+        get(target, property) {
+          const value = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          if (property !== 'request' && property !== 'evaluate') return value.bind(target);
+          return async (...args: unknown[]) => {
+            const gate = gates.get(property);
+            if (gate) {
+              gates.delete(property);
+              gate.entered();
+              await gate.release;
+            }
+            const answer = await value.apply(target, args);
+            if (property === 'request') submitted.push((answer as { id: string }).id);
+            return answer;
+          };
+        },
+      });
+      held = await connectThroughProxy(gated, upstream, { tasks: true, log: (line) => heldLog.push(line) });
+    }, 60_000);
+
+    afterAll(async () => {
+      await held?.close();
+    });
+
+    const sendTask = async (args: Record<string, unknown>) =>
+      (
+        await held.request(
+          { method: 'tools/call', params: { name: 'get-sum', arguments: args, task: {} } },
+          CreateTaskResultSchema,
+        )
+      ).task;
+
+    it('withdraws the request of a task cancelled before the gateway answered, and runs nothing', async () => {
+      const before = upstream.calls.length;
+      const gate = hold('request');
+      const task = await sendTask({ a: 14, b: 15 });
+      await gate.entered;
+      await held.experimental.tasks.cancelTask(task.taskId);
+      gate.release();
+      await ended(task.taskId);
+      const id = submitted.at(-1) ?? '';
+      expect((await agent.get(id)).status).toBe('cancelled');
+      expect(upstream.calls.length).toBe(before);
+    }, 60_000);
+
+    it('does not run a task cancelled after the approval but before its grant was redeemed', async () => {
+      const before = upstream.calls.length;
+      const task = await sendTask({ a: 16, b: 17 });
+      const deadline = Date.now() + 20_000;
+      let id: string | undefined;
+      while (!id) {
+        const status = await held.experimental.tasks.getTask(task.taskId);
+        id = /request (ar_\w+)/.exec(status.statusMessage ?? '')?.[1];
+        if (Date.now() > deadline) throw new Error(`task ${task.taskId} never awaited a decision`);
+        if (!id) await new Promise((r) => setTimeout(r, 50));
+      }
+      // The proxy checks the call it is about to run against the approved request (evaluate): held there.
+      const gate = hold('evaluate');
+      await decide(id, 'approve');
+      await gate.entered;
+      await held.experimental.tasks.cancelTask(task.taskId);
+      gate.release();
+      await ended(task.taskId);
+      // The request stays approved with its grant unspent, and the tool did not run.
+      expect((await held.experimental.tasks.getTask(task.taskId)).status).toBe('cancelled');
+      const view = await agent.get(id);
+      expect(view.status).toBe('approved');
+      expect(view.grant?.redeemed_at).toBeFalsy();
+      expect(upstream.calls.length).toBe(before);
+    }, 60_000);
   });
 });
