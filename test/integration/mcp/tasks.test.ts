@@ -43,10 +43,14 @@ async function callAsTask(name: string, args: Record<string, unknown>, ttl?: num
 }
 
 /** Polls tasks/get until `done` holds (or 20 s pass). */
-async function taskUntil(taskId: string, done: (task: GetTaskResult) => boolean): Promise<GetTaskResult> {
+async function taskUntil(
+  taskId: string,
+  done: (task: GetTaskResult) => boolean,
+  on: Client = client,
+): Promise<GetTaskResult> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const task = await client.experimental.tasks.getTask(taskId);
+    const task = await on.experimental.tasks.getTask(taskId);
     if (done(task)) return task;
     if (Date.now() > deadline) throw new Error(`task ${taskId} is still ${JSON.stringify(task)}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -54,8 +58,8 @@ async function taskUntil(taskId: string, done: (task: GetTaskResult) => boolean)
 }
 
 /** The request a task awaits, from its status message, once it says it awaits a decision. */
-async function awaitedRequest(taskId: string): Promise<string> {
-  const task = await taskUntil(taskId, (t) => /request (ar_\w+)/.test(t.statusMessage ?? ''));
+async function awaitedRequest(taskId: string, on: Client = client): Promise<string> {
+  const task = await taskUntil(taskId, (t) => /request (ar_\w+)/.test(t.statusMessage ?? ''), on);
   expect(task.status).toBe('working');
   return /request (ar_\w+)/.exec(task.statusMessage ?? '')?.[1] ?? '';
 }
@@ -232,21 +236,11 @@ describe('the MCP proxy with tasks', () => {
             CreateTaskResultSchema,
           )
         ).task;
-      const pendingOf = async (taskId: string) => {
-        const deadline = Date.now() + 20_000;
-        for (;;) {
-          const task = await second.experimental.tasks.getTask(taskId);
-          const id = /request (ar_\w+)/.exec(task.statusMessage ?? '')?.[1];
-          if (id) return id;
-          if (Date.now() > deadline) throw new Error(`task ${taskId} is still ${JSON.stringify(task)}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
       const one = await call({ a: 12, b: 13 });
-      const id = await pendingOf(one.taskId);
+      const id = await awaitedRequest(one.taskId, second);
       // The same call again, once the first has its request: the proxy binds it to that request.
       const two = await call({ a: 12, b: 13 });
-      expect(await pendingOf(two.taskId)).toBe(id);
+      expect(await awaitedRequest(two.taskId, second)).toBe(id);
       await second.experimental.tasks.cancelTask(one.taskId);
       // Once the cancelled task has wound up, its request is still there for the other one.
       await until(() => ended.some((line) => line.startsWith(`task ${one.taskId} ended`)));
@@ -333,14 +327,7 @@ describe('the MCP proxy with tasks', () => {
     it('does not run a task cancelled after the approval but before its grant was redeemed', async () => {
       const before = upstream.calls.length;
       const task = await sendTask({ a: 16, b: 17 });
-      const deadline = Date.now() + 20_000;
-      let id: string | undefined;
-      while (!id) {
-        const status = await held.experimental.tasks.getTask(task.taskId);
-        id = /request (ar_\w+)/.exec(status.statusMessage ?? '')?.[1];
-        if (Date.now() > deadline) throw new Error(`task ${task.taskId} never awaited a decision`);
-        if (!id) await new Promise((r) => setTimeout(r, 50));
-      }
+      const id = await awaitedRequest(task.taskId, held);
       // The proxy checks the call it is about to run against the approved request (evaluate): held there.
       const gate = hold('evaluate');
       await decide(id, 'approve');
