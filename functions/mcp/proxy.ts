@@ -111,8 +111,8 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   let tools: Tool[] | undefined;
 
   const taskStore = options.tasks ? new ProxyTaskStore() : undefined;
-  /** Background waits of tasks, stopped when the proxy closes. */
-  const background = new AbortController();
+  /** Background waits of tasks, stopped when the proxy closes (a new one for a new connection). */
+  let background = new AbortController();
 
   const upstreamInfo = upstream.getServerVersion();
   const proxy = new Server(
@@ -132,12 +132,23 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     },
   );
   // Tasks' background waits and the store's timers end with the proxy: when the client goes
-  // (onclose) and on close(), which still holds if a caller sets its own onclose.
+  // (onclose: a handler a caller sets runs after this one, it does not replace it) and on close().
   const stopTasks = () => {
     background.abort();
+    background = new AbortController();
     taskStore?.cleanup();
   };
-  proxy.onclose = stopTasks;
+  let callerOnclose: (() => void) | undefined;
+  Object.defineProperty(proxy, 'onclose', {
+    configurable: true,
+    get: () => () => {
+      stopTasks();
+      callerOnclose?.();
+    },
+    set: (handler: (() => void) | undefined) => {
+      callerOnclose = handler;
+    },
+  });
   const closeServer = proxy.close.bind(proxy);
   proxy.close = async () => {
     stopTasks();
@@ -145,6 +156,10 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   };
   /** Tasks waiting on each request: a request another task still waits on is not withdrawn. */
   const waitingTasks = new Map<string, number>();
+  /** Pending requests a task submitted: withdrawn when the last task waiting on one ends. */
+  const taskSubmitted = new Set<string>();
+  /** Pending requests handed to a plain call (a pending result): never withdrawn by a task. */
+  const handedOut = new Set<string>();
 
   async function listUpstreamTools(): Promise<Tool[]> {
     const all: Tool[] = [];
@@ -235,8 +250,8 @@ export function createMcpProxy(options: McpProxyOptions): Server {
    * the gateway fails); once the request is decided the call is made again with the request id (so
    * it runs exactly as a repeated call would: once, and only with the approved arguments), and its
    * result ends the task (`failed` when it is an error result). A task cancelled, or dropped when
-   * its time to live runs out, before its grant is redeemed never runs the tool; a pending request
-   * it submitted is then withdrawn, unless another task waits on it.
+   * its time to live runs out, before its call is sent upstream never runs the tool; see `release`
+   * for when its pending request is withdrawn.
    */
   async function startTask(
     request: CallToolRequest,
@@ -248,20 +263,20 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     const { taskId } = task;
     const stop = new AbortController();
     const onClose = () => stop.abort();
-    background.signal.addEventListener('abort', onClose, { once: true });
+    const closing = background.signal;
+    closing.addEventListener('abort', onClose, { once: true });
     const forget = taskStore?.whenCancelled(taskId, () => stop.abort()) ?? (() => {});
     // The store drops the task when its time to live runs out; a wait still going then ends too.
     const expiry = setTimeout(() => stop.abort(), ttl);
     expiry.unref();
     let requestId: string | undefined;
-    let submitted = false;
     const taskCall: TaskCall = {
       signal: stop.signal,
       request: (id, created) => {
+        if (created) taskSubmitted.add(id);
         if (id === requestId) return;
-        if (requestId !== undefined) release(requestId);
+        if (requestId !== undefined) void release(requestId, taskId);
         requestId = id;
-        submitted = created;
         waitingTasks.set(id, (waitingTasks.get(id) ?? 0) + 1);
       },
     };
@@ -293,33 +308,38 @@ export function createMcpProxy(options: McpProxyOptions): Server {
         if (!stop.signal.aborted) {
           const message = error instanceof Error ? error.message : String(error);
           log(`task ${taskId}: ${message}`);
-          await finish(refusal(`The call did not complete: ${message}. The tool has not run.`)).catch(
-            () => {},
-          );
+          await finish(
+            refusal(
+              `The call did not complete: ${message}. Check the request's outcome before asking again.`,
+            ),
+          ).catch(() => {});
         }
       } finally {
         clearTimeout(expiry);
         forget();
-        background.signal.removeEventListener('abort', onClose);
-        if (requestId !== undefined) {
-          const last = release(requestId);
-          // A request this task submitted, that nobody else waits on and that is still pending:
-          // the task has ended without it running, so nobody will run it (the proxy closing is not
-          // such an end: its requests stay, for a restarted proxy's repeated calls).
-          if (submitted && last && !background.signal.aborted) await withdraw(requestId, taskId);
-        }
+        closing.removeEventListener('abort', onClose);
+        if (requestId !== undefined && !closing.aborted) await release(requestId, taskId);
         log(`task ${taskId} ended${requestId === undefined ? '' : ` (request ${requestId})`}`);
       }
     })();
     return task;
   }
 
-  /** One task less waits on the request; true when it was the last. */
-  function release(requestId: string): boolean {
+  /**
+   * One task less waits on the request. When it was the last, and a task submitted the request
+   * and no plain call was handed it, the request is withdrawn if still pending: the tasks that
+   * wanted it have ended without it running, so nobody will run it. (The proxy closing is not such
+   * an end: its requests stay, for a restarted proxy's repeated calls.)
+   */
+  async function release(requestId: string, taskId: string): Promise<void> {
     const left = (waitingTasks.get(requestId) ?? 1) - 1;
-    if (left > 0) waitingTasks.set(requestId, left);
-    else waitingTasks.delete(requestId);
-    return left <= 0;
+    if (left > 0) {
+      waitingTasks.set(requestId, left);
+      return;
+    }
+    waitingTasks.delete(requestId);
+    if (!taskSubmitted.has(requestId) || handedOut.has(requestId)) return;
+    await withdraw(requestId, taskId);
   }
 
   /**
@@ -355,9 +375,12 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   /** A task ended before its request was decided: nobody will run it, so it is withdrawn. */
   async function withdraw(requestId: string, taskId: string): Promise<void> {
     try {
-      for (const [key, id] of open) if (id === requestId) open.delete(key);
       const view = await gateway.get(requestId);
+      // Another task (or a plain call) may have taken the request up while this one asked.
+      if (waitingTasks.has(requestId) || handedOut.has(requestId)) return;
+      taskSubmitted.delete(requestId);
       if (view.status !== 'pending') return;
+      for (const [key, id] of open) if (id === requestId) open.delete(key);
       await gateway.cancel(requestId, `the MCP client's task ${taskId} ended before the decision`);
       log(`task ${taskId}: request ${requestId} withdrawn`);
     } catch (error) {
@@ -376,6 +399,8 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     let view: ActionRequestView;
     const boundId = typeof handle === 'string' ? handle : open.get(callKey);
     if (boundId !== undefined) {
+      // Counted as waiting on it at once, before any await: a task ending meanwhile must see it.
+      task?.request(boundId, false);
       view = await gateway.get(boundId);
       // Bound by the gateway's own action hash of this call: same requester, action, arguments, resource.
       const { action_hash } = await gateway.evaluate(input);
@@ -388,18 +413,21 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       }
     } else {
       view = await gateway.request(input, { idempotencyKey: `mcp:${sessionId}:${randomUUID()}` });
+      task?.request(view.id, true);
     }
-    task?.request(view.id, boundId === undefined);
 
     switch (view.status) {
       case 'pending':
         open.set(callKey, view.id);
+        // A plain caller holds the request id now (to wait, then repeat the call): no task withdraws it.
+        if (!task) handedOut.add(view.id);
         log(`${tool.name}: request ${view.id} awaits approval`);
         return pendingResult(view, tool);
       case 'approved':
         return execute(view, request, tool, callKey, task?.signal);
       default:
         open.delete(callKey);
+        handedOut.delete(view.id);
         log(`${tool.name}: request ${view.id} ${view.status}; not run`);
         return refusal(view.agent_message, { request_id: view.id, status: view.status });
     }
@@ -434,6 +462,18 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       throw error;
     }
     open.delete(callKey);
+    handedOut.delete(view.id);
+    if (cancelled?.aborted) {
+      // Cancelled while the grant was being redeemed: the grant is spent, the call is not made.
+      await report(view.id, 'failed', 'not executed: the MCP task was cancelled before the call was made');
+      return refusal(
+        `Request ${view.id} was approved, but its task was cancelled before it ran; nothing ran.`,
+        {
+          request_id: view.id,
+          reason: 'task_cancelled',
+        },
+      );
+    }
     // A call sent to the proxy as a task goes upstream as a plain call: the task is the proxy's.
     const { _meta, task: _task, ...params } = request.params;
     const forwardedMeta = { ...(_meta ?? {}) };
@@ -515,13 +555,21 @@ export function taskTtl(requested: number | undefined): number {
 /** A gateway error that asking again will not mend (the request is gone, or not the agent's). */
 function isPermanent(error: ApprovalsError): boolean {
   return (
-    error instanceof ApprovalsApiError && error.status >= 400 && error.status < 500 && error.status !== 429
+    error instanceof ApprovalsApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 408 &&
+    error.status !== 429
   );
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);

@@ -154,22 +154,22 @@ describe('ala mcp proxy --tasks, as the client goes', () => {
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let output = '';
-    const answered = (id: number) =>
-      new Promise<string>((resolve) => {
-        const check = () => {
-          const line = output.split('\n').find((text) => text.includes(`"id":${id}`));
-          if (line) {
-            child.stdout?.off('data', onData);
-            resolve(line);
-          }
-        };
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString();
-          check();
-        };
-        child.stdout?.on('data', onData);
-        check();
-      });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    /** The JSON-RPC answer with this id, once the proxy has written it. */
+    const answered = async (id: number): Promise<Record<string, unknown>> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        for (const line of output.split('\n')) {
+          if (!line.trim()) continue;
+          const message = JSON.parse(line) as Record<string, unknown>;
+          if (message.id === id) return message;
+        }
+        if (Date.now() > deadline) throw new Error(`no answer ${id} in: ${output}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
     const send = (message: object) => child.stdin?.write(`${JSON.stringify(message)}\n`);
     send({
       jsonrpc: '2.0',
@@ -185,14 +185,24 @@ describe('ala mcp proxy --tasks, as the client goes', () => {
       method: 'tools/call',
       params: { name: 'get-sum', arguments: { a: 20, b: 21 }, task: { ttl: 600_000 } },
     });
-    const created = JSON.parse(await answered(2)) as { result?: { task?: { taskId?: string } } };
+    const created = (await answered(2)) as { result?: { task?: { taskId?: string } } };
     const taskId = created.result?.task?.taskId ?? '';
     expect(taskId).not.toBe('');
-    send({ jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { taskId } });
-    expect(JSON.parse(await answered(3))).toMatchObject({ result: { taskId, status: 'working' } });
+    // Until the task is in its long-poll for the human decision.
+    let requestId: string | undefined;
+    for (let id = 3; !requestId; id++) {
+      send({ jsonrpc: '2.0', id, method: 'tasks/get', params: { taskId } });
+      const task = (await answered(id)) as { result?: { status?: string; statusMessage?: string } };
+      expect(task.result?.status).toBe('working');
+      requestId = /request (ar_\w+)/.exec(task.result?.statusMessage ?? '')?.[1];
+      if (id > 400) throw new Error('the task never waited for a decision');
+      if (!requestId) await new Promise((r) => setTimeout(r, 50));
+    }
     // The client goes: the proxy stops the task's wait and its timers, and exits on its own.
     child.stdin?.end();
     expect(await exited).toBe(0);
+    // Its request stays pending at the gateway (a restarted proxy's repeated call finds it).
+    expect((await agent.get(requestId)).status).toBe('pending');
   }, 60_000);
 });
 

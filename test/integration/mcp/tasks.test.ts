@@ -2,18 +2,28 @@
  * MCP Tasks through the proxy (`tasks: true`): calls sent as tasks by the MCP SDK's client, gated
  * by a real local gateway, before @modelcontextprotocol/server-everything over stdio.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import {
   type CallToolResult,
   CallToolResultSchema,
   CreateTaskResultSchema,
+  ErrorCode,
   type GetTaskResult,
+  McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalsClient } from '../../../client/index.ts';
-import { REQUEST_ID_META, STATUS_TOOL, WAIT_TOOL } from '../../../functions/mcp/proxy.ts';
+import { type ApprovalsClient, ApprovalsError } from '../../../client/index.ts';
+import { createMcpProxy, REQUEST_ID_META, STATUS_TOOL, WAIT_TOOL } from '../../../functions/mcp/proxy.ts';
 import type { GatewayProcess } from '../../support/gateway-process.ts';
-import { connectThroughProxy, startMcpGateway, startUpstream, textOf, type Upstream } from './fixtures.ts';
+import {
+  connectThroughProxy,
+  MAPPING,
+  startMcpGateway,
+  startUpstream,
+  textOf,
+  type Upstream,
+} from './fixtures.ts';
 
 let gateway: GatewayProcess;
 let agent: ApprovalsClient;
@@ -204,8 +214,15 @@ describe('the MCP proxy with tasks', () => {
   });
 
   it('refuses, as the specification asks, a task for a tool not offered as one', async () => {
-    await expect(callAsTask(WAIT_TOOL, { request_id: 'ar_x' })).rejects.toThrow(/not offered as a task/);
-    await expect(callAsTask('no-such-tool', {})).rejects.toThrow(/not offered as a task/);
+    for (const name of [WAIT_TOOL, 'no-such-tool']) {
+      const refused = await callAsTask(name, { request_id: 'ar_x' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(McpError);
+      expect(refused).toMatchObject({ code: ErrorCode.MethodNotFound });
+      expect(String(refused)).toContain('not offered as a task');
+    }
   });
 
   it('refuses a tool its server runs only as a task, before asking for any approval', async () => {
@@ -257,7 +274,11 @@ describe('the MCP proxy with tasks', () => {
   }, 60_000);
 
   describe('with the gateway held at one step', () => {
-    const gates = new Map<'request' | 'evaluate', { entered: () => void; release: Promise<void> }>();
+    type Held = 'request' | 'evaluate' | 'get' | 'redeem';
+    const HELD = new Set<string | symbol>(['request', 'evaluate', 'get', 'redeem', 'waitForDecision']);
+    const gates = new Map<Held, { entered: () => void; release: Promise<void> }>();
+    /** How many of the next long-polls fail as an unreachable gateway would. */
+    let failingWaits = 0;
     const submitted: string[] = [];
     const heldLog: string[] = [];
     let held: Client;
@@ -266,7 +287,7 @@ describe('the MCP proxy with tasks', () => {
       until(() => heldLog.some((line) => line.startsWith(`task ${taskId} ended`)));
 
     /** Holds the next call of `method` until the returned release is called; resolves on entry. */
-    function hold(method: 'request' | 'evaluate'): { entered: Promise<void>; release: () => void } {
+    function hold(method: Held): { entered: Promise<void>; release: () => void } {
       let release = () => {};
       let entered = () => {};
       const enteredPromise = new Promise<void>((r) => {
@@ -277,16 +298,21 @@ describe('the MCP proxy with tasks', () => {
     }
 
     beforeAll(async () => {
-      // The real gateway client, with each of two methods able to wait at a gate first.
+      // The real gateway client, each of whose methods the proxy calls can wait at a gate first
+      // (and whose long-poll can be made to fail).
       const gated = new Proxy(agent, {
         get(target, property) {
           const value = Reflect.get(target, property, target);
           if (typeof value !== 'function') return value;
-          if (property !== 'request' && property !== 'evaluate') return value.bind(target);
+          if (!HELD.has(property)) return value.bind(target);
           return async (...args: unknown[]) => {
-            const gate = gates.get(property);
+            if (property === 'waitForDecision' && failingWaits > 0) {
+              failingWaits--;
+              throw new ApprovalsError('connect ECONNREFUSED (a test makes this long-poll fail)');
+            }
+            const gate = gates.get(property as Held);
             if (gate) {
-              gates.delete(property);
+              gates.delete(property as Held);
               gate.entered();
               await gate.release;
             }
@@ -342,5 +368,113 @@ describe('the MCP proxy with tasks', () => {
       expect(view.grant?.redeemed_at).toBeFalsy();
       expect(upstream.calls.length).toBe(before);
     }, 60_000);
+
+    it('does not run a task cancelled while its grant was being redeemed, and records why', async () => {
+      const before = upstream.calls.length;
+      const task = await sendTask({ a: 22, b: 23 });
+      const id = await awaitedRequest(task.taskId, held);
+      const gate = hold('redeem');
+      await decide(id, 'approve');
+      await gate.entered;
+      await held.experimental.tasks.cancelTask(task.taskId);
+      gate.release();
+      await ended(task.taskId);
+      expect(upstream.calls.length).toBe(before);
+      const view = await agent.get(id);
+      expect(view.grant?.redeemed_at).toBeTruthy();
+      expect(view.outcome).toMatchObject({ status: 'failed' });
+      expect(view.outcome?.detail).toContain('cancelled before the call was made');
+    }, 60_000);
+
+    it('counts a task that finds the request while another task that shared it is cancelled', async () => {
+      const before = upstream.calls.length;
+      const one = await sendTask({ a: 24, b: 25 });
+      const id = await awaitedRequest(one.taskId, held);
+      // The second task finds the request by its arguments, then waits at its first gateway call.
+      const gate = hold('get');
+      const two = await sendTask({ a: 24, b: 25 });
+      await gate.entered;
+      await held.experimental.tasks.cancelTask(one.taskId);
+      await ended(one.taskId);
+      expect((await agent.get(id)).status).toBe('pending');
+      gate.release();
+      expect(await awaitedRequest(two.taskId, held)).toBe(id);
+      await decide(id, 'approve');
+      const result = (await held.experimental.tasks.getTaskResult(two.taskId, CallToolResultSchema, {
+        timeout: 30_000,
+      })) as CallToolResult;
+      expect(textOf(result)).toBe('The sum of 24 and 25 is 49.');
+      expect(upstream.calls.slice(before)).toEqual(['get-sum']);
+    }, 60_000);
+
+    it('withdraws a request two tasks shared once both are cancelled', async () => {
+      const one = await sendTask({ a: 26, b: 27 });
+      const id = await awaitedRequest(one.taskId, held);
+      const two = await sendTask({ a: 26, b: 27 });
+      expect(await awaitedRequest(two.taskId, held)).toBe(id);
+      await held.experimental.tasks.cancelTask(one.taskId);
+      await ended(one.taskId);
+      expect((await agent.get(id)).status).toBe('pending');
+      await held.experimental.tasks.cancelTask(two.taskId);
+      await ended(two.taskId);
+      expect((await agent.get(id)).status).toBe('cancelled');
+    }, 60_000);
+
+    it("leaves a plain caller's request pending when a task that shared it is cancelled", async () => {
+      const plain = (await held.callTool({ name: 'get-sum', arguments: { a: 28, b: 29 } })) as CallToolResult;
+      const id = String(plain._meta?.[REQUEST_ID_META]);
+      const task = await sendTask({ a: 28, b: 29 });
+      expect(await awaitedRequest(task.taskId, held)).toBe(id);
+      await held.experimental.tasks.cancelTask(task.taskId);
+      await ended(task.taskId);
+      expect((await agent.get(id)).status).toBe('pending');
+    }, 60_000);
+
+    it('keeps waiting through a failing gateway, and still runs the call once approved', async () => {
+      const before = upstream.calls.length;
+      failingWaits = 2;
+      const task = await sendTask({ a: 30, b: 31 });
+      const id = await awaitedRequest(task.taskId, held);
+      // Both long-polls failed and were retried (after 1 s, then 2 s); the task still waits.
+      await until(() => heldLog.filter((line) => line.includes(`waiting for request ${id}`)).length === 2);
+      expect((await held.experimental.tasks.getTask(task.taskId)).status).toBe('working');
+      await decide(id, 'approve');
+      const result = (await held.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema, {
+        timeout: 30_000,
+      })) as CallToolResult;
+      expect(textOf(result)).toBe('The sum of 30 and 31 is 61.');
+      expect(failingWaits).toBe(0);
+      expect(upstream.calls.slice(before)).toEqual(['get-sum']);
+    }, 60_000);
+  });
+
+  it("stops its tasks' waits when the client goes, even when a caller set its own onclose", async () => {
+    const lines: string[] = [];
+    const proxy = createMcpProxy({
+      gateway: agent,
+      upstream: upstream.client,
+      server: 'everything',
+      mapping: MAPPING,
+      tasks: true,
+      log: (line) => lines.push(line),
+    });
+    let callersHandler = 0;
+    proxy.onclose = () => {
+      callersHandler++;
+    };
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await proxy.connect(serverSide);
+    const own = new Client({ name: 'test-agent', version: '1.0.0' });
+    await own.connect(clientSide);
+    const { task } = await own.request(
+      { method: 'tools/call', params: { name: 'get-sum', arguments: { a: 32, b: 33 }, task: {} } },
+      CreateTaskResultSchema,
+    );
+    const id = await awaitedRequest(task.taskId, own);
+    await own.close();
+    await until(() => lines.some((line) => line.startsWith(`task ${task.taskId} ended`)));
+    expect(callersHandler).toBe(1);
+    // The proxy going is not the task ending: its request stays, for a restarted proxy.
+    expect((await agent.get(id)).status).toBe('pending');
   });
 });
