@@ -2,7 +2,7 @@
  * `ala mcp proxy` and `ala mcp serve` as an MCP client starts them: a process speaking MCP over
  * stdio, against a real local gateway (and server-everything upstream for the proxy).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -126,6 +126,84 @@ describe('ala mcp proxy --tasks', () => {
     expect(textOf(result)).toContain('a CLI task');
     expect((await client.experimental.tasks.getTask(task.taskId)).status).toBe('completed');
   });
+});
+
+describe('ala mcp proxy --tasks, as the client goes', () => {
+  it('exits when standard input closes while a task still waits for its decision', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ala-mcp-'));
+    writeFileSync(join(dir, 'mapping.json'), JSON.stringify(MAPPING));
+    const child = spawn(
+      process.execPath,
+      [
+        ...CLI,
+        'mcp',
+        'proxy',
+        '--tasks',
+        '--mapping',
+        join(dir, 'mapping.json'),
+        '--',
+        process.execPath,
+        EVERYTHING,
+        'stdio',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ALA_URL: gateway.url, ALA_TOKEN: PRINCIPALS.agent.token },
+        stdio: ['pipe', 'pipe', 'ignore'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    /** The JSON-RPC answer with this id, once the proxy has written it. */
+    const answered = async (id: number): Promise<Record<string, unknown>> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        for (const line of output.split('\n')) {
+          if (!line.trim()) continue;
+          const message = JSON.parse(line) as Record<string, unknown>;
+          if (message.id === id) return message;
+        }
+        if (Date.now() > deadline) throw new Error(`no answer ${id} in: ${output}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const send = (message: object) => child.stdin?.write(`${JSON.stringify(message)}\n`);
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '1' } },
+    });
+    await answered(1);
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'get-sum', arguments: { a: 20, b: 21 }, task: { ttl: 600_000 } },
+    });
+    const created = (await answered(2)) as { result?: { task?: { taskId?: string } } };
+    const taskId = created.result?.task?.taskId ?? '';
+    expect(taskId).not.toBe('');
+    // Until the task is in its long-poll for the human decision.
+    let requestId: string | undefined;
+    for (let id = 3; !requestId; id++) {
+      send({ jsonrpc: '2.0', id, method: 'tasks/get', params: { taskId } });
+      const task = (await answered(id)) as { result?: { status?: string; statusMessage?: string } };
+      expect(task.result?.status).toBe('working');
+      requestId = /request (ar_\w+)/.exec(task.result?.statusMessage ?? '')?.[1];
+      if (id > 400) throw new Error('the task never waited for a decision');
+      if (!requestId) await new Promise((r) => setTimeout(r, 50));
+    }
+    // The client goes: the proxy stops the task's wait and its timers, and exits on its own.
+    child.stdin?.end();
+    expect(await exited).toBe(0);
+    // Its request stays pending at the gateway (a restarted proxy's repeated call finds it).
+    expect((await agent.get(requestId)).status).toBe('pending');
+  }, 60_000);
 });
 
 describe('ala mcp serve', () => {

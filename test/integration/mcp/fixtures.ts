@@ -129,7 +129,7 @@ export async function startUpstream(kind: 'stdio' | 'http'): Promise<Upstream> {
 export async function connectThroughProxy(
   gateway: ApprovalsClient,
   upstream: Upstream,
-  options: { callTimeoutMs?: number; tasks?: boolean } = {},
+  options: { callTimeoutMs?: number; tasks?: boolean; log?: (line: string) => void } = {},
 ): Promise<Client> {
   const proxy = createMcpProxy({
     gateway,
