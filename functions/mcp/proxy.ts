@@ -137,6 +137,8 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     background.abort();
     background = new AbortController();
     taskStore?.cleanup();
+    // The tasks are gone: none waits on anything any more.
+    waitingTasks.clear();
   };
   let callerOnclose: (() => void) | undefined;
   Object.defineProperty(proxy, 'onclose', {
@@ -160,6 +162,10 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   const taskSubmitted = new Set<string>();
   /** Pending requests handed to a plain call (a pending result): never withdrawn by a task. */
   const handedOut = new Set<string>();
+  /** Plain calls bound to a request and still asking the gateway about it: not withdrawn meanwhile. */
+  const plainBinding = new Map<string, number>();
+  const heldByOthers = (requestId: string) =>
+    waitingTasks.has(requestId) || handedOut.has(requestId) || plainBinding.has(requestId);
 
   async function listUpstreamTools(): Promise<Tool[]> {
     const all: Tool[] = [];
@@ -372,21 +378,32 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     }
   }
 
-  /** A task ended before its request was decided: nobody will run it, so it is withdrawn. */
+  /**
+   * A task ended before its request was decided: nobody will run it, so it is withdrawn (asked
+   * up to three times while the gateway fails; after that the request expires at the gateway).
+   */
   async function withdraw(requestId: string, taskId: string): Promise<void> {
-    try {
-      const view = await gateway.get(requestId);
-      // Another task (or a plain call) may have taken the request up while this one asked.
-      if (waitingTasks.has(requestId) || handedOut.has(requestId)) return;
-      taskSubmitted.delete(requestId);
-      if (view.status !== 'pending') return;
-      for (const [key, id] of open) if (id === requestId) open.delete(key);
-      await gateway.cancel(requestId, `the MCP client's task ${taskId} ended before the decision`);
-      log(`task ${taskId}: request ${requestId} withdrawn`);
-    } catch (error) {
-      log(
-        `task ${taskId}: request ${requestId} not withdrawn: ${error instanceof Error ? error.message : String(error)}`,
-      );
+    const closing = background.signal;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const view = await gateway.get(requestId);
+        // Another task or a plain call may have taken the request up while this one asked.
+        if (heldByOthers(requestId)) return;
+        taskSubmitted.delete(requestId);
+        if (view.status !== 'pending') return;
+        // From here on (no await before the cancel is sent) no call can find it and bind to it.
+        for (const [key, id] of open) if (id === requestId) open.delete(key);
+        await gateway.cancel(requestId, `the MCP client's task ${taskId} ended before the decision`);
+        log(`task ${taskId}: request ${requestId} withdrawn`);
+        return;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const again =
+          attempt < 3 && !closing.aborted && error instanceof ApprovalsError && !isPermanent(error);
+        log(`task ${taskId}: request ${requestId} not withdrawn: ${message}${again ? '; trying again' : ''}`);
+        if (!again) return;
+        await sleep(TASK_RETRY_MS.first * 2 ** (attempt - 1), closing);
+      }
     }
   }
 
@@ -400,11 +417,21 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     const boundId = typeof handle === 'string' ? handle : open.get(callKey);
     if (boundId !== undefined) {
       // Counted as waiting on it at once, before any await: a task ending meanwhile must see it.
-      task?.request(boundId, false);
-      view = await gateway.get(boundId);
-      // Bound by the gateway's own action hash of this call: same requester, action, arguments, resource.
-      const { action_hash } = await gateway.evaluate(input);
-      if (action_hash !== view.action_hash) {
+      if (task) task.request(boundId, false);
+      else plainBinding.set(boundId, (plainBinding.get(boundId) ?? 0) + 1);
+      let actionHash: string;
+      try {
+        view = await gateway.get(boundId);
+        // Bound by the gateway's own action hash of this call: same requester, action, arguments, resource.
+        actionHash = (await gateway.evaluate(input)).action_hash;
+      } finally {
+        if (!task) {
+          const left = (plainBinding.get(boundId) ?? 1) - 1;
+          if (left > 0) plainBinding.set(boundId, left);
+          else plainBinding.delete(boundId);
+        }
+      }
+      if (actionHash !== view.action_hash) {
         return refusal(
           `Request ${boundId} was asked for other arguments (or another tool or resource) than this call; ` +
             'nothing ran. Call the tool without the request id to ask for approval of these arguments.',
@@ -412,6 +439,9 @@ export function createMcpProxy(options: McpProxyOptions): Server {
         );
       }
     } else {
+      // A task cancelled before its request was sent asks nobody: nothing to withdraw later.
+      if (task?.signal.aborted)
+        return refusal('The task was cancelled before its request was sent; nothing ran.');
       view = await gateway.request(input, { idempotencyKey: `mcp:${sessionId}:${randomUUID()}` });
       task?.request(view.id, true);
     }
@@ -582,9 +612,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** A pending result: the call awaits a human decision (see pendingResult). */
 function isPendingResult(result: ToolResult): boolean {
-  const meta = result._meta?.['ala/result'] as { status?: unknown } | undefined;
-  return typeof result._meta?.[REQUEST_ID_META] === 'string' && meta?.status === 'pending';
+  // By identity, not by `_meta`: an upstream's own result may carry any `_meta` (another proxy's).
+  return pendingResults.has(result);
 }
+
+/** The pending results this module made. */
+const pendingResults = new WeakSet<ToolResult>();
 
 /** The proxy's own tools, next to the upstream's. */
 function companionTools(): Tool[] {
@@ -653,9 +686,11 @@ function pendingResult(view: ActionRequestView, tool: Tool): ToolResult {
     `request_id "${view.id}", then repeat this call with exactly the same arguments; it runs once. ` +
     view.agent_message;
   const meta = { _meta: { [REQUEST_ID_META]: view.id, 'ala/result': summary } };
-  return tool.outputSchema
+  const result: ToolResult = tool.outputSchema
     ? { isError: true, content: [{ type: 'text', text }], ...meta }
     : { content: [{ type: 'text', text }], structuredContent: summary, ...meta };
+  pendingResults.add(result);
+  return result;
 }
 
 function statusResult(view: ActionRequestView): ToolResult {

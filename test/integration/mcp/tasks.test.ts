@@ -200,7 +200,7 @@ describe('the MCP proxy with tasks', () => {
 
   it('withdraws the pending request of a task whose time to live runs out', async () => {
     const before = upstream.calls.length;
-    const task = await callAsTask('get-sum', { a: 10, b: 11 }, 6_000);
+    const task = await callAsTask('get-sum', { a: 10, b: 11 }, 10_000);
     const id = await awaitedRequest(task.taskId);
     expect(await statusOf(id, 'cancelled')).toBe('cancelled');
     await expect(client.experimental.tasks.getTask(task.taskId)).rejects.toThrow(/not found/i);
@@ -427,6 +427,22 @@ describe('the MCP proxy with tasks', () => {
       expect(await awaitedRequest(task.taskId, held)).toBe(id);
       await held.experimental.tasks.cancelTask(task.taskId);
       await ended(task.taskId);
+      expect((await agent.get(id)).status).toBe('pending');
+    }, 60_000);
+
+    it('does not withdraw a request a plain call is taking up as its task ends', async () => {
+      const task = await sendTask({ a: 34, b: 35 });
+      const id = await awaitedRequest(task.taskId, held);
+      // The same call, plain: it finds the request, then waits at its first gateway call.
+      const gate = hold('get');
+      const plain = held.callTool({ name: 'get-sum', arguments: { a: 34, b: 35 } });
+      await gate.entered;
+      await held.experimental.tasks.cancelTask(task.taskId);
+      await ended(task.taskId);
+      gate.release();
+      const result = (await plain) as CallToolResult;
+      expect(result._meta?.[REQUEST_ID_META]).toBe(id);
+      expect(result.structuredContent).toMatchObject({ status: 'pending' });
       expect((await agent.get(id)).status).toBe('pending');
     }, 60_000);
 
