@@ -250,10 +250,7 @@ async function approveToAnswer(base: string): Promise<{ p50: number; p99: number
     if (status !== 'approved') throw new Error(`long-poll answered ${status}`);
     samples.push(answered - sent);
   }
-  samples.sort((a, b) => a - b);
-  const at = (q: number) =>
-    Math.round((samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0) * 10) / 10;
-  return { p50: at(0.5), p99: at(0.99), max: at(1) };
+  return { p50: quantile(samples, 0.5), p99: quantile(samples, 0.99), max: quantile(samples, 1) };
 }
 
 async function main(): Promise<void> {

@@ -160,12 +160,12 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   const waitingTasks = new Map<string, number>();
   /** Pending requests a task submitted: withdrawn when the last task waiting on one ends. */
   const taskSubmitted = new Set<string>();
-  /** Pending requests handed to a plain call (a pending result): never withdrawn by a task. */
+  /**
+   * Pending requests a plain call has taken up (bound to, or been handed as a pending result), from
+   * the moment it finds one: the caller may still wait for it, so no task withdraws it.
+   */
   const handedOut = new Set<string>();
-  /** Plain calls bound to a request and still asking the gateway about it: not withdrawn meanwhile. */
-  const plainBinding = new Map<string, number>();
-  const heldByOthers = (requestId: string) =>
-    waitingTasks.has(requestId) || handedOut.has(requestId) || plainBinding.has(requestId);
+  const heldByOthers = (requestId: string) => waitingTasks.has(requestId) || handedOut.has(requestId);
 
   async function listUpstreamTools(): Promise<Tool[]> {
     const all: Tool[] = [];
@@ -418,20 +418,11 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     if (boundId !== undefined) {
       // Counted as waiting on it at once, before any await: a task ending meanwhile must see it.
       if (task) task.request(boundId, false);
-      else plainBinding.set(boundId, (plainBinding.get(boundId) ?? 0) + 1);
-      let actionHash: string;
-      try {
-        view = await gateway.get(boundId);
-        // Bound by the gateway's own action hash of this call: same requester, action, arguments, resource.
-        actionHash = (await gateway.evaluate(input)).action_hash;
-      } finally {
-        if (!task) {
-          const left = (plainBinding.get(boundId) ?? 1) - 1;
-          if (left > 0) plainBinding.set(boundId, left);
-          else plainBinding.delete(boundId);
-        }
-      }
-      if (actionHash !== view.action_hash) {
+      else handedOut.add(boundId);
+      view = await gateway.get(boundId);
+      // Bound by the gateway's own action hash of this call: same requester, action, arguments, resource.
+      const { action_hash } = await gateway.evaluate(input);
+      if (action_hash !== view.action_hash) {
         return refusal(
           `Request ${boundId} was asked for other arguments (or another tool or resource) than this call; ` +
             'nothing ran. Call the tool without the request id to ask for approval of these arguments.',
